@@ -1,0 +1,5 @@
+import sys
+
+from bountyguard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,132 @@
+"""bountyguard's command line (the contract's `run`, `export`, `payouts release`, and the tools
+around them). Errors print one clear message, never a traceback (set BOUNTYGUARD_DEBUG=1 for one)."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bountyguard.errors import BountyguardError
+
+EXIT_CLEAN = 0
+EXIT_NOT_CLEAN = 3
+EXIT_FAILED = 4
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bountyguard", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="load, validate, detect, decide and publish a report")
+    p.add_argument("--landing", required=True, type=Path, help="landing folder with <table>.csv|parquet")
+    p.add_argument("--db", required=True, type=Path, help="the DuckDB file (created if missing)")
+    p.add_argument("--as-of", required=True, type=_date, help="the run's as-of date, YYYY-MM-DD")
+    p.add_argument("--config", type=Path, help="a TOML file overriding bountyguard/default_config.toml")
+
+    p = sub.add_parser("export", help="write report.json, flags.csv, payout_decisions.csv, identities.csv, ledger.csv")
+    p.add_argument("--db", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--run-id", help="a run other than the newest")
+
+    p = sub.add_parser("generate", help="write a labelled synthetic landing folder (demo, test and evaluation data)")
+    p.add_argument("--out", required=True, type=Path, help="writes OUT/landing/ and OUT/truth/")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--as-of", type=_date, default=dt.date(2026, 6, 30))
+    p.add_argument("--rule-free-abuse", action="store_true",
+                   help="add referrers whose abuse no rule targets (for the anomaly evaluation)")
+
+    try:
+        from bountyguard import cli_payouts
+    except ImportError:  # pragma: no cover - the payout commands ship with the package
+        cli_payouts = None
+    if cli_payouts is not None:
+        cli_payouts.register(sub)
+    return parser
+
+
+def _print_run_summary(summary: dict) -> None:
+    print(f"run {summary['run_id']}: report {summary['status']}")
+    for table, t in summary["tables"].items():
+        line = f"  {table:<13} {t['rows_in']:>9} in {t['rows_loaded']:>9} loaded {t['rows_rejected']:>7} rejected"
+        print(line + (f"  PROBLEM: {t['problem']}" if t.get("problem") else ""))
+    v = summary["validation"]
+    print(f"  validation: {'passed' if v['success'] else 'FAILED'} ({v.get('evaluated', 0)} checks, {v.get('failed', 0)} failed)")
+    flags = ", ".join(f"{k} {n}" for k, n in summary["flag_counts"].items() if n) or "none"
+    print(f"  flags: {flags}")
+    print("  decisions: " + ", ".join(f"{k} {n}" for k, n in summary["decision_counts"].items()))
+    print(f"  report: {summary['report_path']}")
+    print(f"  report_sha256: {summary['report_sha256']}")
+
+
+def _run(args) -> int:
+    from bountyguard import pipeline
+
+    summary = pipeline.run(args.landing, args.db, args.as_of, args.config)
+    _print_run_summary(summary)
+    if summary["status"] == "clean":
+        return EXIT_CLEAN
+    print(summary.get("message", "the data failed validation"), file=sys.stderr)
+    print("every due payout is held; fix the data and run again", file=sys.stderr)
+    return EXIT_NOT_CLEAN
+
+
+def _export(args) -> int:
+    from bountyguard.export import export_run
+
+    result = export_run(args.db, args.out, args.run_id)
+    print(f"exported run {result['run_id']} (report {result['status']}) to {result['out']}: "
+          + ", ".join(result["files"]))
+    return 0
+
+
+def _generate(args) -> int:
+    from bountyguard.generator import generate
+
+    summary = generate(args.out, seed=args.seed, scale=args.scale, as_of=args.as_of,
+                       rule_free_abuse=args.rule_free_abuse)
+    print(f"wrote {args.out / 'landing'} and {args.out / 'truth'} (seed {args.seed}, scale {args.scale}, as of {args.as_of})")
+    for key, value in summary.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    handlers = {"run": _run, "export": _export, "generate": _generate}
+    try:
+        if args.command == "payouts":
+            from bountyguard import cli_payouts
+
+            return cli_payouts.handle(args)
+        return handlers[args.command](args)
+    except BountyguardError as exc:
+        print(f"bountyguard {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # an unexpected failure still gets one line, not a traceback
+        if os.environ.get("BOUNTYGUARD_DEBUG"):
+            raise
+        print(f"bountyguard {args.command}: unexpected error: {type(exc).__name__}: {exc} "
+              "(set BOUNTYGUARD_DEBUG=1 for a traceback)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The one configuration loader: packaged defaults, overlaid by an optional TOML file."""
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from bountyguard.errors import ConfigError
+
+
+def _merge(base: dict, override: dict, where: str) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if key not in base:
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(base))})")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: {key!r} must be a table")
+            merged[key] = _merge(base[key], value, f"{where}.{key}")
+        else:
+            if type(value) is not type(base[key]) and not (
+                isinstance(base[key], float) and isinstance(value, int)
+            ):
+                raise ConfigError(
+                    f"{where}: {key!r} must be {type(base[key]).__name__}, got {type(value).__name__}"
+                )
+            merged[key] = value
+    return merged
+
+
+def defaults() -> dict[str, Any]:
+    text = resources.files("bountyguard").joinpath("default_config.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
+    """Defaults, overlaid by the file at `path` (unknown keys and wrong types are errors)."""
+    config = defaults()
+    if path is None:
+        return config
+    path = Path(path)
+    try:
+        override = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return _merge(config, override, str(path))
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def config_sha256(config: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()

@@ -1,0 +1,77 @@
+"""The one place that opens the DuckDB file and runs the project's SQL files."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from bountyguard.errors import DatabaseBusyError
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+def connect(db_path: str | Path, *, read_only: bool = False, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file. One process writes it at a time: if another holds the lock, wait a
+    little (a retried Airflow task may overlap its predecessor's exit), then fail with a clear error."""
+    db_path = Path(db_path)
+    if not read_only:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            con = duckdb.connect(str(db_path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseBusyError(
+                    f"{db_path}: another process holds this DuckDB file (a screening run?); try again when it ends"
+                ) from None
+            time.sleep(0.5)
+    # Timestamps are UTC throughout; naive values are read as UTC, never as the machine's zone.
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def sql_text(relative: str) -> str:
+    return (SQL_DIR / relative).read_text(encoding="utf-8")
+
+
+def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None):
+    """Run every statement of a file under sql/ (named $parameters come from `params`)."""
+    text = sql_text(relative)
+    statements = [s for s in _split_statements(text) if s.strip()]
+    result = None
+    for statement in statements:
+        used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+        result = con.execute(statement, used) if used else con.execute(statement)
+    return result
+
+
+def _split_statements(text: str) -> list[str]:
+    """Split on semicolons outside quotes and comments (our SQL files hold no procedural blocks)."""
+    out, buf, quote, i = [], [], None, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            buf.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+            buf.append(ch)
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            end = len(text) if end == -1 else end
+            i = end
+            continue
+        elif ch == ";":
+            out.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    out.append("".join(buf))
+    return [s for s in out if s.strip()]

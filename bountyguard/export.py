@@ -1,0 +1,105 @@
+"""The contract's export files: flags.csv, payout_decisions.csv, identities.csv, report.json
+(and ledger.csv from the payout ledger)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from bountyguard.db import connect
+from bountyguard.errors import BountyguardError
+from bountyguard.report import published_root
+
+EXPORT_FILES = ("report.json", "flags.csv", "payout_decisions.csv", "identities.csv")
+
+
+def _copy_query(con: duckdb.DuckDBPyConnection, query: str, params: list, path: Path) -> None:
+    # COPY cannot take parameters in every position; materialise the rows first
+    con.execute(f"CREATE OR REPLACE TEMP TABLE export_rows AS {query}", params)
+    con.execute(f"COPY export_rows TO '{_path_literal(path)}' (FORMAT csv, HEADER true, QUOTE '\"', ESCAPE '\"')")
+    con.execute("DROP TABLE export_rows")
+
+
+def _path_literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def write_run_exports(con, run_id: str, folder: Path, report_sha256: str) -> None:
+    _copy_query(
+        con,
+        "SELECT flag_id, run_id, pattern, entity_type, entity_id, score, severity, evidence FROM flags "
+        "WHERE run_id = ? ORDER BY pattern, entity_type, entity_id",
+        [run_id], folder / "flags.csv",
+    )
+    _copy_query(
+        con,
+        "SELECT payout_id, decision, reasons, run_id, ?::VARCHAR AS report_sha256 FROM payout_decisions "
+        "WHERE run_id = ? ORDER BY payout_id",
+        [report_sha256, run_id], folder / "payout_decisions.csv",
+    )
+    _copy_query(
+        con,
+        "SELECT record_type, record_id, person_id FROM run_identities WHERE run_id = ? "
+        "ORDER BY record_type, record_id",
+        [run_id], folder / "identities.csv",
+    )
+
+
+def write_release_batch(con, run_id: str, path: Path) -> None:
+    """What the payment step needs for each `release` decision (the payee's IBAN is personal data
+    and appears only here, where money is sent)."""
+    _copy_query(
+        con,
+        """
+        SELECT d.payout_id, p.referrer_id, CAST(p.amount AS VARCHAR) AS amount, p.currency,
+               upper(replace(r.payout_iban, ' ', '')) AS payee_iban
+        FROM payout_decisions d
+        JOIN payouts p USING (payout_id)
+        LEFT JOIN referrers r ON r.referrer_id = p.referrer_id
+        WHERE d.run_id = ? AND d.decision = 'release'
+        ORDER BY d.payout_id
+        """,
+        [run_id], path,
+    )
+
+
+def export_run(db: str | Path, out: str | Path, run_id: str | None = None) -> dict:
+    """Write the contract's files for the newest published run (or `run_id`) into `out`."""
+    out = Path(out)
+    root = published_root(db)
+    if run_id is None:
+        pointer = root / "LATEST"
+        if not pointer.exists():
+            raise BountyguardError(f"{db}: no run has been published yet; run `bountyguard run` first")
+        run_id = pointer.read_text(encoding="utf-8").strip()
+    source = root / run_id
+    out.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        # readers take the published copy and never open the working DuckDB file
+        for name in EXPORT_FILES:
+            shutil.copyfile(source / name, out / name)
+    else:
+        _export_from_db(db, run_id, out)
+    from bountyguard.ledger import export_ledger_csv
+
+    export_ledger_csv(db, out / "ledger.csv")
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return {"run_id": run_id, "status": report["status"], "out": str(out),
+            "files": [*EXPORT_FILES, "ledger.csv"]}
+
+
+def _export_from_db(db, run_id: str, out: Path) -> None:
+    if not Path(db).exists():
+        raise BountyguardError(f"{db}: no such DuckDB file")
+    con = connect(db, read_only=True)
+    try:
+        row = con.execute("SELECT report_sha256, report_json FROM reports WHERE run_id = ?", [run_id]).fetchone()
+        if row is None:
+            raise BountyguardError(f"{db}: no published report for run {run_id!r}")
+        write_run_exports(con, run_id, out, row[0])
+        (out / "report.json").write_text(
+            json.dumps(json.loads(row[1]), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    finally:
+        con.close()

@@ -1,0 +1,410 @@
+"""The steps of a screening run, called alike by the CLI and by the Airflow DAG's tasks.
+
+start_run -> ingest -> validate -> detect -> decide -> publish. Each step opens the DuckDB file,
+does its work in SQL and closes it, so each Airflow task can run in its own process. Every layer is a
+function of (inputs, configuration, as-of date): nothing reads the clock to decide anything.
+Fail closed: a failed validation, or an error in any step, still publishes a report (not_clean or
+failed) that holds every due payout, so a payout job never pays on doubtful data.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+
+from bountyguard import validate as gate
+from bountyguard.config import canonical_json, config_sha256, load_config
+from bountyguard.contract import DECISIONS, PATTERNS
+from bountyguard.db import connect, run_sql_file, sql_text
+from bountyguard.errors import BountyguardError
+from bountyguard.ingest import ingest_landing
+from bountyguard.report import (
+    RELEASE_BATCH_FILE,
+    compute_report_sha256,
+    file_sha256,
+    publish_folder,
+    write_json,
+)
+
+log = logging.getLogger(__name__)
+
+STEPS = ("started", "ingested", "validated", "detected", "decided", "published")
+
+
+def _parse_as_of(as_of: str | dt.date) -> dt.date:
+    if isinstance(as_of, dt.date):
+        return as_of
+    try:
+        return dt.date.fromisoformat(str(as_of))
+    except ValueError:
+        raise BountyguardError(f"--as-of {as_of!r}: not a date (expected YYYY-MM-DD)") from None
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    run_sql_file(con, "schema/tables.sql")
+    run_sql_file(con, "schema/runs.sql")
+
+
+class _Run:
+    """A run's identity and settings, read back from the `runs` table by every step."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, run_id: str):
+        row = con.execute(
+            "SELECT as_of, landing, config_json, config_sha256, step FROM runs WHERE run_id = ?", [run_id]
+        ).fetchone()
+        if row is None:
+            raise BountyguardError(f"run {run_id!r} is not in this DuckDB file")
+        self.run_id = run_id
+        self.as_of, self.landing, config_json, self.config_sha256, self.step = row
+        self.config = json.loads(config_json)
+
+    def enter(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Give this connection the run's as-of view of the data."""
+        con.execute("CREATE OR REPLACE TEMP TABLE run_context AS SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of",
+                    [self.run_id, self.as_of])
+        run_sql_file(con, "staging/as_of.sql")
+
+    def mark(self, con: duckdb.DuckDBPyConnection, step: str) -> None:
+        con.execute("UPDATE runs SET step = ? WHERE run_id = ?", [step, self.run_id])
+
+
+def _open(db: str | Path, run_id: str) -> tuple[duckdb.DuckDBPyConnection, _Run]:
+    con = connect(db)
+    _ensure_schema(con)
+    run = _Run(con, run_id)
+    run.enter(con)
+    return con, run
+
+
+def start_run(db: str | Path, landing: str | Path, as_of: str | dt.date, config: str | Path | None = None) -> str:
+    """Register a run: its landing folder, as-of date and configuration. Returns the run id."""
+    as_of_date = _parse_as_of(as_of)
+    landing = Path(landing)
+    if not landing.is_dir():
+        raise BountyguardError(f"--landing {landing}: not a folder")
+    cfg = load_config(config)
+    con = connect(db)
+    try:
+        _ensure_schema(con)
+        n = con.execute("SELECT count(*) FROM runs WHERE as_of = ?", [as_of_date]).fetchone()[0]
+        run_id = f"{as_of_date:%Y%m%d}-{n + 1:03d}"
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, now(), NULL, 'started', NULL)",
+            [run_id, as_of_date, str(landing.resolve()), canonical_json(cfg), config_sha256(cfg)],
+        )
+    finally:
+        con.close()
+    log.info("run %s registered (as of %s)", run_id, as_of_date)
+    return run_id
+
+
+def ingest(db: str | Path, run_id: str) -> dict:
+    """Load the landing folder into the current-state tables; every row loaded or rejected."""
+    con, run = _open(db, run_id)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        # a retried ingest starts over: its own earlier rejects and counts would double up
+        con.execute("DELETE FROM rejects WHERE run_id = ?", [run_id])
+        con.execute("DELETE FROM load_stats WHERE run_id = ?", [run_id])
+        stats = ingest_landing(con, run_id, Path(run.landing))
+        run.mark(con, "ingested")
+        con.execute("COMMIT")
+        return stats
+    finally:
+        con.close()
+
+
+def validate(db: str | Path, run_id: str) -> dict:
+    """Run the data-quality gate. On failure, the run is finished closed right here: a not_clean
+    report holding every due payout is published before this returns."""
+    con, run = _open(db, run_id)
+    try:
+        metrics = gate.collect_metrics(con, run_id, run.config)
+        for m in metrics:
+            if m["detail"] and run.landing:
+                m["detail"] = m["detail"].replace(run.landing + "/", "")  # digest must not depend on the folder's location
+        outcome = gate.run_gate(metrics)
+        con.execute("DELETE FROM validation_results WHERE run_id = ?", [run_id])
+        con.executemany(
+            "INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?)",
+            [[run_id, c["check"], c["table"], c["success"], None if isinstance(c["observed"], float) else c["observed"],
+              c["detail"]] for c in outcome["checks"]],
+        )
+        con.execute("UPDATE runs SET step = 'validated' WHERE run_id = ?", [run_id])
+    finally:
+        con.close()
+    outcome["message"] = gate.failure_message(outcome)
+    if not outcome["success"]:
+        log.error("%s", outcome["message"])
+        _finish_closed(db, run_id, status="not_clean")
+    return outcome
+
+
+def _validation_outcome(con, run_id: str) -> dict | None:
+    rows = con.execute(
+        "SELECT check_name, table_name, success, observed, detail FROM validation_results WHERE run_id = ? "
+        "ORDER BY table_name, check_name", [run_id]
+    ).fetchall()
+    if not rows:
+        return None
+    checks = [{"check": c, "table": t, "success": s, "observed": o, "detail": d} for c, t, s, o, d in rows]
+    failed = [c for c in checks if not c["success"]]
+    return {"success": not failed, "evaluated": len(checks), "failed": len(failed),
+            "failed_checks": [{k: c[k] for k in ("check", "table", "detail")} for c in failed]}
+
+
+def detect(db: str | Path, run_id: str) -> dict:
+    """Resolve persons, build stints, run every detector; store the run's flags."""
+    from detectors import build_detectors
+    from bountyguard.identity import IdentityConfig, resolve_persons
+
+    con, run = _open(db, run_id)
+    try:
+        identity_stats = resolve_persons(con, IdentityConfig.from_mapping(run.config.get("identity", {})))
+        con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
+        con.execute(
+            "INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id]
+        )
+        run_sql_file(con, "features/stints.sql")
+        con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
+        counts = {}
+        for detector in build_detectors(run.config):
+            rows = detector.detect(con)
+            counts[detector.pattern] = len(rows)
+            if rows:
+                con.executemany(
+                    "INSERT INTO flags VALUES (?, 'F' || left(md5(? || '|' || ? || '|' || ?), 16), ?, ?, ?, ?, ?, ?, ?)",
+                    [[run_id, detector.pattern, et, eid, detector.pattern, et, eid, pid, score, sev, ev]
+                     for et, eid, pid, score, sev, ev in rows],
+                )
+            log.info("detector %s: %d flags", detector.pattern, len(rows))
+        run.mark(con, "detected")
+        return {"flags": counts, "identity": identity_stats}
+    finally:
+        con.close()
+
+
+def decide(db: str | Path, run_id: str) -> dict:
+    """Decide every due payout (and clawbacks of released ones) from the run's flags."""
+    con, run = _open(db, run_id)
+    try:
+        outcome = _validation_outcome(con, run_id)
+        return _decide(con, run, validation_passed=bool(outcome and outcome["success"]))
+    finally:
+        con.close()
+
+
+def _decide(con, run: _Run, validation_passed: bool) -> dict:
+    from bountyguard.ledger import analyst_decisions
+
+    db_path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    con.execute("CREATE OR REPLACE TEMP TABLE analyst_decision_input (payout_id VARCHAR, decision VARCHAR)")
+    latest = analyst_decisions(db_path)
+    if latest:
+        con.executemany("INSERT INTO analyst_decision_input VALUES (?, ?)",
+                        [[d["payout_id"], d["decision"]] for d in latest])
+    run_sql_file(con, "decisions/rejected_payout_rows.sql", {"run_id": run.run_id})
+    cfg = run.config["decisions"]
+    rows = con.execute(
+        sql_text("decisions/payout_decisions.sql"),
+        {
+            "run_id": run.run_id,
+            "validation_passed": validation_passed,
+            "hold_severities": list(cfg["hold_severities"]),
+            "not_owed_patterns": list(cfg["not_owed_patterns"]),
+            "clawback_patterns": list(cfg["clawback_patterns"]),
+        },
+    ).fetchall()
+    con.execute("DELETE FROM payout_decisions WHERE run_id = ?", [run.run_id])
+    if rows:
+        con.executemany("INSERT INTO payout_decisions VALUES (?, ?, ?, ?)", [[run.run_id, *r] for r in rows])
+    run.mark(con, "decided")
+    counts = {d: 0 for d in DECISIONS}
+    for _, decision, _ in rows:
+        counts[decision] += 1
+    return counts
+
+
+def publish(db: str | Path, run_id: str, status: str | None = None) -> dict:
+    """Write the report (with its digest) into the DuckDB file and publish it for readers."""
+    con, run = _open(db, run_id)
+    try:
+        outcome = _validation_outcome(con, run_id)
+        if status is None:
+            status = "clean" if outcome and outcome["success"] else "not_clean"
+        return _publish(con, db, run, status, outcome)
+    finally:
+        con.close()
+
+
+def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str | None = None) -> dict:
+    from bountyguard import export
+
+    if status != "clean":
+        # belt and braces: whatever a step decided, a report that is not clean releases nothing
+        con.execute(
+            "UPDATE payout_decisions SET decision = 'hold' WHERE run_id = ? AND decision = 'release'", [run.run_id]
+        )
+    tables = {
+        t: {"file": Path(f).name if f else None, "rows_in": i, "rows_loaded": l, "rows_rejected": r, "problem": p}
+        for t, f, i, l, r, p in con.execute(
+            "SELECT table_name, source_file, rows_in, rows_loaded, rows_rejected, problem FROM load_stats "
+            "WHERE run_id = ? ORDER BY table_name", [run.run_id]).fetchall()
+    }
+    for t in tables.values():
+        if t["problem"] and run.landing:
+            t["problem"] = t["problem"].replace(run.landing + "/", "")
+    inputs = con.execute(sql_text("features/inputs_digest.sql")).fetchall()
+    inputs_sha = hashlib.sha256(canonical_json(inputs).encode()).hexdigest()
+    flag_counts = dict.fromkeys(PATTERNS, 0)
+    for pattern, n in con.execute(
+        "SELECT pattern, count(*) FROM flags WHERE run_id = ? GROUP BY pattern", [run.run_id]
+    ).fetchall():
+        flag_counts[pattern] = n
+    decisions = con.execute(
+        "SELECT payout_id, decision, reasons FROM payout_decisions WHERE run_id = ? ORDER BY payout_id", [run.run_id]
+    ).fetchall()
+    decision_counts = dict.fromkeys(DECISIONS, 0)
+    for _, d, _ in decisions:
+        decision_counts[d] += 1
+    rejects = con.execute(
+        "SELECT table_name, source_file, line, column_name, reason FROM rejects WHERE run_id = ? "
+        "ORDER BY table_name, line, column_name LIMIT 50", [run.run_id]).fetchall()
+    validation = outcome or {"success": False, "evaluated": 0, "failed": 0, "failed_checks": []}
+    report = {
+        "run_id": run.run_id,
+        "as_of": run.as_of.isoformat(),
+        "status": status,
+        "error": error,
+        "tables": tables,
+        "rejects_sample": [
+            {"table": t, "file": Path(f).name, "line": ln, "column": c, "reason": r} for t, f, ln, c, r in rejects
+        ],
+        "validation": validation,
+        "flag_counts": flag_counts,
+        "decision_counts": decision_counts,
+        "inputs_sha256": inputs_sha,
+        "config_sha256": run.config_sha256,
+        "config": run.config,
+    }
+
+    def write_files(folder: Path) -> None:
+        # the release batch first: its hash is part of the digest that every exported row carries
+        batch_path = folder / RELEASE_BATCH_FILE
+        export.write_release_batch(con, run.run_id, batch_path)
+        report["release_batch_sha256"] = file_sha256(batch_path)
+        report["report_sha256"] = compute_report_sha256(report, decisions)
+        export.write_run_exports(con, run.run_id, folder, report["report_sha256"])
+        write_json(folder / "report.json", report)
+
+    published = publish_folder(db, run.run_id, write_files)
+    con.execute("DELETE FROM reports WHERE run_id = ?", [run.run_id])
+    con.execute("INSERT INTO reports VALUES (?, ?, ?, ?)",
+                [run.run_id, status, report["report_sha256"], json.dumps(report, sort_keys=True)])
+    con.execute("UPDATE runs SET step = 'published', status = ?, finished_at = now() WHERE run_id = ?",
+                [status, run.run_id])
+    return {
+        "run_id": run.run_id,
+        "status": status,
+        "report_path": str(published / "report.json"),
+        "published_dir": str(published),
+        "report_sha256": report["report_sha256"],
+        "flag_counts": flag_counts,
+        "decision_counts": decision_counts,
+        "tables": tables,
+        "validation": validation,
+    }
+
+
+def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> dict:
+    """Publish a report that releases nothing: every due payout held (voids and clawbacks that the
+    data still supports are kept), flags where the detectors could still run."""
+    con = connect(db)
+    try:
+        _ensure_schema(con)
+        run = _Run(con, run_id)
+        run.enter(con)
+        outcome = _validation_outcome(con, run_id)
+    finally:
+        con.close()
+    try:
+        detect(db, run_id)
+    except Exception as exc:  # the data may be too broken to screen; the holds below still stand
+        log.warning("detectors could not run on this data (%s); every due payout is held", type(exc).__name__)
+        con = connect(db)
+        try:
+            run = _Run(con, run_id)
+            run.enter(con)
+            con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
+            _fallback_persons(con)
+        finally:
+            con.close()
+    con, run = _open(db, run_id)
+    try:
+        _decide(con, run, validation_passed=False)
+        return _publish(con, db, run, status, outcome, error)
+    finally:
+        con.close()
+
+
+def _fallback_persons(con) -> None:
+    """Each record its own person: enough to decide holds when identity resolution could not run."""
+    con.execute(
+        "CREATE OR REPLACE TABLE person_records AS "
+        "SELECT 'referrer' AS record_type, referrer_id AS record_id, 'referrer:' || referrer_id AS person_id FROM referrers "
+        "UNION ALL SELECT 'candidate', candidate_id, 'candidate:' || candidate_id FROM candidates"
+    )
+    run_sql_file(con, "features/stints.sql")
+
+
+def fail_run(db: str | Path, run_id: str, error: str) -> dict | None:
+    """After an error in any step: publish a `failed` report holding every due payout."""
+    try:
+        return _finish_closed(db, run_id, status="failed", error=error)
+    except Exception:  # the run is already failing loudly; the previous LATEST report stays in place
+        log.exception("could not publish the failed report of run %s", run_id)
+        return None
+
+
+def run(landing: str | Path, db: str | Path, as_of: str | dt.date, config: str | Path | None = None) -> dict:
+    """All steps in one process (the CLI's `run`). Returns publish()'s summary."""
+    run_id = start_run(db, landing, as_of, config)
+    try:
+        ingest(db, run_id)
+        outcome = validate(db, run_id)
+        if not outcome["success"]:
+            con = connect(db, read_only=False)
+            try:
+                summary = _summary_from_reports(con, db, run_id)
+            finally:
+                con.close()
+            summary["message"] = outcome["message"]
+            return summary
+        detect(db, run_id)
+        decide(db, run_id)
+        return publish(db, run_id)
+    except BountyguardError:
+        fail_run(db, run_id, "the run stopped on an error; see the log")
+        raise
+    except Exception as exc:
+        fail_run(db, run_id, f"{type(exc).__name__} in the pipeline")
+        raise
+
+
+def _summary_from_reports(con, db, run_id: str) -> dict:
+    from bountyguard.report import published_root
+
+    status, sha, report_json = con.execute(
+        "SELECT status, report_sha256, report_json FROM reports WHERE run_id = ?", [run_id]).fetchone()
+    report = json.loads(report_json)
+    published = published_root(db) / run_id
+    return {
+        "run_id": run_id, "status": status, "report_sha256": sha,
+        "report_path": str(published / "report.json"), "published_dir": str(published),
+        "flag_counts": report["flag_counts"], "decision_counts": report["decision_counts"],
+        "tables": report["tables"], "validation": report["validation"],
+    }

@@ -1,0 +1,133 @@
+"""The published report: its digest, where it is published, and how a reader verifies it.
+
+A run works inside the DuckDB file; readers (the payout job, analysts' tools) never open that working
+file. `publish` copies a finished run's report and exports into `<db stem>.published/<run_id>/`
+atomically (write a temporary folder, then rename) and then moves the `LATEST` pointer, so a reader
+sees either the previous complete report or the new complete one, never a half-written run.
+
+report_sha256 covers everything a payout depends on and nothing that varies between identical runs
+(no run id, no wall-clock time): the as-of date, the digest of the input state, the digest of the
+configuration, the validation outcome, the status and every decision. A reader recomputes it from
+the published files, so a report edited after publishing is refused.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from bountyguard.config import canonical_json
+from bountyguard.errors import BountyguardError, ReportIntegrityError
+
+DIGEST_FIELDS = ("as_of", "status", "inputs_sha256", "config_sha256", "validation", "release_batch_sha256")
+# What the payment step needs to pay a `release` decision; covered by the digest through its file hash.
+RELEASE_BATCH_FILE = "release_batch.csv"
+RELEASE_BATCH_COLUMNS = ["payout_id", "referrer_id", "amount", "currency", "payee_iban"]
+DECISION_COLUMNS = ["payout_id", "decision", "reasons", "run_id", "report_sha256"]
+
+
+def compute_report_sha256(report: dict, decisions: Iterable[tuple[str, str, str]]) -> str:
+    """Digest over the report's DIGEST_FIELDS and the (payout_id, decision, reasons) triples."""
+    body = {field: report.get(field) for field in DIGEST_FIELDS}
+    body["decisions"] = sorted([str(p), str(d), str(r or "")] for p, d, r in decisions)
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def published_root(db_path: str | Path) -> Path:
+    db_path = Path(db_path)
+    return db_path.parent / f"{db_path.stem}.published"
+
+
+def latest_published(db_path: str | Path) -> Path | None:
+    """The folder of the newest published report, or None when nothing was published yet."""
+    root = published_root(db_path)
+    pointer = root / "LATEST"
+    if not pointer.exists():
+        return None
+    run_dir = root / pointer.read_text(encoding="utf-8").strip()
+    if not run_dir.is_dir():
+        raise BountyguardError(f"{pointer}: points to {run_dir.name}, which does not exist")
+    return run_dir
+
+
+def publish_folder(db_path: str | Path, run_id: str, write_files) -> Path:
+    """Create the published folder of `run_id` atomically; `write_files(tmp_dir)` fills it."""
+    root = published_root(db_path)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / run_id
+    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+    try:
+        write_files(tmp)
+        if final.exists():  # a re-published run (a retried publish task) replaces its own folder
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer_tmp = root / f".LATEST.{run_id}"
+    pointer_tmp.write_text(run_id + "\n", encoding="utf-8")
+    os.replace(pointer_tmp, root / "LATEST")
+    return final
+
+
+def read_decisions(run_dir: Path) -> list[dict]:
+    with open(run_dir / "payout_decisions.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_verified_report(run_dir: str | Path) -> tuple[dict, list[dict], list[dict]]:
+    """Read a published report, its decisions and its release batch; refuse them if anything does
+    not match report_sha256."""
+    run_dir = Path(run_dir)
+    try:
+        report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+        decisions = read_decisions(run_dir)
+        batch_path = run_dir / RELEASE_BATCH_FILE
+        with open(batch_path, newline="", encoding="utf-8") as f:
+            batch = list(csv.DictReader(f))
+        batch_sha = file_sha256(batch_path)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReportIntegrityError(f"{run_dir}: published report unreadable ({exc})") from None
+    claimed = report.get("report_sha256")
+    if batch_sha != report.get("release_batch_sha256"):
+        raise ReportIntegrityError(
+            f"{run_dir / RELEASE_BATCH_FILE}: content does not match release_batch_sha256 in "
+            "report.json: the release batch was changed after it was published; nothing is paid"
+        )
+    actual = compute_report_sha256(
+        report, ((d["payout_id"], d["decision"], d["reasons"]) for d in decisions)
+    )
+    if claimed != actual:
+        raise ReportIntegrityError(
+            f"{run_dir / 'report.json'}: report_sha256 {claimed} does not match its content "
+            f"(recomputed {actual}): the report was changed after it was published; nothing is paid"
+        )
+    stray = [d["payout_id"] for d in decisions if d.get("report_sha256") != claimed]
+    if stray:
+        raise ReportIntegrityError(
+            f"{run_dir / 'payout_decisions.csv'}: {len(stray)} rows carry another report_sha256 "
+            f"(first: payout {stray[0]}); nothing is paid"
+        )
+    released = {d["payout_id"] for d in decisions if d["decision"] == "release"}
+    if {b["payout_id"] for b in batch} != released:
+        raise ReportIntegrityError(
+            f"{run_dir / RELEASE_BATCH_FILE}: does not list exactly the payouts decided release; nothing is paid"
+        )
+    return report, decisions, batch
+
+
+def write_json(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

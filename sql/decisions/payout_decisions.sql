@@ -1,0 +1,96 @@
+-- The one place that decides payouts. For every pending payout that is due on the as-of date, and
+-- every released payout this run finds was not owed or went to serious abuse:
+--   void      the bounty is not owed: its hire ended before the guarantee end, or its referral does
+--             not own the candidate (a not-owed pattern on its hire or referral); final
+--   hold      the data failed validation, one of its own input rows was rejected, or a flag of a
+--             hold severity touches its referral, hire, referrer person or candidate person
+--   clawback  already released, but not owed, or touched by a high-severity abuse pattern
+--   release   none of the above (an analyst's release also lifts a hold, never a void)
+-- Parameters: $run_id, $validation_passed, $hold_severities, $not_owed_patterns, $clawback_patterns.
+WITH
+payouts_in_scope AS (
+    SELECT p.payout_id, p.status, p.is_due, p.hire_id, p.referral_id, p.referrer_id,
+           s.candidate_person_id,
+           coalesce(rp.person_id, 'referrer:' || p.referrer_id) AS referrer_person_id
+    FROM asof_payouts p
+    LEFT JOIN stints s ON s.hire_id = p.hire_id
+    LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = p.referrer_id
+    WHERE p.is_due OR p.status = 'released'
+),
+run_flags AS (
+    SELECT pattern, entity_type, entity_id, person_id, severity FROM flags WHERE run_id = $run_id
+),
+touching_flags AS (
+    -- flags on the payout itself, its hire or its referral
+    SELECT p.payout_id, f.pattern, f.severity, TRUE AS on_own_records
+    FROM payouts_in_scope p
+    JOIN run_flags f
+      ON (f.entity_type = 'payout' AND f.entity_id = p.payout_id)
+      OR (f.entity_type = 'hire' AND f.entity_id = p.hire_id)
+      OR (f.entity_type = 'referral' AND f.entity_id = p.referral_id)
+    UNION ALL
+    -- flags on the persons behind it, whichever of their records the flag names
+    SELECT p.payout_id, f.pattern, f.severity, FALSE
+    FROM payouts_in_scope p
+    JOIN run_flags f
+      ON f.entity_type IN ('referrer', 'candidate')
+     AND f.person_id IN (p.candidate_person_id, p.referrer_person_id)
+),
+payout_flags AS (
+    SELECT
+        payout_id,
+        list_sort(list_distinct(list(pattern) FILTER (
+            WHERE on_own_records AND list_contains($not_owed_patterns, pattern)))) AS not_owed,
+        list_sort(list_distinct(list(pattern) FILTER (
+            WHERE list_contains($hold_severities, severity)))) AS holding,
+        list_sort(list_distinct(list(pattern) FILTER (
+            WHERE severity = 'high' AND list_contains($clawback_patterns, pattern)))) AS abusive,
+        list_sort(list_distinct(list(pattern))) AS all_patterns
+    FROM touching_flags
+    GROUP BY payout_id
+),
+rejected_payouts AS (
+    -- payouts whose own rows (payout, hire, referral, referrer, candidate, job) were rejected this run
+    SELECT DISTINCT payout_id FROM rejected_payout_rows
+),
+decided AS (
+    SELECT
+        p.payout_id,
+        p.status,
+        coalesce(f.not_owed, []) AS not_owed,
+        coalesce(f.holding, []) AS holding,
+        coalesce(f.abusive, []) AS abusive,
+        coalesce(f.all_patterns, []) AS all_patterns,
+        a.decision AS analyst_decision,
+        r.payout_id IS NOT NULL AS rows_rejected
+    FROM payouts_in_scope p
+    LEFT JOIN payout_flags f USING (payout_id)
+    LEFT JOIN analyst_decision_input a USING (payout_id)
+    LEFT JOIN rejected_payouts r USING (payout_id)
+)
+SELECT payout_id, decision, array_to_string(reasons, ';') AS reasons
+FROM (
+    SELECT
+        payout_id,
+        CASE
+            WHEN status = 'released' AND (len(not_owed) > 0 OR len(abusive) > 0) THEN 'clawback'
+            WHEN status = 'released' THEN NULL
+            WHEN len(not_owed) > 0 THEN 'void'
+            WHEN analyst_decision = 'void' THEN 'void'
+            WHEN NOT $validation_passed OR rows_rejected THEN 'hold'
+            WHEN analyst_decision = 'release' THEN 'release'
+            WHEN analyst_decision = 'hold' OR len(holding) > 0 THEN 'hold'
+            ELSE 'release'
+        END AS decision,
+        CASE
+            WHEN status = 'released' THEN list_sort(list_distinct(list_concat(not_owed, abusive)))
+            WHEN len(not_owed) > 0 THEN not_owed
+            WHEN analyst_decision = 'void' THEN all_patterns
+            WHEN NOT $validation_passed OR rows_rejected OR analyst_decision = 'hold' THEN all_patterns
+            WHEN analyst_decision = 'release' THEN []
+            ELSE holding
+        END AS reasons
+    FROM decided
+)
+WHERE decision IS NOT NULL
+ORDER BY payout_id

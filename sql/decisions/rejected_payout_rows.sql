@@ -1,0 +1,18 @@
+-- Payouts whose own rows (payout, hire, referral, referrer, candidate, job) were rejected in this run:
+-- a correction the pipeline could not read may be exactly the one that makes the bounty not owed.
+CREATE OR REPLACE TEMP TABLE rejected_payout_rows AS
+WITH
+rejected_keys AS (
+    SELECT DISTINCT table_name, record_key FROM rejects WHERE run_id = $run_id AND record_key IS NOT NULL
+)
+SELECT DISTINCT p.payout_id, k.table_name
+FROM payouts p
+LEFT JOIN hires h ON h.hire_id = p.hire_id
+LEFT JOIN referrals r ON r.referral_id = p.referral_id
+JOIN rejected_keys k
+  ON (k.table_name = 'payouts' AND k.record_key = p.payout_id)
+  OR (k.table_name = 'hires' AND k.record_key = p.hire_id)
+  OR (k.table_name = 'referrals' AND k.record_key = p.referral_id)
+  OR (k.table_name = 'referrers' AND k.record_key = p.referrer_id)
+  OR (k.table_name = 'candidates' AND k.record_key = h.candidate_id)
+  OR (k.table_name = 'jobs' AND k.record_key = h.job_id)

@@ -1,0 +1,44 @@
+-- One row per hire known on the as-of date: who worked where, from when to when, relative to the
+-- job's guarantee period, who referred them and which payout it carries. Persons, not records:
+-- candidate_person_id / referrer_person_id come from identity resolution (person_records).
+CREATE OR REPLACE TABLE stints AS
+WITH
+candidate_persons AS (
+    SELECT record_id AS candidate_id, person_id FROM person_records WHERE record_type = 'candidate'
+),
+referrer_persons AS (
+    SELECT record_id AS referrer_id, person_id FROM person_records WHERE record_type = 'referrer'
+),
+hire_payouts AS (
+    SELECT hire_id, min(payout_id) AS payout_id FROM payouts GROUP BY hire_id
+)
+SELECT
+    h.hire_id,
+    h.candidate_id,
+    coalesce(cp.person_id, 'candidate:' || h.candidate_id) AS candidate_person_id,
+    h.job_id,
+    j.company_id,
+    co.name AS company_name,
+    h.referral_id,
+    r.referrer_id,
+    CASE WHEN r.referrer_id IS NOT NULL
+         THEN coalesce(rp.person_id, 'referrer:' || r.referrer_id) END AS referrer_person_id,
+    r.referred_at,
+    h.hired_at,
+    h.started_at,
+    h.ended_at,
+    h.end_reason,
+    j.guarantee_days,
+    h.started_at + j.guarantee_days AS guarantee_end,
+    h.ended_at - (h.started_at + j.guarantee_days) AS days_after_guarantee,
+    h.ended_at - h.started_at AS tenure_days,
+    j.bounty_amount,
+    j.currency,
+    hp.payout_id
+FROM asof_hires h
+JOIN jobs j ON j.job_id = h.job_id
+LEFT JOIN companies co ON co.company_id = j.company_id
+LEFT JOIN asof_referrals r ON r.referral_id = h.referral_id
+LEFT JOIN candidate_persons cp ON cp.candidate_id = h.candidate_id
+LEFT JOIN referrer_persons rp ON rp.referrer_id = r.referrer_id
+LEFT JOIN hire_payouts hp ON hp.hire_id = h.hire_id;

@@ -1,0 +1,87 @@
+-- serial_rereferral: one person placed through referrals again and again, each stint ending shortly
+-- after its guarantee period (the bounty-farming scheme: referrer and expert split each bounty).
+-- Flags the candidate person, and every referrer person who placed that candidate twice or more.
+WITH
+referred_stints AS (
+    SELECT *,
+           days_after_guarantee BETWEEN 0 AND $days_after_guarantee AS exit_after_guarantee
+    FROM stints
+    WHERE referral_id IS NOT NULL
+      AND started_at >= (SELECT as_of FROM run_context) - to_months(CAST($window_months AS INTEGER))
+),
+farmed_candidates AS (
+    SELECT
+        candidate_person_id,
+        count(*) AS placements,
+        count(DISTINCT company_id) AS companies,
+        count(*) FILTER (WHERE exit_after_guarantee) AS exits_after_guarantee,
+        max(candidate_id ORDER BY started_at) AS latest_candidate_id,
+        list(DISTINCT candidate_id ORDER BY candidate_id) AS candidate_ids,
+        list({
+            'hire_id': hire_id, 'candidate_id': candidate_id, 'referral_id': referral_id,
+            'referrer_id': referrer_id, 'payout_id': payout_id, 'company_id': company_id,
+            'company': company_name, 'started_at': started_at, 'ended_at': ended_at,
+            'guarantee_end': guarantee_end, 'days_after_guarantee_end': days_after_guarantee,
+            'bounty_amount': bounty_amount, 'currency': currency
+        } ORDER BY started_at, hire_id) AS stints
+    FROM referred_stints
+    GROUP BY candidate_person_id
+    HAVING count(*) >= $min_placements
+       AND count(*) FILTER (WHERE exit_after_guarantee) >= $min_exits_after_guarantee
+       AND count(DISTINCT company_id) >= 2
+),
+candidate_flags AS (
+    SELECT
+        'candidate' AS entity_type,
+        latest_candidate_id AS entity_id,
+        candidate_person_id AS person_id,
+        round(least(1.0, 0.5 + 0.5 * exits_after_guarantee / placements), 4) AS score,
+        'high' AS severity,
+        to_json({
+            'candidate_person_id': candidate_person_id,
+            'candidate_ids': candidate_ids,
+            'placements': placements,
+            'companies': companies,
+            'exits_within_days_after_guarantee': exits_after_guarantee,
+            'days_after_guarantee_threshold': $days_after_guarantee,
+            'stints': stints
+        })::VARCHAR AS evidence
+    FROM farmed_candidates
+),
+colluding_referrers AS (
+    SELECT
+        s.referrer_person_id,
+        f.candidate_person_id,
+        max(s.referrer_id ORDER BY s.referred_at) AS latest_referrer_id,
+        list(DISTINCT s.referrer_id ORDER BY s.referrer_id) AS referrer_ids,
+        count(*) AS placements_of_candidate,
+        any_value(f.placements) AS candidate_placements,
+        any_value(f.exits_after_guarantee) AS exits_after_guarantee,
+        any_value(f.stints) AS stints
+    FROM referred_stints s
+    JOIN farmed_candidates f USING (candidate_person_id)
+    GROUP BY s.referrer_person_id, f.candidate_person_id
+    HAVING count(*) >= 2
+),
+referrer_flags AS (
+    SELECT
+        'referrer' AS entity_type,
+        any_value(latest_referrer_id ORDER BY candidate_person_id) AS entity_id,
+        referrer_person_id AS person_id,
+        round(least(1.0, 0.5 + 0.5 * max(exits_after_guarantee / candidate_placements)), 4) AS score,
+        'high' AS severity,
+        to_json({
+            'referrer_person_id': referrer_person_id,
+            'referrer_ids': list_sort(list_distinct(flatten(list(referrer_ids)))),
+            'farmed_candidates': list({
+                'candidate_person_id': candidate_person_id,
+                'placements_by_this_referrer': placements_of_candidate,
+                'stints': stints
+            } ORDER BY candidate_person_id)
+        })::VARCHAR AS evidence
+    FROM colluding_referrers
+    GROUP BY referrer_person_id
+)
+SELECT * FROM candidate_flags
+UNION ALL
+SELECT * FROM referrer_flags

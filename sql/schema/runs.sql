@@ -1,0 +1,83 @@
+-- What each run did and produced. Everything is keyed by run_id so any run can be exported again.
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    as_of DATE NOT NULL,
+    landing VARCHAR,
+    config_json VARCHAR NOT NULL,
+    config_sha256 VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,     -- wall clock, for operators only: never in a digest
+    finished_at TIMESTAMP,
+    step VARCHAR NOT NULL,             -- the last step that completed
+    status VARCHAR                     -- clean / not_clean / failed, once published
+);
+
+-- rows in / loaded / rejected per table and run (rows in = loaded + rejected, always)
+CREATE TABLE IF NOT EXISTS load_stats (
+    run_id VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    source_file VARCHAR,
+    rows_in BIGINT NOT NULL,
+    rows_loaded BIGINT NOT NULL,
+    rows_rejected BIGINT NOT NULL,
+    problem VARCHAR,                    -- a file that could not be read as its table at all
+    PRIMARY KEY (run_id, table_name)
+);
+
+-- one row per problem found in an input row; a row may have several problems
+CREATE TABLE IF NOT EXISTS rejects (
+    run_id VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL,
+    line BIGINT,                        -- the record's line in the file (header = line 1)
+    record_key VARCHAR,                 -- its primary key, where it could be read
+    column_name VARCHAR,
+    reason VARCHAR NOT NULL,
+    value VARCHAR                       -- the offending value; NULL for personal-data columns
+);
+
+CREATE TABLE IF NOT EXISTS validation_results (
+    run_id VARCHAR NOT NULL,
+    check_name VARCHAR NOT NULL,
+    table_name VARCHAR,
+    success BOOLEAN NOT NULL,
+    observed BIGINT,
+    detail VARCHAR,
+    PRIMARY KEY (run_id, check_name)
+);
+
+CREATE TABLE IF NOT EXISTS flags (
+    run_id VARCHAR NOT NULL,
+    flag_id VARCHAR NOT NULL,
+    pattern VARCHAR NOT NULL,
+    entity_type VARCHAR NOT NULL,
+    entity_id VARCHAR NOT NULL,
+    person_id VARCHAR,                  -- the person the flag is about, for person-level patterns
+    score DOUBLE NOT NULL,
+    severity VARCHAR NOT NULL,
+    evidence VARCHAR NOT NULL,          -- JSON object
+    PRIMARY KEY (run_id, flag_id)
+);
+
+CREATE TABLE IF NOT EXISTS payout_decisions (
+    run_id VARCHAR NOT NULL,
+    payout_id VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL,
+    reasons VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, payout_id)
+);
+
+CREATE TABLE IF NOT EXISTS run_identities (
+    run_id VARCHAR NOT NULL,
+    record_type VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    person_id VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, record_type, record_id)
+);
+
+CREATE TABLE IF NOT EXISTS reports (
+    run_id VARCHAR PRIMARY KEY,
+    status VARCHAR NOT NULL,
+    report_sha256 VARCHAR NOT NULL,
+    report_json VARCHAR NOT NULL
+);

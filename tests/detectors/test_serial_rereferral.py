@@ -1,0 +1,83 @@
+import json
+
+from detectors.serial_rereferral import SerialRereferralDetector
+
+
+def farm(platform, candidate_ids, referrer_ids, days_after=(5, 10, 3), first_start="2025-01-06"):
+    """One person placed at a new company again and again, each stint ending `days_after` days
+    after its 90-day guarantee end; the last placement still running."""
+    import datetime as dt
+
+    start = dt.date.fromisoformat(first_start)
+    n = len(days_after) + 1
+    for i in range(n):
+        platform.job(f"J{i}", f"C{i}", guarantee_days=90)
+        ended = None
+        if i < len(days_after):
+            ended = str(start + dt.timedelta(days=90 + days_after[i]))
+        platform.referred_hire(str(i), referrer_ids[i % len(referrer_ids)], candidate_ids[i % len(candidate_ids)],
+                               f"J{i}", started=str(start), ended=ended,
+                               payout_status="released" if ended else "pending")
+        start = start + dt.timedelta(days=90 + (days_after[i] if i < len(days_after) else 0) + 20)
+
+
+def test_same_candidate_record_farmed_by_one_referrer_flags_both(platform, con):
+    farm(platform, ["K1"], ["R1"])
+    platform.load(con, as_of="2026-06-30")
+
+    flags = {(r[0], r[1]): r for r in SerialRereferralDetector().detect(con)}
+
+    assert set(flags) == {("candidate", "K1"), ("referrer", "R1")}
+    ev = json.loads(flags[("candidate", "K1")][5])
+    assert ev["placements"] == 4
+    assert ev["exits_within_days_after_guarantee"] == 3
+    assert [s["days_after_guarantee_end"] for s in ev["stints"]] == [5, 10, 3, None]
+    assert {s["company_id"] for s in ev["stints"]} == {"C0", "C1", "C2", "C3"}
+    assert all(flags[k][4] == "high" for k in flags)
+
+
+def test_records_of_one_person_are_counted_together(platform, con):
+    # three candidate records resolved to one person: no single record has three placements
+    farm(platform, ["K1", "K2", "K3"], ["R1"])
+    platform.load(con, as_of="2026-06-30", persons={"K1": "P-expert", "K2": "P-expert", "K3": "P-expert"})
+
+    flags = SerialRereferralDetector().detect(con)
+
+    candidate_flags = [f for f in flags if f[0] == "candidate"]
+    assert len(candidate_flags) == 1
+    assert candidate_flags[0][2] == "P-expert"
+    assert sorted(json.loads(candidate_flags[0][5])["candidate_ids"]) == ["K1", "K2", "K3"]
+
+
+def test_referrer_who_placed_the_person_once_is_not_flagged(platform, con):
+    farm(platform, ["K1"], ["R1", "R1", "R1", "R9"])
+    platform.load(con, as_of="2026-06-30")
+    referrers = {f[1] for f in SerialRereferralDetector().detect(con) if f[0] == "referrer"}
+    assert referrers == {"R1"}
+
+
+def test_honest_job_changer_is_not_flagged(platform, con):
+    # three referred placements, but each lasted well beyond its guarantee period
+    farm(platform, ["K1"], ["R1"], days_after=(300, 400))
+    platform.load(con, as_of="2026-06-30")
+    assert SerialRereferralDetector().detect(con) == []
+
+
+def test_early_quitter_is_not_a_bounty_farmer(platform, con):
+    # exits before the guarantee end forfeit the bounty: that is early_exit, not this scheme
+    farm(platform, ["K1"], ["R1"], days_after=(-30, -40, -20))
+    platform.load(con, as_of="2026-06-30")
+    assert SerialRereferralDetector().detect(con) == []
+
+
+def test_two_placements_are_not_a_series(platform, con):
+    farm(platform, ["K1"], ["R1"], days_after=(5,))
+    platform.load(con, as_of="2026-06-30")
+    assert SerialRereferralDetector().detect(con) == []
+
+
+def test_thresholds_come_from_the_constructor(platform, con):
+    farm(platform, ["K1"], ["R1"], days_after=(5,))
+    platform.load(con, as_of="2026-06-30")
+    flags = SerialRereferralDetector(min_placements=2, min_exits_after_guarantee=1).detect(con)
+    assert {f[0] for f in flags} == {"candidate", "referrer"}
