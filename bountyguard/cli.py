@@ -102,14 +102,19 @@ def _generate(args) -> int:
     return 0
 
 
+def _configure_logging(verbose: bool) -> None:
+    """Our own steps at INFO with -v; other libraries only when they warn (their INFO chatter can
+    carry values from the data)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(lambda r: r.levelno >= logging.WARNING or (verbose and r.name.startswith(("bountyguard", "detectors"))))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    _configure_logging(args.verbose)
     handlers = {"run": _run, "export": _export, "generate": _generate}
     try:
         if args.command == "payouts":

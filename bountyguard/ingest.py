@@ -186,11 +186,11 @@ def _stage(con, run_id: str, path: Path, table: Table, structural: list[dict]) -
         raw = f"NULLIF(trim(r.{_q(col.name)}), '')"
         typed = _typed_expr(col, raw)
         typed_cols.append(f"{typed} AS {_q(col.name)}")
-        value = "NULL" if col.personal else f"left({raw}, 200)"
+        value = "NULL::VARCHAR" if col.personal else f"left({raw}, 200)"
         if not col.nullable:
             checks.append(
                 f"CASE WHEN {raw} IS NULL THEN {{'column_name': {_lit(col.name)}, "
-                f"'reason': 'missing required value', 'value': NULL}} END"
+                f"'reason': 'missing required value', 'value': NULL::VARCHAR}} END"
             )
         if col.type != "VARCHAR":
             checks.append(
@@ -206,7 +206,7 @@ def _stage(con, run_id: str, path: Path, table: Table, structural: list[dict]) -
     con.execute("DROP TABLE IF EXISTS staged")
     con.execute(
         f"CREATE TEMP TABLE staged AS SELECT {', '.join(typed_cols)}, {line_expr} AS _line, "
-        f"list_filter([{', '.join(checks)}], p -> p IS NOT NULL) AS _problems FROM raw_rows r"
+        f"list_filter([{', '.join(checks)}], lambda p: p IS NOT NULL) AS _problems FROM raw_rows r"
     )
     key = _q(table.key)
     # Duplicate keys in one file: versions with distinct updated_at are history (the latest wins);
@@ -246,7 +246,7 @@ def _stage(con, run_id: str, path: Path, table: Table, structural: list[dict]) -
     )
     con.execute("DELETE FROM staged WHERE len(_problems) > 0")
     con.execute("UPDATE staged SET _problems = NULL")
-    con.execute("CREATE OR REPLACE TEMP VIEW staged_meta AS SELECT ? AS run_id, ? AS source_file",
+    con.execute("CREATE OR REPLACE TEMP TABLE staged_meta AS SELECT ?::VARCHAR AS run_id, ?::VARCHAR AS source_file",
                 [run_id, str(path)])
 
 

@@ -10,7 +10,6 @@ whole history as a pandas frame costs minutes and gigabytes at scale.)
 from __future__ import annotations
 
 import logging
-import os
 
 import duckdb
 import pandas as pd
@@ -51,11 +50,12 @@ def collect_metrics(con: duckdb.DuckDBPyConnection, run_id: str, config: dict) -
 
 def run_gate(metrics: list[dict]) -> dict:
     """Validate the metrics with Great Expectations; return a deterministic, JSON-able outcome."""
-    os.environ.setdefault("TQDM_DISABLE", "1")  # GX's progress bars are noise in task logs
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     frame = pd.DataFrame([{m["check_name"]: m["observed"] for m in metrics}])
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # noise in task logs
     batch_definition = (
         context.data_sources.add_pandas("gate_metrics")
         .add_dataframe_asset("metrics")
@@ -97,5 +97,6 @@ def failure_message(outcome: dict) -> str:
         return "data validation passed"
     lines = [f"data validation failed ({len(failed)} of {outcome['evaluated']} checks):"]
     for c in failed:
-        lines.append(f"  - {c['check']}: {c['detail'] or f'observed {c['observed']}, allowed {c['allowed']}'}")
+        detail = c["detail"] or f"observed {c['observed']}, allowed {c['allowed']}"
+        lines.append(f"  - {c['check']}: {detail}")
     return "\n".join(lines)
