@@ -170,6 +170,7 @@ def detect(db: str | Path, run_id: str) -> dict:
             "INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id]
         )
         run_sql_file(con, "features/stints.sql")
+        run_sql_file(con, "features/referral_facts.sql")
         con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
         counts = {}
         for detector in build_detectors(run.config):
@@ -207,6 +208,11 @@ def _decide(con, run: _Run, validation_passed: bool) -> dict:
     if latest:
         con.executemany("INSERT INTO analyst_decision_input VALUES (?, ?)",
                         [[d["payout_id"], d["decision"]] for d in latest])
+    # analysts' decisions are an input of the run like the platform's data: kept with the run and
+    # covered by the report's input digest
+    con.execute("DELETE FROM run_analyst_decisions WHERE run_id = ?", [run.run_id])
+    con.execute("INSERT INTO run_analyst_decisions SELECT ?, payout_id, decision FROM analyst_decision_input",
+                [run.run_id])
     run_sql_file(con, "decisions/rejected_payout_rows.sql", {"run_id": run.run_id})
     cfg = run.config["decisions"]
     rows = con.execute(
@@ -259,6 +265,9 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         if t["problem"] and run.landing:
             t["problem"] = t["problem"].replace(run.landing + "/", "")
     inputs = con.execute(sql_text("features/inputs_digest.sql")).fetchall()
+    inputs.append(("analyst_decisions", con.execute(
+        "SELECT list([payout_id, decision] ORDER BY payout_id) FROM run_analyst_decisions WHERE run_id = ?",
+        [run.run_id]).fetchone()[0] or []))
     inputs_sha = hashlib.sha256(canonical_json(inputs).encode()).hexdigest()
     flag_counts = dict.fromkeys(PATTERNS, 0)
     for pattern, n in con.execute(

@@ -1,7 +1,14 @@
 """The detector library: one module per pattern code, a common interface, and this registry."""
 from detectors.base import Detector, SqlRuleDetector
+from detectors.duplicate_referral import DuplicateReferralDetector
 from detectors.early_exit import EarlyExitDetector
+from detectors.job_hopping import JobHoppingDetector
+from detectors.late_referral import LateReferralDetector
+from detectors.referral_ring import ReferralRingDetector
+from detectors.self_referral import SelfReferralDetector
 from detectors.serial_rereferral import SerialRereferralDetector
+from detectors.shared_payout_account import SharedPayoutAccountDetector
+from detectors.velocity_spike import VelocitySpikeDetector
 
 # pattern code -> detector class; the configuration section of the same name holds its parameters
 REGISTRY: dict[str, type[Detector]] = {
@@ -9,6 +16,13 @@ REGISTRY: dict[str, type[Detector]] = {
     for cls in (
         EarlyExitDetector,
         SerialRereferralDetector,
+        JobHoppingDetector,
+        SelfReferralDetector,
+        SharedPayoutAccountDetector,
+        ReferralRingDetector,
+        DuplicateReferralDetector,
+        LateReferralDetector,
+        VelocitySpikeDetector,
     )
 }
 

@@ -102,11 +102,24 @@ class Platform:
         con.execute("CREATE OR REPLACE TEMP TABLE run_context AS SELECT 'test' AS run_id, ?::DATE AS as_of", [as_of])
         run_sql_file(con, "staging/as_of.sql")
         persons = persons or {}
-        con.execute("CREATE OR REPLACE TABLE person_records (record_type VARCHAR, record_id VARCHAR, person_id VARCHAR)")
+        con.execute(
+            "CREATE OR REPLACE TABLE person_records (record_type VARCHAR, record_id VARCHAR, person_id VARCHAR, "
+            "name_key VARCHAR, email_key VARCHAR, phone_key VARCHAR, iban_key VARCHAR, birth_date DATE, "
+            "city_key VARCHAR, profile_key VARCHAR)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE person_links (record_type_l VARCHAR, record_id_l VARCHAR, record_type_r VARCHAR, "
+            "record_id_r VARCHAR, rule VARCHAR, match_probability DOUBLE, evidence VARCHAR)"
+        )
         for table, rtype in (("referrers", "referrer"), ("candidates", "candidate")):
             for row in self.rows[table]:
                 rid = row[TABLES[table].key]
-                con.execute("INSERT INTO person_records VALUES (?, ?, ?)",
-                            [rtype, rid, persons.get(rid, f"{rtype}:{rid}")])
+                iban = row.get("payout_iban")
+                con.execute(
+                    "INSERT INTO person_records (record_type, record_id, person_id, iban_key) VALUES (?, ?, ?, ?)",
+                    [rtype, rid, persons.get(rid, f"{rtype}:{rid}"),
+                     iban.replace(" ", "").upper() if iban else None],
+                )
         run_sql_file(con, "features/stints.sql")
+        run_sql_file(con, "features/referral_facts.sql")
         return con

@@ -67,6 +67,14 @@ CREATE TABLE IF NOT EXISTS payout_decisions (
     PRIMARY KEY (run_id, payout_id)
 );
 
+-- the analysts' decisions (latest per payout) that a run's decision step honoured
+CREATE TABLE IF NOT EXISTS run_analyst_decisions (
+    run_id VARCHAR NOT NULL,
+    payout_id VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, payout_id)
+);
+
 CREATE TABLE IF NOT EXISTS run_identities (
     run_id VARCHAR NOT NULL,
     record_type VARCHAR NOT NULL,

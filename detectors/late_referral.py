@@ -1,0 +1,10 @@
+"""late_referral: the referral came after the hire was agreed, or implausibly close before it."""
+from detectors.base import SqlRuleDetector
+
+
+class LateReferralDetector(SqlRuleDetector):
+    pattern = "late_referral"
+    sql_file = "rules/late_referral.sql"
+
+    def __init__(self, min_hours_before_hire: int = 72):
+        super().__init__(min_hours_before_hire=min_hours_before_hire)

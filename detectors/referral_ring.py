@@ -1,0 +1,65 @@
+"""referral_ring: people refer each other in a cycle (A refers B and B refers A, or longer).
+
+The cycle search runs on the person-level referral graph reduced in SQL to people who both refer
+and are referred (sql/features/referral_edges.sql), which is small even on a large platform;
+networkx finds the bounded-length simple cycles."""
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+
+from bountyguard.db import sql_text
+from detectors.base import Detector
+
+
+class ReferralRingDetector(Detector):
+    pattern = "referral_ring"
+
+    def __init__(self, min_cycle_length: int = 2, max_cycle_length: int = 4):
+        super().__init__(min_cycle_length=min_cycle_length, max_cycle_length=max_cycle_length)
+
+    def detect(self, con) -> list[tuple]:
+        edges = con.execute(sql_text("features/referral_edges.sql")).fetchall()
+        graph = nx.DiGraph()
+        for from_person, to_person, referral_ids, hires in edges:
+            graph.add_edge(from_person, to_person, referral_ids=list(referral_ids), hires=hires)
+        rings: dict[str, list[list[str]]] = {}
+        for cycle in nx.simple_cycles(graph, length_bound=self.params["max_cycle_length"]):
+            if len(cycle) < self.params["min_cycle_length"]:
+                continue
+            start = cycle.index(min(cycle))  # one canonical rotation: identical inputs, identical evidence
+            cycle = cycle[start:] + cycle[:start]
+            for person in cycle:
+                rings.setdefault(person, []).append(cycle)
+        self.n_cycles_ = len({tuple(c) for cs in rings.values() for c in cs})
+        if not rings:
+            self.n_flags_ = 0
+            return []
+        records = dict(con.execute(
+            "SELECT person_id, min(record_id) FROM person_records WHERE record_type = 'referrer' "
+            "AND person_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY person_id", [sorted(rings)]).fetchall())
+        rows = []
+        for person in sorted(rings):
+            cycles = sorted(rings[person], key=lambda c: (len(c), c))
+            evidence = {
+                "person_id": person,
+                "rings": [
+                    {
+                        "persons": c,
+                        "length": len(c),
+                        "referrals": [
+                            {"from": a, "to": b, "referral_ids": graph.edges[a, b]["referral_ids"],
+                             "hires": graph.edges[a, b]["hires"]}
+                            for a, b in zip(c, c[1:] + c[:1])
+                        ],
+                    }
+                    for c in cycles
+                ],
+            }
+            hired = any(graph.edges[a, b]["hires"] for c in cycles for a, b in zip(c, c[1:] + c[:1]))
+            rows.append(("referrer", records.get(person), person, 1.0 if hired else 0.7, "high",
+                         json.dumps(evidence, sort_keys=True)))
+        rows = [r for r in rows if r[1] is not None]
+        self.n_flags_ = len(rows)
+        return rows

@@ -1,0 +1,37 @@
+-- One row per referral known on the as-of date, with the persons behind it, the company it was for
+-- and, where it led to one, its hire and payout.
+CREATE OR REPLACE TABLE referral_facts AS
+WITH
+candidate_persons AS (
+    SELECT record_id AS candidate_id, person_id FROM person_records WHERE record_type = 'candidate'
+),
+referrer_persons AS (
+    SELECT record_id AS referrer_id, person_id FROM person_records WHERE record_type = 'referrer'
+),
+referral_hires AS (
+    SELECT referral_id, min(hire_id) AS hire_id FROM asof_hires WHERE referral_id IS NOT NULL GROUP BY referral_id
+),
+hire_payouts AS (
+    SELECT hire_id, min(payout_id) AS payout_id FROM payouts GROUP BY hire_id
+)
+SELECT
+    r.referral_id,
+    r.referrer_id,
+    coalesce(rp.person_id, 'referrer:' || r.referrer_id) AS referrer_person_id,
+    r.candidate_id,
+    coalesce(cp.person_id, 'candidate:' || r.candidate_id) AS candidate_person_id,
+    r.job_id,
+    j.company_id,
+    r.referred_at,
+    r.channel,
+    rh.hire_id,
+    h.hired_at,
+    h.started_at,
+    hp.payout_id
+FROM asof_referrals r
+JOIN jobs j ON j.job_id = r.job_id
+LEFT JOIN referrer_persons rp ON rp.referrer_id = r.referrer_id
+LEFT JOIN candidate_persons cp ON cp.candidate_id = r.candidate_id
+LEFT JOIN referral_hires rh ON rh.referral_id = r.referral_id
+LEFT JOIN asof_hires h ON h.hire_id = rh.hire_id
+LEFT JOIN hire_payouts hp ON hp.hire_id = rh.hire_id;

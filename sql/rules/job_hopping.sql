@@ -1,0 +1,50 @@
+-- job_hopping: a candidate person with many short tenures at different companies within the window,
+-- whoever referred them. Stints that end right after their guarantee end are the bounty-farming
+-- rhythm (serial_rereferral) and are not counted here: a job-hopper's exits follow no guarantee.
+WITH
+recent_stints AS (
+    SELECT *
+    FROM stints
+    WHERE started_at >= (SELECT as_of FROM run_context) - to_months(CAST($window_months AS INTEGER))
+),
+short_stints AS (
+    SELECT *
+    FROM recent_stints
+    WHERE ended_at IS NOT NULL
+      AND tenure_days < $short_tenure_days
+      AND NOT coalesce(days_after_guarantee BETWEEN 0 AND $farming_days_after_guarantee AND referral_id IS NOT NULL, FALSE)
+),
+hoppers AS (
+    SELECT
+        candidate_person_id,
+        count(*) AS short_stints,
+        count(DISTINCT company_id) AS companies,
+        round(median(tenure_days), 1) AS median_tenure_days,
+        max(candidate_id ORDER BY started_at) AS latest_candidate_id,
+        list(DISTINCT candidate_id ORDER BY candidate_id) AS candidate_ids,
+        list({
+            'hire_id': hire_id, 'candidate_id': candidate_id, 'company_id': company_id, 'company': company_name,
+            'referral_id': referral_id, 'referrer_id': referrer_id, 'started_at': started_at,
+            'ended_at': ended_at, 'tenure_days': tenure_days, 'end_reason': end_reason,
+            'guarantee_end': guarantee_end
+        } ORDER BY started_at, hire_id) AS stints
+    FROM short_stints
+    GROUP BY candidate_person_id
+    HAVING count(*) >= $min_short_stints AND count(DISTINCT company_id) >= $min_companies
+)
+SELECT
+    'candidate' AS entity_type,
+    latest_candidate_id AS entity_id,
+    candidate_person_id AS person_id,
+    round(least(1.0, short_stints / (2.0 * $min_short_stints)), 4) AS score,
+    'medium' AS severity,
+    to_json({
+        'candidate_person_id': candidate_person_id,
+        'candidate_ids': candidate_ids,
+        'short_stints': short_stints,
+        'companies': companies,
+        'median_tenure_days': median_tenure_days,
+        'short_tenure_days_threshold': $short_tenure_days,
+        'stints': stints
+    })::VARCHAR AS evidence
+FROM hoppers

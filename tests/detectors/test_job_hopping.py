@@ -1,0 +1,42 @@
+import datetime as dt
+import json
+
+from detectors.job_hopping import JobHoppingDetector
+
+
+def stints(platform, candidate, tenures, gap=30, referred=False, guarantee=90, start="2024-01-08", tag=""):
+    day = dt.date.fromisoformat(start)
+    for i, tenure in enumerate(tenures):
+        job = f"J{tag}{i}"
+        platform.job(job, f"C{tag}{i}", guarantee_days=guarantee)
+        end = day + dt.timedelta(days=tenure) if tenure is not None else None
+        if referred:
+            platform.referred_hire(f"{tag}{i}", f"R{i}", candidate, job, started=str(day),
+                                   ended=str(end) if end else None, payout_status="released")
+        else:
+            if not any(c["candidate_id"] == candidate for c in platform.rows["candidates"]):
+                platform.add("candidates", candidate_id=candidate)
+            platform.add("hires", hire_id=f"H{tag}{i}", candidate_id=candidate, job_id=job,
+                         hired_at=f"{day - dt.timedelta(days=10)}T09:00:00Z", started_at=str(day),
+                         ended_at=str(end) if end else None, end_reason="resigned" if end else None)
+        day = (end or day) + dt.timedelta(days=gap)
+
+
+def test_many_short_tenures_flag_the_candidate_whoever_referred(platform, con):
+    stints(platform, "K1", [40, 75, 60, 110, 55])  # direct hires, exits follow no guarantee
+    stints(platform, "K2", [20, 45, 130, 70], referred=True, tag="b")  # referred by four referrers
+    platform.load(con, as_of="2026-06-30")
+    flags = {f[1]: f for f in JobHoppingDetector().detect(con)}
+    assert set(flags) == {"K1", "K2"}
+    ev = json.loads(flags["K1"][5])
+    assert ev["short_stints"] == 5 and ev["companies"] == 5
+    assert [s["tenure_days"] for s in ev["stints"]] == [40, 75, 60, 110, 55]
+
+
+def test_honest_changers_and_bounty_farmers_are_not_job_hoppers(platform, con):
+    stints(platform, "K1", [500, 700, 400])                 # honest job changer
+    stints(platform, "K2", [40, 60, 700, 400], tag="b")      # two short jobs early in a career
+    # exits 1-20 days after each 90-day guarantee end: that is serial_rereferral's business
+    stints(platform, "K3", [95, 100, 91, 110], referred=True, tag="c")
+    platform.load(con, as_of="2026-06-30")
+    assert JobHoppingDetector().detect(con) == []

@@ -1,0 +1,54 @@
+import json
+
+from detectors.referral_ring import ReferralRingDetector
+
+
+def refer(platform, n, referrer, candidate, job="J1", started="2026-03-02"):
+    for table, key, rid in (("referrers", "referrer_id", referrer), ("candidates", "candidate_id", candidate)):
+        if not any(r[key] == rid for r in platform.rows[table]):
+            platform.add(table, **{key: rid})
+    platform.referred_hire(n, referrer, candidate, job, started=started)
+
+
+def test_two_and_three_person_rings_are_found_on_persons(platform, con):
+    platform.job("J1", "C1")
+    # A refers B and B refers A: their referrer and candidate records are resolved to persons
+    refer(platform, "1", "RA", "KB", started="2026-03-02")
+    refer(platform, "2", "RB", "KA", started="2026-03-03")
+    # X -> Y -> Z -> X
+    refer(platform, "3", "RX", "KY")
+    refer(platform, "4", "RY", "KZ")
+    refer(platform, "5", "RZ", "KX")
+    persons = {"RA": "A", "KA": "A", "RB": "B", "KB": "B", "RX": "X", "KX": "X", "RY": "Y", "KY": "Y",
+               "RZ": "Z", "KZ": "Z"}
+    platform.load(con, as_of="2026-06-30", persons=persons)
+    flags = {f[2]: f for f in ReferralRingDetector().detect(con)}
+    assert set(flags) == {"A", "B", "X", "Y", "Z"}
+    assert flags["A"][1] == "RA"  # names one of the person's referrer records
+    ring = json.loads(flags["Y"][5])["rings"][0]
+    assert ring["persons"] == ["X", "Y", "Z"] and ring["length"] == 3
+    assert [r["referral_ids"] for r in ring["referrals"]] == [["RF3"], ["RF4"], ["RF5"]]
+
+
+def test_chains_stars_and_self_referrals_are_not_rings(platform, con):
+    platform.job("J1", "C1")
+    refer(platform, "1", "RA", "KB")   # A -> B -> C, no way back
+    refer(platform, "2", "RB", "KC")
+    refer(platform, "3", "RP", "KQ")   # a power recruiter P refers many; one of them refers someone else
+    refer(platform, "4", "RP", "KS")
+    refer(platform, "5", "RQ", "KT")
+    refer(platform, "6", "RM", "KM")   # a self-referral is its own pattern
+    persons = {"RA": "A", "KB": "B", "RB": "B", "KC": "C", "RP": "P", "KQ": "Q", "RQ": "Q", "RM": "M", "KM": "M"}
+    platform.load(con, as_of="2026-06-30", persons=persons)
+    assert ReferralRingDetector().detect(con) == []
+
+
+def test_cycles_longer_than_the_bound_are_ignored(platform, con):
+    platform.job("J1", "C1")
+    people = ["A", "B", "C", "D", "E"]
+    for i, a in enumerate(people):
+        b = people[(i + 1) % len(people)]
+        refer(platform, str(i), f"R{a}", f"K{b}")
+    platform.load(con, as_of="2026-06-30", persons={f"{r}{p}": p for p in people for r in "RK"})
+    assert ReferralRingDetector(max_cycle_length=4).detect(con) == []
+    assert len(ReferralRingDetector(max_cycle_length=5).detect(con)) == 5

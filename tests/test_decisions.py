@@ -1,0 +1,79 @@
+"""The decision step on hand-made platforms: void, hold, clawback and release, and analysts'
+decisions as an input of the next run."""
+import csv
+import datetime as dt
+import json
+
+from bountyguard import pipeline
+from bountyguard.ledger import append_analyst_decision, open_ledger
+from tests.builders import Platform
+
+AS_OF = "2026-06-30"
+
+
+def decisions_of(summary) -> dict:
+    with open(summary["published_dir"] + "/payout_decisions.csv", newline="") as f:
+        return {r["payout_id"]: (r["decision"], r["reasons"]) for r in csv.DictReader(f)}
+
+
+def farmed(p: Platform, candidate="K1", referrer="R1", prefix="S"):
+    """A person placed four times, leaving 5-10 days after each guarantee end; the last still running."""
+    start = dt.date(2025, 1, 6)
+    for i in range(4):
+        p.job(f"{prefix}J{i}", f"{prefix}C{i}", guarantee_days=90)
+        ended = str(start + dt.timedelta(days=95 + i)) if i < 3 else None
+        p.referred_hire(f"{prefix}{i}", referrer, candidate, f"{prefix}J{i}", started=str(start), ended=ended,
+                        payout_status="released" if ended else "pending")
+        start = start + dt.timedelta(days=120)
+    return [f"P{prefix}{i}" for i in range(4)]
+
+
+def test_decisions_follow_the_flags(tmp_path):
+    p = Platform()
+    for i in range(1, 4):
+        p.job(f"J{i}", f"C{i}")
+    p.referred_hire("1", "R1", "K1", "J1", started="2026-03-02")                       # honest, due
+    p.referred_hire("2", "R2", "K2", "J2", started="2026-01-05", ended="2026-02-01")    # early exit, due
+    p.referred_hire("3", "R3", "K3", "J3", started="2026-06-01")                       # not due yet
+    # released long ago, early exit only recorded later (a late correction): clawback
+    p.referred_hire("4", "R4", "K4", "J1", started="2025-01-06", ended="2025-02-01", payout_status="released")
+    farm = farmed(p, candidate="K9", referrer="R9")
+    landing = p.write_landing(tmp_path / "landing")
+
+    summary = pipeline.run(landing, tmp_path / "bg.duckdb", AS_OF)
+
+    assert summary["status"] == "clean"
+    decisions = decisions_of(summary)
+    assert decisions["P1"] == ("release", "")
+    assert decisions["P2"] == ("void", "early_exit")
+    assert "P3" not in decisions
+    assert decisions["P4"] == ("clawback", "early_exit")
+    # the farmed series: the released bounties are clawed back, the running one held
+    assert [decisions[pid][0] for pid in farm] == ["clawback", "clawback", "clawback", "hold"]
+    assert decisions[farm[3]][1] == "serial_rereferral"
+
+
+def test_analyst_decisions_are_honoured_by_the_next_run(tmp_path):
+    p = Platform()
+    p.job("J1", "C1")
+    p.referred_hire("1", "R1", "K1", "J1", started="2026-03-02")
+    farm = farmed(p, candidate="K9", referrer="R9")
+    landing = p.write_landing(tmp_path / "landing")
+    db = tmp_path / "bg.duckdb"
+    first = pipeline.run(landing, db, AS_OF)
+    assert decisions_of(first)[farm[3]][0] == "hold"
+
+    ledger = open_ledger(db)
+    append_analyst_decision(ledger, farm[3], "release", "analyst.anna", "checked: a genuine contractor")
+    append_analyst_decision(ledger, "P1", "void", "analyst.anna", "the candidate applied directly")
+    ledger.close()
+    second = pipeline.run(landing, db, AS_OF)
+
+    decisions = decisions_of(second)
+    assert decisions[farm[3]] == ("release", "")
+    assert decisions["P1"][0] == "void"
+    # an analyst's decision is an input: it changes the digest
+    assert second["report_sha256"] != first["report_sha256"]
+    # an analyst's release never lifts a void: the early exit stays void
+    report = json.loads(open(second["report_path"]).read())
+    assert report["decision_counts"]["release"] == 1
