@@ -6,8 +6,7 @@ class JobHoppingDetector(SqlRuleDetector):
     pattern = "job_hopping"
     sql_file = "rules/job_hopping.sql"
 
-    def __init__(self, min_short_stints: int = 4, short_tenure_days: int = 150, min_companies: int = 3,
-                 window_months: int = 36, farming_days_after_guarantee: int = 30):
+    def __init__(self, min_short_stints: int = 4, short_tenure_days: int = 120, min_companies: int = 4,
+                 window_months: int = 48):
         super().__init__(min_short_stints=min_short_stints, short_tenure_days=short_tenure_days,
-                         min_companies=min_companies, window_months=window_months,
-                         farming_days_after_guarantee=farming_days_after_guarantee)
+                         min_companies=min_companies, window_months=window_months)

@@ -6,5 +6,5 @@ class LateReferralDetector(SqlRuleDetector):
     pattern = "late_referral"
     sql_file = "rules/late_referral.sql"
 
-    def __init__(self, min_hours_before_hire: int = 72):
+    def __init__(self, min_hours_before_hire: int = 48):
         super().__init__(min_hours_before_hire=min_hours_before_hire)

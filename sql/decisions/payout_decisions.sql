@@ -29,12 +29,13 @@ touching_flags AS (
       OR (f.entity_type = 'hire' AND f.entity_id = p.hire_id)
       OR (f.entity_type = 'referral' AND f.entity_id = p.referral_id)
     UNION ALL
-    -- flags on the persons behind it, whichever of their records the flag names
+    -- flags about the persons behind it (in any role, whichever of their records the flag names);
+    -- a not-owed pattern is about one referral or hire only and never spreads to a person's others
     SELECT p.payout_id, f.pattern, f.severity, FALSE
     FROM payouts_in_scope p
     JOIN run_flags f
-      ON f.entity_type IN ('referrer', 'candidate')
-     AND f.person_id IN (p.candidate_person_id, p.referrer_person_id)
+      ON f.person_id IN (p.candidate_person_id, p.referrer_person_id)
+     AND NOT list_contains($not_owed_patterns, f.pattern)
 ),
 payout_flags AS (
     SELECT

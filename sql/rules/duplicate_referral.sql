@@ -1,6 +1,7 @@
 -- duplicate_referral: the candidate person was already known to the company when this referral came
 -- in (an earlier referral by someone else within the ownership window, the candidate's own
 -- application, or earlier employment there), so this referral does not own the bounty.
+-- $ownership_window_days > 0 limits how far back an earlier referral or application counts (0: no limit).
 -- Only referrals that led to a hire are flagged: they are the ones that claim a bounty.
 WITH
 claiming_referrals AS (
@@ -15,7 +16,7 @@ earlier_referrals AS (
      AND e.company_id = c.company_id
      AND e.referrer_person_id <> c.referrer_person_id
      AND e.referred_at < c.referred_at
-     AND e.referred_at >= c.referred_at - to_days(CAST($ownership_window_days AS INTEGER))
+     AND ($ownership_window_days = 0 OR e.referred_at >= c.referred_at - to_days(CAST($ownership_window_days AS INTEGER)))
 ),
 own_applications AS (
     SELECT c.referral_id, 'own_application' AS kind, a.application_id AS earlier_id, a.applied_at AS known_at,
@@ -26,7 +27,7 @@ own_applications AS (
     JOIN person_records pr ON pr.record_type = 'candidate' AND pr.record_id = a.candidate_id
                           AND pr.person_id = c.candidate_person_id
     WHERE a.source IN ('direct', 'agency')
-      AND a.applied_at >= c.referred_at - to_days(CAST($ownership_window_days AS INTEGER))
+      AND ($ownership_window_days = 0 OR a.applied_at >= c.referred_at - to_days(CAST($ownership_window_days AS INTEGER)))
 ),
 earlier_employment AS (
     SELECT c.referral_id, 'earlier_employment' AS kind, s.hire_id AS earlier_id,

@@ -1,6 +1,5 @@
 -- job_hopping: a candidate person with many short tenures at different companies within the window,
--- whoever referred them. Stints that end right after their guarantee end are the bounty-farming
--- rhythm (serial_rereferral) and are not counted here: a job-hopper's exits follow no guarantee.
+-- whoever referred them (a bounty-farmed expert with enough short stints is a job-hopper too).
 WITH
 recent_stints AS (
     SELECT *
@@ -12,7 +11,6 @@ short_stints AS (
     FROM recent_stints
     WHERE ended_at IS NOT NULL
       AND tenure_days < $short_tenure_days
-      AND NOT coalesce(days_after_guarantee BETWEEN 0 AND $farming_days_after_guarantee AND referral_id IS NOT NULL, FALSE)
 ),
 hoppers AS (
     SELECT

@@ -3,7 +3,7 @@
 SELECT
     'referral' AS entity_type,
     referral_id AS entity_id,
-    candidate_person_id AS person_id,
+    referrer_person_id AS person_id,
     CASE WHEN referred_at >= hired_at THEN 1.0 ELSE 0.8 END AS score,
     'medium' AS severity,
     to_json({

@@ -54,11 +54,17 @@ def test_look_alikes_own_the_candidate(platform, con):
                  applied_at="2026-01-12T09:00:00Z", source="referral")
     platform.add("applications", application_id="A2", candidate_id="K2", job_id="J1",
                  applied_at="2026-02-28T09:00:00Z", source="direct")
-    # an earlier referral by someone else beyond the ownership window
+    platform.load(con, as_of="2026-06-30")
+    assert DuplicateReferralDetector().detect(con) == []
+
+
+def test_ownership_window_limits_how_far_back_a_referral_counts(platform, con):
     platform.job("J3", "C3")
     platform.add("candidates", candidate_id="K3")
     platform.add("referrals", referral_id="RF8", referrer_id="R9", candidate_id="K3", job_id="J3",
                  referred_at="2024-01-10T09:00:00Z")
+    platform.add("referrers", referrer_id="R9")
     platform.referred_hire("3", "R3", "K3", "J3", started="2026-03-02")
     platform.load(con, as_of="2026-06-30")
-    assert DuplicateReferralDetector().detect(con) == []
+    assert [f[1] for f in DuplicateReferralDetector().detect(con)] == ["RF3"]  # default: no limit
+    assert DuplicateReferralDetector(ownership_window_days=365).detect(con) == []

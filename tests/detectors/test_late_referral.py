@@ -20,6 +20,6 @@ def test_referral_weeks_before_the_hire_is_not_late(platform, con):
     platform.referred_hire("1", "R1", "K1", "J1", started="2026-03-02", hired="2026-02-10T12:00:00Z",
                            referred="2026-01-20T12:00:00Z")
     platform.referred_hire("2", "R2", "K2", "J1", started="2026-03-02", hired="2026-02-10T12:00:00Z",
-                           referred="2026-02-07T11:00:00Z")  # 73 hours: just outside the default 72
+                           referred="2026-02-08T11:00:00Z")  # 49 hours: just outside the default 48
     platform.load(con, as_of="2026-06-30")
     assert LateReferralDetector().detect(con) == []
