@@ -47,6 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rule-free-abuse", action="store_true",
                    help="add referrers whose abuse no rule targets (for the anomaly evaluation)")
 
+    p = sub.add_parser("evaluate", help="score a run against ground truth (per pattern, payouts, identities, money)")
+    p.add_argument("--db", type=Path, help="the DuckDB file of the run to score (its published report is read)")
+    p.add_argument("--run-id", help="a run other than the newest published one")
+    p.add_argument("--truth", type=Path, help="the truth folder (OUT/truth of `generate`)")
+    p.add_argument("--landing", type=Path, help="the run's landing folder (default: beside --truth)")
+    p.add_argument("--seeds", help="instead of --db: generate, run and score these seeds, e.g. 7,8,9")
+    p.add_argument("--scale", type=float, default=1.0, help="with --seeds: the generator's scale")
+    p.add_argument("--as-of", type=_date, default=dt.date(2026, 6, 30), help="with --seeds: the as-of date")
+    p.add_argument("--work", type=Path, default=Path("var/evaluate"), help="with --seeds: where to put data and runs")
+    p.add_argument("--config", type=Path, help="with --seeds: a configuration to evaluate")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+
     try:
         from bountyguard import cli_payouts
     except ImportError:  # pragma: no cover - the payout commands ship with the package
@@ -111,11 +123,44 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
+def _evaluate(args) -> int:
+    import json
+
+    from bountyguard import pipeline
+    from bountyguard.evaluate import evaluate, format_scores
+    from bountyguard.generator import generate
+    from bountyguard.report import latest_published, published_root
+
+    results = []
+    if args.seeds:
+        for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
+            folder = args.work / f"seed{seed}"
+            generate(folder, seed=seed, scale=args.scale, as_of=args.as_of)
+            db = folder / "bountyguard.duckdb"
+            for stale in (db, db.with_suffix(".duckdb.wal")):
+                stale.unlink(missing_ok=True)
+            summary = pipeline.run(folder / "landing", db, args.as_of, args.config)
+            results.append(evaluate(Path(summary["published_dir"]), folder / "truth", folder / "landing"))
+    else:
+        if not (args.db and args.truth):
+            raise BountyguardError("evaluate: give --db and --truth (a run to score), or --seeds")
+        run_dir = published_root(args.db) / args.run_id if args.run_id else latest_published(args.db)
+        if run_dir is None or not run_dir.is_dir():
+            raise BountyguardError(f"{args.db}: no published run to evaluate")
+        landing = args.landing or args.truth.parent / "landing"
+        results.append(evaluate(run_dir, args.truth, landing))
+    if args.json:
+        print(json.dumps(results if args.seeds else results[0], indent=2))
+    else:
+        print("\n\n".join(format_scores(r) for r in results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
-    handlers = {"run": _run, "export": _export, "generate": _generate}
+    handlers = {"run": _run, "export": _export, "generate": _generate, "evaluate": _evaluate}
     try:
         if args.command == "payouts":
             from bountyguard import cli_payouts

@@ -1,7 +1,7 @@
 -- velocity_spike: a referrer person's referrals in the last $recent_days days far above both their
 -- own history (the monthly average of the $baseline_days before) and their peers (the
--- $peer_quantile quantile of all active referrers' recent counts). Steady high volume (a power
--- recruiter) is not a spike: it is their own history.
+-- $peer_multiplier times the $peer_quantile quantile of all active referrers' recent counts).
+-- Steady high volume (a power recruiter) is not a spike: it is their own history.
 WITH
 bounds AS (
     SELECT as_of + INTERVAL 1 DAY AS recent_end,
@@ -38,7 +38,7 @@ spikes AS (
     WHERE r.recent_referrals >= $min_recent_referrals
       AND r.recent_referrals >= $min_ratio_to_own_history
                                * greatest(r.baseline_referrals * $recent_days / $baseline_days, 1.0)
-      AND r.recent_referrals > p.peer_level
+      AND r.recent_referrals > $peer_multiplier * p.peer_level
 )
 SELECT
     'referrer' AS entity_type,
@@ -56,6 +56,7 @@ SELECT
         'expected_from_own_history': round(expected_recent, 2),
         'baseline_days': $baseline_days,
         'peer_level': round(peer_level, 2),
-        'peer_quantile': $peer_quantile
+        'peer_quantile': $peer_quantile,
+        'peer_multiplier': $peer_multiplier
     })::VARCHAR AS evidence
 FROM spikes
