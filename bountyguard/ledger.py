@@ -1,0 +1,374 @@
+"""The payout ledger and the analysts' audit trail: a SQLite file next to the DuckDB file.
+
+`X/name.duckdb` has its ledger in `X/name.ledger.sqlite`. It is SQLite, not a table in the DuckDB
+file, because several processes write it at once (payout runs, analysts deciding held payouts) while a
+screening run may hold the DuckDB file's one lock for an hour. WAL lets readers go on while one writer
+commits; `BEGIN IMMEDIATE` takes the write lock at the start of a transaction, so a read-then-write
+(check that a payout is not claimed, then claim it) can never interleave with another process's; the
+busy timeout makes a second writer wait its turn instead of failing. WAL needs all its processes on one
+host (shared memory), which is also what makes the host-local file locks of `payouts` sound.
+
+Tables:
+- `releases`: one row per payout bountyguard ever started paying (state intent -> sent -> confirmed).
+  `payout_id` is UNIQUE over every state: a payout is paid once even when two later clean reports
+  both decide `release` for it. Rows are never deleted and their money columns never change.
+- `analyst_decisions`: append-only (triggers refuse UPDATE and DELETE): who decided what and why.
+- `clawbacks`: payouts a clean report found to be paid wrongly, listed for recovery.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import os
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from bountyguard.errors import BountyguardError
+
+ANALYST_DECISIONS = ("release", "void", "hold")
+RELEASE_STATES = ("intent", "sent", "confirmed")
+LEDGER_CSV_COLUMNS = ["payout_id", "amount", "currency", "report_sha256", "idempotency_key", "released_at"]
+# Seconds a writer waits for another process's transaction before giving up.
+BUSY_TIMEOUT_SECONDS = 60
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS releases (
+    idempotency_key    TEXT PRIMARY KEY,
+    payout_id          TEXT NOT NULL UNIQUE,
+    referrer_id        TEXT NOT NULL,
+    amount             TEXT NOT NULL,          -- exact decimal as text, e.g. '250.00'
+    currency           TEXT NOT NULL,
+    report_sha256      TEXT NOT NULL,          -- the clean report that decided `release`
+    run_id             TEXT NOT NULL,
+    state              TEXT NOT NULL CHECK (state IN ('intent', 'sent', 'confirmed')),
+    claimed_by         TEXT NOT NULL,          -- the release run that owns an `intent` row
+    instruction        TEXT,                   -- the exact instruction (JSON) while in flight; cleared once sent
+    provider           TEXT,
+    provider_reference TEXT,
+    created_at         TEXT NOT NULL,
+    released_at        TEXT
+);
+CREATE INDEX IF NOT EXISTS releases_by_state ON releases (state, claimed_by);
+
+-- Money history is never rewritten: no deletes, and the money columns of a claim never change.
+CREATE TRIGGER IF NOT EXISTS releases_no_delete BEFORE DELETE ON releases
+BEGIN SELECT RAISE(ABORT, 'releases: rows are never deleted (payout ledger)'); END;
+CREATE TRIGGER IF NOT EXISTS releases_money_fixed
+BEFORE UPDATE OF idempotency_key, payout_id, referrer_id, amount, currency, report_sha256 ON releases
+BEGIN SELECT RAISE(ABORT, 'releases: the payout, amount and key of a release never change'); END;
+
+CREATE TABLE IF NOT EXISTS analyst_decisions (
+    decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    payout_id   TEXT NOT NULL,
+    decision    TEXT NOT NULL CHECK (decision IN ('release', 'void', 'hold')),
+    decided_by  TEXT NOT NULL CHECK (length(trim(decided_by)) > 0),
+    reason      TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+    decided_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS analyst_decisions_by_payout ON analyst_decisions (payout_id, decision_id);
+CREATE TRIGGER IF NOT EXISTS analyst_decisions_no_update BEFORE UPDATE ON analyst_decisions
+BEGIN SELECT RAISE(ABORT, 'analyst_decisions is an append-only audit trail: record a new decision instead'); END;
+CREATE TRIGGER IF NOT EXISTS analyst_decisions_no_delete BEFORE DELETE ON analyst_decisions
+BEGIN SELECT RAISE(ABORT, 'analyst_decisions is an append-only audit trail: decisions are never deleted'); END;
+
+CREATE TABLE IF NOT EXISTS clawbacks (
+    payout_id     TEXT NOT NULL,
+    report_sha256 TEXT NOT NULL,
+    run_id        TEXT NOT NULL,
+    reasons       TEXT NOT NULL,
+    amount        TEXT,                        -- known when bountyguard paid it; NULL when paid elsewhere
+    currency      TEXT,
+    listed_at     TEXT NOT NULL,
+    PRIMARY KEY (payout_id, report_sha256)
+);
+"""
+
+
+class LedgerError(BountyguardError):
+    """The payout ledger cannot be opened or refuses a change."""
+
+
+def ledger_path(db_path: str | Path) -> Path:
+    db_path = Path(db_path)
+    return db_path.parent / f"{db_path.stem}.ledger.sqlite"
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def idempotency_key(payout_id: str) -> str:
+    """The key a payout is always sent with. It depends on the payout alone (not on the report that
+    decided it), so the provider too refuses a second payment of one payout, even from a later report
+    or from a ledger restored from an old backup."""
+    return hashlib.sha256(f"bountyguard/payout/v1\n{payout_id}".encode()).hexdigest()
+
+
+def open_ledger(db_path: str | Path) -> sqlite3.Connection:
+    """Open (and on first use create) the ledger of `db_path` for writing."""
+    path = ledger_path(db_path)
+
+    def connect() -> sqlite3.Connection:
+        # isolation_level=None: no implicit transactions; every write goes through `immediate`.
+        con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        try:
+            con.row_factory = sqlite3.Row
+            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+            con.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed claim or `sent` mark survives a power cut, which the write order relies on.
+            con.execute("PRAGMA synchronous = FULL")
+            if con.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+                with immediate(con):
+                    for statement in _statements(_SCHEMA):
+                        con.execute(statement)
+                    con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    return _while_busy(connect, path, "cannot open the payout ledger")
+
+
+def open_ledger_readonly(db_path: str | Path) -> sqlite3.Connection | None:
+    """The ledger for reading only, or None when no ledger exists yet (nothing was ever released)."""
+    path = ledger_path(db_path)
+    if not path.exists():
+        return None
+
+    def connect() -> sqlite3.Connection | None:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
+        con.row_factory = sqlite3.Row
+        if con.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            con.close()  # being created by another process right now: nothing in it yet
+            return None
+        return con
+
+    return _while_busy(connect, path, "cannot read the payout ledger")
+
+
+def _while_busy(connect, path: Path, what: str):
+    """Retry opening while SQLite reports the file busy. In WAL mode, opening can return SQLITE_BUSY
+    without waiting on the busy timeout: while another process switches the file to WAL, or while the
+    last connection of another process cleans up the WAL on close (sqlite.org/wal.html, "Sometimes
+    queries return SQLITE_BUSY"). Once open, the busy timeout covers every later statement."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            return connect()
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise LedgerError(f"{path}: {what} ({exc})") from None
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{path}: {what} ({exc})") from None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+def _statements(script: str) -> list[str]:
+    """Split the schema into statements (triggers contain ';' inside BEGIN ... END)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s]
+
+
+@contextlib.contextmanager
+def immediate(con: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction that holds the write lock from its first statement (BEGIN IMMEDIATE):
+    what it reads cannot be changed by another process before it commits."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+# --- releases -------------------------------------------------------------------------------------
+
+
+def release_rows(con: sqlite3.Connection) -> dict[str, dict]:
+    """Every release row by payout_id (any state), without the in-flight instruction."""
+    rows = con.execute(
+        "SELECT payout_id, amount, currency, referrer_id, report_sha256, run_id, state, claimed_by, "
+        "idempotency_key, provider, provider_reference, created_at, released_at FROM releases"
+    ).fetchall()
+    return {r["payout_id"]: dict(r) for r in rows}
+
+
+def insert_intent(con: sqlite3.Connection, instruction: dict, key: str, claimed_by: str, instruction_json: str) -> None:
+    con.execute(
+        "INSERT INTO releases (idempotency_key, payout_id, referrer_id, amount, currency, report_sha256, "
+        "run_id, state, claimed_by, instruction, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?, ?)",
+        (
+            key,
+            instruction["payout_id"],
+            instruction["referrer_id"],
+            instruction["amount"],
+            instruction["currency"],
+            instruction["report_sha256"],
+            instruction["run_id"],
+            claimed_by,
+            instruction_json,
+            utc_now(),
+        ),
+    )
+
+
+def intent_claimers(con: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT DISTINCT claimed_by FROM releases WHERE state = 'intent'")}
+
+
+def take_over_intents(con: sqlite3.Connection, from_run: str, to_run: str) -> int:
+    """Move the unfinished claims of a dead run to this run. Guarded by claimed_by and state, so two
+    runs recovering the same dead run cannot both take a row."""
+    with immediate(con):
+        return con.execute(
+            "UPDATE releases SET claimed_by = ? WHERE claimed_by = ? AND state = 'intent'", (to_run, from_run)
+        ).rowcount
+
+
+def intents_of(con: sqlite3.Connection, run: str) -> list[dict]:
+    rows = con.execute(
+        "SELECT payout_id, idempotency_key, instruction, amount, currency FROM releases "
+        "WHERE state = 'intent' AND claimed_by = ? ORDER BY created_at, payout_id",
+        (run,),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def mark_sent(con: sqlite3.Connection, key: str, provider: str, reference: str) -> None:
+    # The instruction (it carries the payee's IBAN) is kept only while it may have to be re-sent.
+    with immediate(con):
+        con.execute(
+            "UPDATE releases SET state = 'sent', provider = ?, provider_reference = ?, released_at = ?, "
+            "instruction = NULL WHERE idempotency_key = ? AND state = 'intent'",
+            (provider, reference, utc_now(), key),
+        )
+
+
+# --- analyst decisions ------------------------------------------------------------------------------
+
+
+def append_analyst_decision(
+    con: sqlite3.Connection, payout_id: str, decision: str, decided_by: str, reason: str
+) -> dict:
+    if decision not in ANALYST_DECISIONS:
+        raise LedgerError(f"analyst decision {decision!r} for payout {payout_id}: must be one of {ANALYST_DECISIONS}")
+    for name, value in (("payout", payout_id), ("decided by", decided_by), ("reason", reason)):
+        if not (value or "").strip():
+            raise LedgerError(f"analyst decision for payout {payout_id or '?'}: {name} must not be empty")
+    decided_at = utc_now()
+    with immediate(con):
+        cursor = con.execute(
+            "INSERT INTO analyst_decisions (payout_id, decision, decided_by, reason, decided_at) VALUES (?, ?, ?, ?, ?)",
+            (payout_id.strip(), decision, decided_by.strip(), reason.strip(), decided_at),
+        )
+    return {
+        "decision_id": cursor.lastrowid,
+        "payout_id": payout_id.strip(),
+        "decision": decision,
+        "decided_by": decided_by.strip(),
+        "reason": reason.strip(),
+        "decided_at": decided_at,
+    }
+
+
+def latest_analyst_decisions(con: sqlite3.Connection) -> dict[str, dict]:
+    """The latest decision per payout (by decision_id: the order of commits, not of clocks)."""
+    rows = con.execute(
+        "SELECT d.* FROM analyst_decisions d JOIN (SELECT payout_id, max(decision_id) AS last "
+        "FROM analyst_decisions GROUP BY payout_id) l ON d.decision_id = l.last ORDER BY d.payout_id"
+    ).fetchall()
+    return {r["payout_id"]: dict(r) for r in rows}
+
+
+def analyst_history(con: sqlite3.Connection, payout_id: str) -> list[dict]:
+    rows = con.execute(
+        "SELECT * FROM analyst_decisions WHERE payout_id = ? ORDER BY decision_id", (payout_id,)
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def analyst_decisions(db_path: str | Path) -> list[dict]:
+    """The latest analyst decision per payout (payout_id, decision, decided_by, reason, decided_at,
+    decision_id), for the screening's decision step. Reads only; no ledger yet means no decisions."""
+    con = open_ledger_readonly(db_path)
+    if con is None:
+        return []
+    try:
+        return list(latest_analyst_decisions(con).values())
+    finally:
+        con.close()
+
+
+# --- clawbacks --------------------------------------------------------------------------------------
+
+
+def list_clawbacks(con: sqlite3.Connection, report: dict, clawback_decisions: list[dict]) -> int:
+    """Record a clean report's clawback decisions (once per payout and report); call inside a
+    transaction. The amount is known only for payouts bountyguard paid itself."""
+    paid = release_rows(con)
+    listed = 0
+    for d in clawback_decisions:
+        release = paid.get(d["payout_id"], {})
+        listed += con.execute(
+            "INSERT OR IGNORE INTO clawbacks (payout_id, report_sha256, run_id, reasons, amount, currency, listed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                d["payout_id"],
+                report["report_sha256"],
+                report["run_id"],
+                d.get("reasons") or "",
+                release.get("amount"),
+                release.get("currency"),
+                utc_now(),
+            ),
+        ).rowcount
+    return listed
+
+
+def clawback_rows(con: sqlite3.Connection, payout_id: str | None = None) -> list[dict]:
+    sql = "SELECT * FROM clawbacks" + (" WHERE payout_id = ?" if payout_id else "") + " ORDER BY listed_at, payout_id"
+    return [dict(r) for r in con.execute(sql, (payout_id,) if payout_id else ())]
+
+
+# --- export -----------------------------------------------------------------------------------------
+
+
+def export_ledger_csv(db_path: str | Path, out_path: str | Path) -> Path:
+    """Write `ledger.csv` (the contract's columns): one row per payout ever released (sent or
+    confirmed). `out_path` is the file, or a folder to write `ledger.csv` into. Written atomically."""
+    out_path = Path(out_path)
+    if out_path.is_dir():
+        out_path = out_path / "ledger.csv"
+    con = open_ledger_readonly(db_path)
+    rows = []
+    if con is not None:
+        try:
+            rows = con.execute(
+                "SELECT payout_id, amount, currency, report_sha256, idempotency_key, released_at FROM releases "
+                "WHERE state IN ('sent', 'confirmed') ORDER BY released_at, payout_id"
+            ).fetchall()
+        finally:
+            con.close()
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(LEDGER_CSV_COLUMNS)
+        writer.writerows(tuple(r) for r in rows)
+    os.replace(tmp, out_path)
+    return out_path
