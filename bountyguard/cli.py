@@ -29,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="load, validate, detect, decide and publish a report")
-    p.add_argument("--landing", required=True, type=Path, help="landing folder with <table>.csv|parquet")
+    origin = p.add_mutually_exclusive_group(required=True)
+    origin.add_argument("--landing", type=Path, help="landing folder with <table>.csv|parquet")
+    origin.add_argument("--source", help="the platform's PostgreSQL database as a connection URI "
+                        "(postgresql://user:password@host:port/db): pulls the rows changed since the last run")
     p.add_argument("--db", required=True, type=Path, help="the DuckDB file (created if missing)")
     p.add_argument("--as-of", required=True, type=_date, help="the run's as-of date, YYYY-MM-DD")
     p.add_argument("--config", type=Path, help="a TOML file overriding bountyguard/default_config.toml")
@@ -85,7 +88,7 @@ def _print_run_summary(summary: dict) -> None:
 def _run(args) -> int:
     from bountyguard import pipeline
 
-    summary = pipeline.run(args.landing, args.db, args.as_of, args.config)
+    summary = pipeline.run(args.landing, args.db, args.as_of, args.config, source=args.source)
     _print_run_summary(summary)
     if summary["status"] == "clean":
         return EXIT_CLEAN

@@ -80,18 +80,28 @@ def _open(db: str | Path, run_id: str) -> tuple[duckdb.DuckDBPyConnection, _Run]
     return con, run
 
 
-def start_run(db: str | Path, landing: str | Path, as_of: str | dt.date, config: str | Path | None = None) -> str:
-    """Register a run: its landing folder, as-of date and configuration. Returns the run id."""
+def pulls_root(db: str | Path) -> Path:
+    db = Path(db)
+    return db.parent / f"{db.stem}.pulls"
+
+
+def start_run(db: str | Path, landing: str | Path | None, as_of: str | dt.date, config: str | Path | None = None,
+              *, from_source: bool = False) -> str:
+    """Register a run: its landing folder, as-of date and configuration. Returns the run id.
+    With `from_source`, the landing folder is the increment that `pull` will write for this run."""
     as_of_date = _parse_as_of(as_of)
-    landing = Path(landing)
-    if not landing.is_dir():
-        raise BountyguardError(f"--landing {landing}: not a folder")
+    if not from_source:
+        landing = Path(landing)
+        if not landing.is_dir():
+            raise BountyguardError(f"--landing {landing}: not a folder")
     cfg = load_config(config)
     con = connect(db)
     try:
         _ensure_schema(con)
         n = con.execute("SELECT count(*) FROM runs WHERE as_of = ?", [as_of_date]).fetchone()[0]
         run_id = f"{as_of_date:%Y%m%d}-{n + 1:03d}"
+        if from_source:
+            landing = pulls_root(db) / run_id
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, now(), NULL, 'started', NULL)",
             [run_id, as_of_date, str(landing.resolve()), canonical_json(cfg), config_sha256(cfg)],
@@ -102,8 +112,29 @@ def start_run(db: str | Path, landing: str | Path, as_of: str | dt.date, config:
     return run_id
 
 
+def pull(db: str | Path, run_id: str, source_uri: str) -> dict:
+    """Pull the rows changed since the last watermarks from the platform's PostgreSQL database into
+    this run's landing folder. The new watermarks are only proposed here: `ingest` saves them in the
+    transaction that loads the rows, so a run that fails before that pulls the same rows again."""
+    from bountyguard.source_postgres import describe_source, pull_increment, read_watermarks
+
+    con, run = _open(db, run_id)
+    try:
+        watermarks = read_watermarks(con, source_uri)
+        result = pull_increment(source_uri, Path(run.landing), watermarks, run.as_of)
+        con.execute("DELETE FROM pending_watermarks WHERE run_id = ?", [run_id])
+        con.execute("INSERT INTO pending_watermarks VALUES (?, ?, ?)",
+                    [run_id, describe_source(source_uri), canonical_json(result.new_watermarks)])
+        log.info("pulled %s: %s", result.source, result.rows)
+        return {"source": result.source, "rows": result.rows, "landing": str(result.landing)}
+    finally:
+        con.close()
+
+
 def ingest(db: str | Path, run_id: str) -> dict:
     """Load the landing folder into the current-state tables; every row loaded or rejected."""
+    from bountyguard.source_postgres import save_watermarks
+
     con, run = _open(db, run_id)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -111,6 +142,9 @@ def ingest(db: str | Path, run_id: str) -> dict:
         con.execute("DELETE FROM rejects WHERE run_id = ?", [run_id])
         con.execute("DELETE FROM load_stats WHERE run_id = ?", [run_id])
         stats = ingest_landing(con, run_id, Path(run.landing))
+        pending = con.execute("SELECT source, watermarks FROM pending_watermarks WHERE run_id = ?", [run_id]).fetchone()
+        if pending:
+            save_watermarks(con, run_id, pending[0], json.loads(pending[1]))
         run.mark(con, "ingested")
         con.execute("COMMIT")
         return stats
@@ -379,10 +413,14 @@ def fail_run(db: str | Path, run_id: str, error: str) -> dict | None:
         return None
 
 
-def run(landing: str | Path, db: str | Path, as_of: str | dt.date, config: str | Path | None = None) -> dict:
-    """All steps in one process (the CLI's `run`). Returns publish()'s summary."""
-    run_id = start_run(db, landing, as_of, config)
+def run(landing: str | Path | None, db: str | Path, as_of: str | dt.date, config: str | Path | None = None,
+        *, source: str | None = None) -> dict:
+    """All steps in one process (the CLI's `run`), from a landing folder or, with `source`, from the
+    platform's PostgreSQL database. Returns publish()'s summary."""
+    run_id = start_run(db, landing, as_of, config, from_source=source is not None)
     try:
+        if source is not None:
+            pull(db, run_id, source)
         ingest(db, run_id)
         outcome = validate(db, run_id)
         if not outcome["success"]:

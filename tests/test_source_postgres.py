@@ -414,3 +414,30 @@ def test_airflow_connection_gives_the_source_uri(monkeypatch):
     assert (info["host"], info["port"], info["user"], info["password"], info["dbname"], info["sslmode"]) == (
         "db.example", "5433", "bg", "p@ss:/word", "platform", "require")
     assert describe_source(uri) == "postgresql://bg:***@db.example:5433/platform"
+
+
+def test_cli_run_from_the_database_pulls_increments_and_screens(platform_db, tmp_path, capsys):
+    """`bountyguard run --source URI`: the pull, the ingest and the watermarks through the CLI."""
+    from bountyguard.cli import main
+
+    seed_platform(platform_db)
+    db = tmp_path / "bg.duckdb"
+    code = main(["run", "--source", platform_db.uri, "--db", str(db), "--as-of", str(FIRST_AS_OF)])
+    out, err = capsys.readouterr()
+    assert code in (0, 3), err
+    assert "Traceback" not in out + err
+    add_increment(platform_db)
+    main(["run", "--source", platform_db.uri, "--db", str(db), "--as-of", str(SECOND_AS_OF)])
+    capsys.readouterr()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT ended_at FROM hires WHERE hire_id = 'H1'").fetchone() == (dt.date(2026, 4, 8),)
+        # the second run pulled the increment only (plus the rows on the watermark)
+        second_run = con.execute("SELECT max(run_id) FROM runs").fetchone()[0]
+        rows_in = dict(con.execute("SELECT table_name, rows_in FROM load_stats WHERE run_id = ?", [second_run]).fetchall())
+        first_run = con.execute("SELECT min(run_id) FROM runs").fetchone()[0]
+        first_in = dict(con.execute("SELECT table_name, rows_in FROM load_stats WHERE run_id = ?", [first_run]).fetchall())
+        assert rows_in["referrals"] < first_in["referrals"] + 2
+        assert con.execute("SELECT count(*) FROM source_watermarks").fetchone()[0] > 0
+    finally:
+        con.close()

@@ -89,3 +89,11 @@ CREATE TABLE IF NOT EXISTS reports (
     report_sha256 VARCHAR NOT NULL,
     report_json VARCHAR NOT NULL
 );
+
+-- Watermarks a pull proposed for its run; `ingest` saves them (source_watermarks) in the same
+-- transaction that loads the pulled rows.
+CREATE TABLE IF NOT EXISTS pending_watermarks (
+    run_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    watermarks VARCHAR NOT NULL
+);
