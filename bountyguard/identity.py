@@ -1,0 +1,461 @@
+"""Identity resolution: which referrer and candidate records belong to one real person.
+
+Abusers vary their identities on purpose (transliterated names, e-mail aliases, reformatted phones), so
+records are compared on normalised keys (normalize.py), not on raw values. Three kinds of evidence merge
+records into one person:
+
+1. an exact e-mail or profile-URL key (a mailbox or a profile belongs to one person);
+2. an exact phone or IBAN key together with a close name and birth dates that do not contradict each
+   other (a phone alone may be a family's, an IBAN alone may be shared by sock puppets: that is the
+   pattern shared_payout_account, not one person);
+3. a probabilistic (Fellegi-Sunter) match of name, birth date and city, trained with Splink on the data
+   itself, scored only within blocks so the number of comparisons stays near-linear.
+
+The links are clustered into connected components; a person's id is derived from its smallest record,
+so identical inputs give identical ids. Everything runs inside DuckDB: the normalisers are registered as
+vectorised DuckDB functions and the tables never travel to Python as a whole.
+
+Personal data never goes to logs: the statistics returned and logged are counts only.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import duckdb
+import pyarrow as pa
+from duckdb.sqltypes import VARCHAR
+
+from bountyguard import normalize
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "identity"
+
+# Internal working tables: TEMP so they never land in the pipeline's database file.
+_WORK_TABLES = ("identity_keyed", "identity_exact_links", "identity_splink_input", "identity_fuzzy_links",
+                "identity_all_links", "identity_clusters")
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    """The [identity] section of the configuration."""
+
+    # Splink match probability at or above which a name/birth-date/city pair is the same person.
+    match_threshold: float = 0.9
+    # A key (e-mail, profile, phone, IBAN) shared by more records than this is a placeholder and links
+    # nothing (test@test.de, 0000000).
+    max_key_group_size: int = 50
+    # A shared phone or IBAN links two records only if their name keys are at most this many edits apart
+    # (and their birth dates do not contradict each other).
+    contact_name_max_edits: int = 2
+    # Country for phone numbers typed without a country code whose city is not in the city map.
+    default_phone_region: str = "DE"
+    # Train the Splink model on the data (u by random sampling, m by EM). Below the record count the
+    # built-in parameters are used: EM needs enough duplicates to learn from.
+    train_model: bool = True
+    min_records_for_training: int = 1000
+    # Seed of the u sampling: identical inputs give an identical model and identical persons.
+    seed: int = 42
+    # Weigh agreement on a common name or city less than on a rare one (trained models only).
+    term_frequency_adjustments: bool = True
+    # Pairs sampled for u (chance agreement) and at most used per EM session: fixed costs, whatever the
+    # number of records.
+    u_max_pairs: float = 5e5
+    em_max_pairs: float = 2e6
+    # Score the blocked pairs in this many x this many chunks (bounds memory on millions of records).
+    predict_chunks: int = 1
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> "IdentityConfig":
+        mapping = dict(mapping or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(mapping) - set(known))
+        if unknown:
+            raise ValueError(f"[identity]: unknown keys {unknown}; known: {sorted(known)}")
+        values: dict[str, Any] = {}
+        for name, value in mapping.items():
+            default = getattr(cls, name)
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"[identity] {name}: expected true/false, got {value!r}")
+            elif isinstance(default, (int, float)) and not isinstance(value, bool):
+                value = type(default)(value)
+            elif isinstance(default, str):
+                value = str(value)
+            values[name] = value
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if not 0.0 < self.match_threshold < 1.0:
+            raise ValueError("[identity] match_threshold must be between 0 and 1 (exclusive)")
+        if self.max_key_group_size < 2:
+            raise ValueError("[identity] max_key_group_size must be at least 2")
+        if self.contact_name_max_edits < 0:
+            raise ValueError("[identity] contact_name_max_edits must not be negative")
+        if len(self.default_phone_region) != 2 or not self.default_phone_region.isalpha():
+            raise ValueError("[identity] default_phone_region must be an ISO 3166-1 alpha-2 code")
+        if self.predict_chunks < 1:
+            raise ValueError("[identity] predict_chunks must be at least 1")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The probabilistic model: comparisons of name, birth date and city.
+#
+# Name keys are sorted tokens; a typo in a first letter can flip the order, so edit distances take the
+# better of both token orders. The m/u values written here are the model used when the data is too
+# small to train on (fixtures, a first small load); they come from a training run on synthetic persons
+# and are overwritten by training on real data.
+
+_NAME_LEVELS: list[dict[str, Any]] = [
+    {"sql_condition": "name_key_l IS NULL OR name_key_r IS NULL", "label_for_charts": "missing",
+     "is_null_level": True},
+    {"sql_condition": "name_key_l = name_key_r", "label_for_charts": "exact",
+     "tf_adjustment_column": "name_key", "tf_adjustment_weight": 1.0,
+     "m_probability": 0.63, "u_probability": 0.0003},
+    {"sql_condition": "least(damerau_levenshtein(name_key_l, name_key_r), "
+                      "damerau_levenshtein(name_key_l, name_key_reversed_r)) <= 1",
+     "label_for_charts": "one edit", "m_probability": 0.25, "u_probability": 0.0002},
+    {"sql_condition": "least(damerau_levenshtein(name_key_l, name_key_r), "
+                      "damerau_levenshtein(name_key_l, name_key_reversed_r)) <= 2",
+     "label_for_charts": "two edits", "m_probability": 0.05, "u_probability": 0.0003},
+    {"sql_condition": "greatest(jaro_winkler_similarity(name_key_l, name_key_r), "
+                      "jaro_winkler_similarity(name_key_l, name_key_reversed_r)) >= 0.9",
+     "label_for_charts": "similar", "m_probability": 0.03, "u_probability": 0.002},
+    # Sergey Ivanovich Petrov / Sergey Petrov: one name is the other plus a patronymic or middle name.
+    {"sql_condition": "list_has_all(name_tokens_l, name_tokens_r) OR list_has_all(name_tokens_r, name_tokens_l)",
+     "label_for_charts": "subset", "m_probability": 0.02, "u_probability": 0.0005},
+    {"sql_condition": "len(list_intersect(name_tokens_l, name_tokens_r)) > 0",
+     "label_for_charts": "shares a name", "m_probability": 0.01, "u_probability": 0.02},
+    {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.01,
+     "u_probability": 0.977},
+]
+# A fuzzy link needs at least this much name agreement (the gamma value of "subset"), whatever the
+# other attributes say: twins share a surname, a birth date, a city and often a phone.
+_MIN_NAME_GAMMA_FOR_LINK = 2
+
+_BIRTH_DATE_LEVELS: list[dict[str, Any]] = [
+    {"sql_condition": "birth_date_l IS NULL OR birth_date_r IS NULL", "label_for_charts": "missing",
+     "is_null_level": True},
+    {"sql_condition": "birth_date_l = birth_date_r", "label_for_charts": "exact",
+     "m_probability": 0.74, "u_probability": 0.0003},
+    {"sql_condition": "(year(birth_date_l) = year(birth_date_r) "
+                      "AND month(birth_date_l) = day(birth_date_r) "
+                      "AND day(birth_date_l) = month(birth_date_r)) "
+                      "OR damerau_levenshtein(strftime(birth_date_l, '%Y%m%d'), "
+                      "strftime(birth_date_r, '%Y%m%d')) <= 1",
+     "label_for_charts": "typo", "m_probability": 0.2, "u_probability": 0.0018},
+    {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.06,
+     "u_probability": 0.9979},
+]
+
+# The built-in model is milder about a different city than a model trained on synthetic data would be:
+# people move, and the city is typed by hand.
+_CITY_LEVELS: list[dict[str, Any]] = [
+    {"sql_condition": "city_key_l IS NULL OR city_key_r IS NULL", "label_for_charts": "missing",
+     "is_null_level": True},
+    {"sql_condition": "city_key_l = city_key_r", "label_for_charts": "exact",
+     "tf_adjustment_column": "city_key", "tf_adjustment_weight": 1.0,
+     "m_probability": 0.75, "u_probability": 0.02},
+    {"sql_condition": "damerau_levenshtein(city_key_l, city_key_r) <= 2 "
+                      "OR jaro_winkler_similarity(city_key_l, city_key_r) >= 0.9",
+     "label_for_charts": "typo", "m_probability": 0.08, "u_probability": 0.003},
+    {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.17,
+     "u_probability": 0.977},
+]
+
+_COMPARISONS = (("name", _NAME_LEVELS), ("birth_date", _BIRTH_DATE_LEVELS), ("city", _CITY_LEVELS))
+
+# Blocking: only pairs that agree exactly on one of these combinations are ever compared. Each block is
+# small even at millions of records (a full name within a birth year, a birth date with a name token or
+# a city), and together they tolerate a typo in any one or two of name, birth date and city.
+_BLOCKING_RULES = (
+    "l.name_key = r.name_key AND l.birth_year = r.birth_year",
+    "l.name_key = r.name_key AND l.birth_month_day = r.birth_month_day",
+    "l.name_key = r.name_key AND l.city_key = r.city_key",
+    "l.birth_date = r.birth_date AND l.name_first = r.name_first",
+    "l.birth_date = r.birth_date AND l.name_last = r.name_last",
+    "l.birth_date = r.birth_date AND l.name_first = r.name_last",
+    "l.birth_date = r.birth_date AND l.name_last = r.name_first",
+    "l.birth_date = r.birth_date AND l.city_key = r.city_key",
+    "l.name_first = r.name_first AND l.birth_year = r.birth_year AND l.city_key = r.city_key",
+    "l.name_last = r.name_last AND l.birth_year = r.birth_year AND l.city_key = r.city_key",
+    "l.name_first = r.name_first AND l.birth_month_day = r.birth_month_day AND l.city_key = r.city_key",
+    "l.name_last = r.name_last AND l.birth_month_day = r.birth_month_day AND l.city_key = r.city_key",
+)
+
+# Training: EM on pairs blocked by one attribute learns the m values of the other attributes.
+_TRAINING_BLOCKS = (
+    "l.birth_date = r.birth_date AND l.city_key = r.city_key",
+    "l.name_key = r.name_key",
+)
+# Pairs that are almost surely the same person, for the prior probability of a match.
+_DETERMINISTIC_RULES = ("l.name_key = r.name_key AND l.birth_date = r.birth_date",)
+_DETERMINISTIC_RECALL = 0.6
+
+
+def _settings(config: IdentityConfig, trained: bool):
+    from splink import SettingsCreator
+
+    def level(spec: dict[str, Any]) -> dict[str, Any]:
+        spec = dict(spec)
+        # Term frequencies (a common name agrees more often by chance) only mean something on a
+        # large population; in a small load every name is "rare" or "frequent" by accident.
+        if not (trained and config.term_frequency_adjustments):
+            spec.pop("tf_adjustment_column", None)
+            spec.pop("tf_adjustment_weight", None)
+        return spec
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            {"output_column_name": name, "comparison_levels": [level(spec) for spec in levels]}
+            for name, levels in _COMPARISONS
+        ],
+        blocking_rules_to_generate_predictions=list(_BLOCKING_RULES),
+        probability_two_random_records_match=1e-4,
+        retain_matching_columns=True,
+        retain_intermediate_calculation_columns=False,
+        max_iterations=25,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Normalisers as DuckDB functions
+
+
+def _vectorised(function: Callable[..., str | None], arity: int) -> Callable[..., pa.Array]:
+    """Wrap a scalar normaliser as an Arrow UDF: DuckDB hands over vectors of ~2k values at a time.
+
+    DuckDB checks the Python signature against the declared parameters, hence one wrapper per arity.
+    """
+
+    def apply(*arrays: pa.Array) -> pa.Array:
+        columns = [array.to_pylist() for array in arrays]
+        return pa.array([function(*values) for values in zip(*columns)], type=pa.string())
+
+    if arity == 1:
+        return lambda values: apply(values)
+    if arity == 2:
+        return lambda values, others: apply(values, others)
+    raise ValueError(f"no wrapper for {arity} arguments")
+
+
+def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    region = config.default_phone_region.upper()
+    udfs: dict[str, tuple[Callable[..., str | None], int]] = {
+        "bg_name_key": (normalize.name_key, 1),
+        "bg_email_key": (normalize.email_key, 1),
+        "bg_phone_key": (lambda phone, city: normalize.phone_key(phone, city, region), 2),
+        "bg_iban_key": (normalize.iban_key, 1),
+        "bg_city_key": (normalize.city_key, 1),
+        "bg_profile_key": (normalize.profile_key, 1),
+    }
+    for name, (function, arity) in udfs.items():
+        try:
+            con.remove_function(name)
+        except Exception:  # not registered yet on this connection
+            pass
+        con.create_function(name, _vectorised(function, arity), [VARCHAR] * arity, VARCHAR, type="arrow",
+                            null_handling="special", side_effects=False)
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> None:
+    """Execute a statement to its end: in DuckDB 2.0 an unread result blocks the connection."""
+    con.execute(sql, params).complete()
+
+
+def _run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> None:
+    text = (SQL_DIR / name).read_text(encoding="utf-8")
+    for statement in (s.strip() for s in text.split(";")):
+        if statement and not all(line.strip().startswith("--") or not line.strip()
+                                 for line in statement.splitlines()):
+            used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+            _run(con, statement, used or None)
+
+
+def _table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+@contextmanager
+def _resolution_session(con: duckdb.DuckDBPyConnection):
+    """Leave the caller's connection as it was found, whatever happens in between.
+
+    Splink logs progress at INFO and DuckDB draws progress bars on long queries: neither belongs in the
+    pipeline's output. Splink's intermediate tables (__splink__*, a registered view result_df) and our
+    own working tables are removed afterwards, so only person_records and person_links remain.
+    """
+    splink_logger = logging.getLogger("splink")
+    previous_level = splink_logger.level
+    splink_logger.setLevel(logging.WARNING)
+    progress_bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+    _run(con, "SET enable_progress_bar = false")
+    tables_before = _table_names(con)
+    try:
+        yield
+    finally:
+        splink_logger.setLevel(previous_level)
+        _run(con, f"SET enable_progress_bar = {'true' if progress_bar else 'false'}")
+        rows = con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall()
+        for table_name, table_type in rows:
+            if table_name in tables_before:
+                continue
+            if table_name.startswith("__splink__") or table_name in _WORK_TABLES:
+                kind = "VIEW" if table_type == "VIEW" else "TABLE"
+                _run(con, f'DROP {kind} IF EXISTS "{table_name}"')
+            elif table_name == "result_df":  # a data frame Splink registers on the connection
+                con.unregister(table_name)
+
+
+def _level_label_sql(name: str, levels: list[dict[str, Any]]) -> str:
+    """CASE over Splink's gamma value (else = 0, counting up to exact) giving the level's label."""
+    scored = [level for level in levels if not level.get("is_null_level")]
+    whens = " ".join(
+        f"WHEN {len(scored) - 1 - i} THEN '{level['label_for_charts']}'" for i, level in enumerate(scored)
+    )
+    return f"CASE gamma_{name} {whens} ELSE 'missing' END"
+
+
+def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> dict[str, Any]:
+    """Score blocked pairs with Splink and keep those at or above the threshold as links."""
+    from splink import DuckDBAPI, Linker
+
+    stats: dict[str, Any] = {}
+    _run(con, """
+        CREATE OR REPLACE TEMP TABLE identity_splink_input AS
+        SELECT unique_id, name_key, name_key_reversed, name_tokens, name_first, name_last,
+               birth_date, birth_year, birth_month_day, city_key
+        FROM identity_keyed
+        WHERE name_key IS NOT NULL
+    """)
+    n_records = con.execute("SELECT count(*) FROM identity_splink_input").fetchall()[0][0]
+    stats["fuzzy_records"] = n_records
+    if n_records < 2:
+        _run(con, """CREATE OR REPLACE TEMP TABLE identity_fuzzy_links (
+            unique_id_l VARCHAR, unique_id_r VARCHAR, rule VARCHAR, match_probability DOUBLE,
+            evidence VARCHAR)""")
+        stats["model"] = "none"
+        return stats
+
+    db = DuckDBAPI(con)
+    table = db.register("identity_splink_input", table_name="identity_splink_input")
+    large_enough = n_records >= config.min_records_for_training
+    trained = config.train_model and large_enough
+    linker = Linker(table, _settings(config, trained), log_level=None)
+    started = time.perf_counter()
+    if large_enough:
+        # The prior (how likely two random records are one person) falls with the population size, so
+        # it is always measured, even for the built-in model: pairs that agree exactly on name and
+        # birth date, divided by all pairs. Cheap: one blocked count.
+        try:
+            linker.training.estimate_probability_two_random_records_match(
+                list(_DETERMINISTIC_RULES), recall=_DETERMINISTIC_RECALL)
+        except ValueError:
+            pass  # more exact matches than the assumed recall allows: keep the built-in prior
+    if trained:
+        linker.training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+        for rule in _TRAINING_BLOCKS:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=config.em_max_pairs)
+    stats["training_seconds"] = round(time.perf_counter() - started, 2)
+    stats["model"] = "trained" if trained else "built_in"
+
+    chunks = config.predict_chunks
+    predictions = linker.inference.predict(
+        threshold_match_probability=config.match_threshold,
+        num_chunks_left=chunks if chunks > 1 else None,
+        num_chunks_right=chunks if chunks > 1 else None,
+        warning_mode="never",
+    )
+    labels = {name: _level_label_sql(name, levels) for name, levels in _COMPARISONS}
+    # Evidence holds level labels and similarity scores, never the names or dates themselves.
+    _run(con, f"""
+        CREATE OR REPLACE TEMP TABLE identity_fuzzy_links AS
+        SELECT least(unique_id_l, unique_id_r) AS unique_id_l,
+               greatest(unique_id_l, unique_id_r) AS unique_id_r,
+               'name_birth_date_city' AS rule,
+               match_probability::DOUBLE AS match_probability,
+               json_object(
+                   'name', {labels['name']},
+                   'name_similarity', round(greatest(
+                        jaro_winkler_similarity(name_key_l, name_key_r),
+                        jaro_winkler_similarity(name_key_l, name_key_reversed_r)), 3),
+                   'birth_date', {labels['birth_date']},
+                   'city', {labels['city']},
+                   'match_weight', round(match_weight, 2)
+               )::VARCHAR AS evidence
+        FROM {predictions.physical_name}
+        WHERE match_probability >= {float(config.match_threshold)!r}
+          AND gamma_name >= {_MIN_NAME_GAMMA_FOR_LINK}
+    """)
+    return stats
+
+
+def _cluster(con: duckdb.DuckDBPyConnection) -> None:
+    """Connected components over all links (Splink's SQL implementation, deterministic)."""
+    from splink import DuckDBAPI
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    n_links = con.execute("SELECT count(*) FROM identity_all_links").fetchall()[0][0]
+    if n_links == 0:
+        _run(con, "CREATE OR REPLACE TEMP TABLE identity_clusters "
+                    "AS SELECT unique_id, unique_id AS cluster_id FROM identity_keyed")
+        return
+    db = DuckDBAPI(con)
+    nodes = db.register("identity_keyed", table_name="identity_nodes")
+    edges = db.register("identity_all_links", table_name="identity_edges")
+    clusters = cluster_pairwise_predictions_at_threshold(
+        nodes, edges, db_api=db, node_id_column_name="unique_id",
+        edge_id_column_name_left="unique_id_l", edge_id_column_name_right="unique_id_r",
+    )
+    _run(con, f"CREATE OR REPLACE TEMP TABLE identity_clusters AS "
+                f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
+
+
+def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | None = None) -> dict:
+    """(Re)build person_records and person_links from the tables referrers and candidates.
+
+    Returns counts only: records, persons, merged persons, links by rule, the model used and timings.
+    """
+    config = config or IdentityConfig()
+    config.validate()
+    started = time.perf_counter()
+    stats: dict[str, Any] = {}
+    _register_normalisers(con, config)
+    with _resolution_session(con):
+        _run_sql_file(con, "records.sql")
+        stats["normalise_seconds"] = round(time.perf_counter() - started, 2)
+        _run_sql_file(con, "exact_links.sql", {
+            "max_key_group_size": config.max_key_group_size,
+            "contact_name_max_edits": config.contact_name_max_edits,
+        })
+        stats.update(_fuzzy_links(con, config))
+        _run(con, """
+            CREATE OR REPLACE TEMP TABLE identity_all_links AS
+            SELECT * FROM identity_exact_links
+            UNION ALL
+            SELECT * FROM identity_fuzzy_links
+        """)
+        _cluster(con)
+        _run_sql_file(con, "person_tables.sql")
+    records, persons = con.execute(
+        "SELECT count(*), count(DISTINCT person_id) FROM person_records").fetchall()[0]
+    stats["records"] = records
+    stats["persons"] = persons
+    stats["merged_persons"] = con.execute(
+        "SELECT count(*) FROM (SELECT person_id FROM person_records GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+    stats["links_by_rule"] = dict(con.execute(
+        "SELECT rule, count(*) FROM person_links GROUP BY rule ORDER BY rule").fetchall())
+    stats["seconds"] = round(time.perf_counter() - started, 2)
+    log.info("identity: %d records -> %d persons (%s) in %.1f s", records, persons,
+             ", ".join(f"{k}={v}" for k, v in stats["links_by_rule"].items()) or "no links", stats["seconds"])
+    return stats

@@ -1,0 +1,379 @@
+"""Normalisation of identity attributes into comparable keys.
+
+Every function takes one raw value as typed by a user and returns a key, or None when the value cannot
+identify anyone (empty, malformed, failed checksum). Keys are what identity resolution compares: two
+records whose keys are equal carry the same attribute however it was typed.
+
+The functions are pure and cheap; `identity.py` registers them as DuckDB functions so they run inside
+the database over millions of rows. Nothing here logs: the inputs are personal data.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
+
+import phonenumbers
+from anyascii import anyascii
+from schwifty import IBAN
+
+# Results repeat a lot (common names, the same phone on several records); a bounded cache keeps the
+# per-row Python cost down without letting memory grow with the table.
+_CACHE_SIZE = 200_000
+
+DEFAULT_PHONE_REGION = "DE"
+# Shorter national numbers are service or extension numbers (some plans allow 2 digits), not a person's.
+_MIN_PHONE_DIGITS = 6
+
+# ---------------------------------------------------------------------------------------------------
+# Cities: a small map for the cities the platform sees. It serves two purposes: spellings of one city
+# meet on one key (Köln / Koeln / Cologne / Кёльн), and a phone typed without a country code is read
+# in the country of the record's city.
+# canonical key -> (country, aliases as they look after folding)
+_CITIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Germany
+    "berlin": ("DE", ("berlin", "berlin mitte")),
+    "hamburg": ("DE", ("hamburg",)),
+    "munchen": ("DE", ("munchen", "munich", "munhen", "monaco di baviera")),
+    "koln": ("DE", ("koln", "cologne", "kjoln", "koeln")),
+    "frankfurt": ("DE", ("frankfurt", "frankfurt am main", "frankfurt main", "frankfurt a m")),
+    "stuttgart": ("DE", ("stuttgart", "shtutgart")),
+    "dusseldorf": ("DE", ("dusseldorf", "diusseldorf", "djusseldorf")),
+    "leipzig": ("DE", ("leipzig", "leiptsig")),
+    "dortmund": ("DE", ("dortmund",)),
+    "essen": ("DE", ("essen",)),
+    "bremen": ("DE", ("bremen",)),
+    "dresden": ("DE", ("dresden",)),
+    "hannover": ("DE", ("hannover", "hanover", "gannover")),
+    "nurnberg": ("DE", ("nurnberg", "nuremberg", "niurnberg")),
+    "bonn": ("DE", ("bonn",)),
+    "mannheim": ("DE", ("mannheim",)),
+    "karlsruhe": ("DE", ("karlsruhe",)),
+    "bochum": ("DE", ("bochum",)),
+    "wiesbaden": ("DE", ("wiesbaden",)),
+    "munster": ("DE", ("munster",)),
+    "augsburg": ("DE", ("augsburg",)),
+    "aachen": ("DE", ("aachen",)),
+    "kiel": ("DE", ("kiel",)),
+    "freiburg": ("DE", ("freiburg", "freiburg im breisgau")),
+    "heidelberg": ("DE", ("heidelberg",)),
+    "potsdam": ("DE", ("potsdam",)),
+    # Austria, Switzerland
+    "wien": ("AT", ("wien", "vienna", "vena", "vienne")),
+    "graz": ("AT", ("graz",)),
+    "linz": ("AT", ("linz",)),
+    "salzburg": ("AT", ("salzburg",)),
+    "innsbruck": ("AT", ("innsbruck",)),
+    "zurich": ("CH", ("zurich", "tsiurikh", "tsurih")),
+    "geneve": ("CH", ("geneve", "geneva", "genf", "zheneva")),
+    "basel": ("CH", ("basel", "bale")),
+    "bern": ("CH", ("bern", "berne")),
+    "lausanne": ("CH", ("lausanne",)),
+    # Eastern Europe
+    "warszawa": ("PL", ("warszawa", "warsaw", "warschau", "varshava")),
+    "krakow": ("PL", ("krakow", "cracow", "krakau", "krakov")),
+    "wroclaw": ("PL", ("wroclaw", "breslau", "vrotslav")),
+    "gdansk": ("PL", ("gdansk", "danzig")),
+    "poznan": ("PL", ("poznan", "posen")),
+    "praha": ("CZ", ("praha", "prague", "prag", "praga")),
+    "brno": ("CZ", ("brno", "brunn")),
+    "bratislava": ("SK", ("bratislava", "pressburg")),
+    "budapest": ("HU", ("budapest", "budapesht")),
+    "bucuresti": ("RO", ("bucuresti", "bucharest", "bukarest", "bukharest")),
+    "sofia": ("BG", ("sofia", "sofiia")),
+    "beograd": ("RS", ("beograd", "belgrade", "belgrad")),
+    "zagreb": ("HR", ("zagreb",)),
+    "ljubljana": ("SI", ("ljubljana", "liubliana")),
+    "kyiv": ("UA", ("kyiv", "kiev", "kiew", "kiiv", "kiyiv")),
+    "kharkiv": ("UA", ("kharkiv", "kharkov", "charkiw", "kharkiv")),
+    "lviv": ("UA", ("lviv", "lvov", "lwiw", "lemberg", "lwow")),
+    "odesa": ("UA", ("odesa", "odessa")),
+    "dnipro": ("UA", ("dnipro", "dnepr", "dnipropetrovsk", "dnepropetrovsk")),
+    "minsk": ("BY", ("minsk",)),
+    "moskva": ("RU", ("moskva", "moscow", "moskau", "moscou")),
+    "sankt peterburg": ("RU", ("sankt peterburg", "saint petersburg", "st petersburg", "sankt petersburg",
+                               "st peterburg", "spb", "petersburg")),
+    "novosibirsk": ("RU", ("novosibirsk",)),
+    "ekaterinburg": ("RU", ("ekaterinburg", "yekaterinburg", "jekaterinburg")),
+    "kazan": ("RU", ("kazan",)),
+    "riga": ("LV", ("riga",)),
+    "vilnius": ("LT", ("vilnius", "vilnius", "wilna", "vilnjus")),
+    "tallinn": ("EE", ("tallinn", "tallin")),
+    "almaty": ("KZ", ("almaty", "alma ata")),
+    "tbilisi": ("GE", ("tbilisi", "tiflis")),
+    "istanbul": ("TR", ("istanbul", "stambul")),
+    # Western Europe
+    "london": ("GB", ("london",)),
+    "manchester": ("GB", ("manchester",)),
+    "dublin": ("IE", ("dublin",)),
+    "paris": ("FR", ("paris", "parizh")),
+    "lyon": ("FR", ("lyon",)),
+    "amsterdam": ("NL", ("amsterdam",)),
+    "rotterdam": ("NL", ("rotterdam",)),
+    "bruxelles": ("BE", ("bruxelles", "brussels", "brussel", "brussel")),
+    "luxembourg": ("LU", ("luxembourg", "luxemburg")),
+    "kobenhavn": ("DK", ("kobenhavn", "copenhagen", "kopenhagen")),
+    "stockholm": ("SE", ("stockholm",)),
+    "oslo": ("NO", ("oslo",)),
+    "helsinki": ("FI", ("helsinki", "helsingfors")),
+    "madrid": ("ES", ("madrid",)),
+    "barcelona": ("ES", ("barcelona",)),
+    "lisboa": ("PT", ("lisboa", "lisbon", "lissabon")),
+    "roma": ("IT", ("roma", "rome", "rom")),
+    "milano": ("IT", ("milano", "milan", "mailand")),
+    "athina": ("GR", ("athina", "athens", "athen", "afiny")),
+    "new york": ("US", ("new york", "new york city", "nyc", "niu iork")),
+}
+_CITY_ALIASES: dict[str, str] = {
+    alias: canonical for canonical, (_, aliases) in _CITIES.items() for alias in (canonical, *aliases)
+}
+_CITY_COUNTRY: dict[str, str] = {canonical: country for canonical, (country, _) in _CITIES.items()}
+
+
+def _deletions(text: str, depth: int) -> set[str]:
+    """text with up to depth letters deleted: two strings within depth edits share such a variant."""
+    variants = {text}
+    for _ in range(depth):
+        variants |= {v[:i] + v[i + 1:] for v in variants for i in range(len(v))}
+    return variants
+
+
+# Symmetric-deletion index of the known spellings (aliases of 5+ letters): a typo is looked up through
+# its own deletion variants instead of being compared with every alias.
+_MIN_FUZZY_CITY = 5
+_CITY_TYPO_INDEX: dict[str, set[str]] = {}
+for _alias in _CITY_ALIASES:
+    if len(_alias) >= _MIN_FUZZY_CITY:
+        for _variant in _deletions(_alias, 2):
+            _CITY_TYPO_INDEX.setdefault(_variant, set()).add(_alias)
+
+
+def _fold_latin(text: str) -> str:
+    """Any script to lower-case ASCII letters, digits and single spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    # Umlauts typed as digraphs (Koeln, Mueller) meet their transliterated form (Köln -> koln).
+    text = anyascii(text).lower()
+    text = re.sub(r"['`´’ʹʼ]", "", text)  # Natal'ya: the soft sign is not a word break
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    return text.strip()
+
+
+def _within_edits(a: str, b: str, limit: int) -> bool:
+    """Optimal-string-alignment distance of a and b is at most limit (typos incl. swapped letters)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return False
+        previous2, previous = previous, current
+    return previous[-1] <= limit
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def city_key(raw: str | None) -> str | None:
+    """Folded city name; known spellings, translations and typos of them meet on one key.
+
+    Köln, Koeln, Cologne and Colgone all give "koln". An unknown city keeps its folded spelling.
+    """
+    if raw is None:
+        return None
+    folded = _fold_latin(raw)
+    if not folded or not re.search(r"[a-z]", folded):
+        return None
+    folded = re.sub(r"(?<=[a-z])(ae|oe|ue)", lambda m: m.group(1)[0], folded)
+    if folded in _CITY_ALIASES:
+        return _CITY_ALIASES[folded]
+    # A typo of a known spelling: accept it only when it is close to exactly one city, and allow fewer
+    # edits for short names (Bonn / Bern are one letter apart).
+    limit = 1 if len(folded) < 8 else 2
+    if len(folded) >= _MIN_FUZZY_CITY:
+        candidates = set().union(*(_CITY_TYPO_INDEX.get(v, ()) for v in _deletions(folded, limit)))
+        near = {_CITY_ALIASES[alias] for alias in candidates if _within_edits(folded, alias, limit)}
+        if len(near) == 1:
+            return near.pop()
+    return folded
+
+
+def country_for_city(raw: str | None) -> str | None:
+    """ISO country of a known city, None when the city is not in the map."""
+    key = city_key(raw)
+    return _CITY_COUNTRY.get(key) if key else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# E-mail
+
+_EMAIL = re.compile(r"^[^@\s]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z]{2,}$")
+_DOT_INSENSITIVE_DOMAINS = {"gmail.com"}
+_DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def email_key(raw: str | None) -> str | None:
+    """Mailbox key: lower case, +tag dropped, gmail dots dropped, googlemail.com -> gmail.com."""
+    if raw is None:
+        return None
+    text = raw.strip().lower()
+    if text.startswith("mailto:"):
+        text = text[len("mailto:"):]
+    text = text.strip("<> \t")
+    if not _EMAIL.match(text):
+        return None
+    local, domain = text.rsplit("@", 1)
+    domain = _DOMAIN_ALIASES.get(domain, domain)
+    # Sub-addressing (+tag) reaches the same mailbox at nearly every provider: an alias, not a person.
+    local = local.split("+", 1)[0]
+    if domain in _DOT_INSENSITIVE_DOMAINS:
+        local = local.replace(".", "")
+    if not local:
+        return None
+    return f"{local}@{domain}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Phone
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def phone_key(raw: str | None, city: str | None = None, default_region: str = DEFAULT_PHONE_REGION) -> str | None:
+    """E.164 number. A number without +/00 country code is read in the country of the record's city."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not re.search(r"\d", text):
+        return None
+    region = country_for_city(city) or default_region
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    # Possible (right length for the country) rather than valid: numbering plans change faster than
+    # the metadata, and a phone never merges two records on its own anyway.
+    if not phonenumbers.is_possible_number(number) or len(str(number.national_number)) < _MIN_PHONE_DIGITS:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# ---------------------------------------------------------------------------------------------------
+# IBAN
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def iban_key(raw: str | None) -> str | None:
+    """Compact upper-case IBAN; None when the structure or the checksum is wrong (a typo is no key)."""
+    if raw is None:
+        return None
+    text = re.sub(r"[\s\-./]", "", raw).upper()
+    if not text:
+        return None
+    try:
+        return IBAN(text).compact
+    except Exception:  # schwifty raises several exception types, all meaning "not a valid IBAN"
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Profile URL
+
+# Country and mobile sub-domains of the big networks point at the same profile.
+_HOST_FAMILIES = ("linkedin.com", "xing.com", "facebook.com", "github.com")
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def profile_key(raw: str | None) -> str | None:
+    """host + path, lower case, without scheme, www., query, fragment or trailing slash."""
+    if raw is None:
+        return None
+    text = raw.strip().lower()
+    if not text:
+        return None
+    if "://" not in text:
+        text = "//" + text
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    for family in _HOST_FAMILIES:
+        if host.endswith("." + family):
+            host = family
+    if "." not in host:
+        return None
+    path = re.sub(r"/+", "/", unquote(parts.path)).rstrip("/")
+    # A bare host (linkedin.com) is a site, not a person.
+    if not path:
+        return None
+    return host + path
+
+
+# ---------------------------------------------------------------------------------------------------
+# Names
+#
+# Names are transliterated to Latin, then folded so that the usual transliteration systems for
+# Russian / Ukrainian (English, German, scholarly, passport) and German umlaut spellings meet:
+# Sergey / Sergei / Serhii / Sergej, Yulia / Iuliia / Julija, Petrov / Petrow, Shchukin / Schtschukin,
+# Mikhail / Michail, Chekhov / Tschechow. The key is deliberately lossy (ч and х both become h, g and
+# h meet): it is only compared, never shown as a name, and a merge always needs more than the name.
+
+# Ordered: longer German clusters must be rewritten before their parts.
+_NAME_RULES: tuple[tuple[str, str], ...] = (
+    ("schtsch", "shch"),
+    ("shtsh", "shch"),
+    ("tsch", "ch"),  # German ч
+    ("sch", "sh"),  # German ш
+    ("shch", "sc"),  # щ, kept apart from ш
+    ("zh", "sh"),  # ж (German has only sch for it)
+    ("kh", "h"),  # х (English)
+    ("ch", "h"),  # х (German) and ч (English): one letter for both
+    ("ph", "f"),
+    ("x", "ks"),
+    ("w", "v"),  # -ow / -ov, Wladimir / Vladimir
+    ("ck", "k"),
+    ("tz", "ts"),
+    ("q", "k"),
+    ("y", "i"),  # й, ы and the i of я/ю/ё in every system
+    ("j", "i"),
+    ("g", "h"),  # Ukrainian г is h: Serhii / Sergey, Olha / Olga
+    ("ae", "a"),  # German umlaut digraphs: Mueller / Müller
+    ("oe", "o"),
+    ("ue", "u"),
+)
+_DOUBLE_LETTER = re.compile(r"([a-z])\1+")
+
+
+def _fold_name_token(token: str) -> str:
+    for old, new in _NAME_RULES:
+        token = token.replace(old, new)
+    if token.startswith("ie") and len(token) > 3:  # Yevgeny / Evgeny, Jelena / Elena
+        token = token[1:]
+    token = _DOUBLE_LETTER.sub(r"\1", token)  # Iuliia / Yulia, Kirill / Kiril
+    if token.endswith("ei") and len(token) > 3:  # Sergei / Serhii, Andrei / Andrii
+        token = token[:-2] + "i"
+    return token
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def name_tokens(raw: str | None) -> tuple[str, ...]:
+    """Folded name tokens in sorted order, so word order does not matter (Petrov Sergey)."""
+    if raw is None:
+        return ()
+    folded = _fold_latin(raw)
+    tokens = [_fold_name_token(t) for t in folded.split() if not t.isdigit()]
+    return tuple(sorted(t for t in tokens if t))
+
+
+def name_key(raw: str | None) -> str | None:
+    """Folded, transliterated name with its tokens sorted; None when no letters are left."""
+    tokens = name_tokens(raw)
+    return " ".join(tokens) if tokens else None

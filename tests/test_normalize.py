@@ -1,0 +1,126 @@
+"""Each normaliser: the variants abusers type meet on one key, and junk gives no key."""
+import pytest
+
+from bountyguard.normalize import (
+    city_key,
+    country_for_city,
+    email_key,
+    iban_key,
+    name_key,
+    name_tokens,
+    phone_key,
+    profile_key,
+)
+
+
+@pytest.mark.parametrize("variants", [
+    ["sergey.petrov@gmail.com", "Sergey.Petrov+referral@GoogleMail.com", " sergeypetrov@gmail.com ",
+     "s.e.r.g.e.y.petrov+x@gmail.com", "mailto:SergeyPetrov@gmail.com"],
+    ["anna.schmidt+jobs@web.de", "Anna.Schmidt@WEB.DE"],
+])
+def test_email_variants_meet(variants):
+    assert len({email_key(v) for v in variants}) == 1
+    assert email_key(variants[0]) is not None
+
+
+def test_email_dots_only_dropped_where_the_provider_ignores_them():
+    assert email_key("anna.schmidt@web.de") == "anna.schmidt@web.de"
+    assert email_key("anna.schmidt@web.de") != email_key("annaschmidt@web.de")
+
+
+@pytest.mark.parametrize("junk", [None, "", "   ", "no-at-sign", "a@b", "@gmail.com", "+tag@gmail.com",
+                                  "two@@gmail.com", "x@localhost"])
+def test_email_junk_gives_no_key(junk):
+    assert email_key(junk) is None
+
+
+@pytest.mark.parametrize("raw, city", [
+    ("+49 170 1234567", None), ("0170-1234567", "Berlin"), ("0049 170 1234567", None),
+    ("(0170) 123 45 67", "Köln"), ("+49 (0)170 1234567", None), ("0170 1234567", None),
+])
+def test_german_phone_formats_meet(raw, city):
+    assert phone_key(raw, city) == "+491701234567"
+
+
+def test_phone_region_comes_from_the_city():
+    assert phone_key("0664 1234567", "Wien") == "+436641234567"
+    assert phone_key("8 916 123-45-67", "Москва") == "+79161234567"
+    assert phone_key("+7 916 123 45 67", "Berlin") == "+79161234567"  # an explicit code wins
+    assert phone_key("0170 1234567", "Nowhere Town") == "+491701234567"  # fallback DE
+    assert phone_key("0664 1234567", None, "AT") == "+436641234567"
+
+
+@pytest.mark.parametrize("junk", [None, "", "abc", "12", "+49 1", "---"])
+def test_phone_junk_gives_no_key(junk):
+    assert phone_key(junk, "Berlin") is None
+
+
+def test_iban_spacing_and_case_meet():
+    assert iban_key("de89 3704 0044 0532 0130 00") == "DE89370400440532013000"
+    assert iban_key("DE89370400440532013000") == "DE89370400440532013000"
+    assert iban_key(" gb82-west-1234-5698-7654-32 ") == "GB82WEST12345698765432"
+
+
+@pytest.mark.parametrize("junk", [None, "", "DE89370400440532013001", "DE00", "XX1234", "not an iban"])
+def test_iban_with_bad_checksum_or_structure_gives_no_key(junk):
+    assert iban_key(junk) is None
+
+
+def test_profile_urls_meet():
+    variants = ["https://www.linkedin.com/in/Sergey-Petrov/", "http://linkedin.com/in/sergey-petrov?trk=abc",
+                "linkedin.com/in/sergey-petrov#about", "https://de.linkedin.com/in/sergey-petrov",
+                "  HTTPS://WWW.LINKEDIN.COM/in/sergey-petrov// "]
+    assert {profile_key(v) for v in variants} == {"linkedin.com/in/sergey-petrov"}
+    assert profile_key("https://www.xing.com/profile/Sergey_Petrov") == "xing.com/profile/sergey_petrov"
+
+
+@pytest.mark.parametrize("junk", [None, "", "   ", "https://www.linkedin.com/", "not a url", "http://"])
+def test_profile_junk_gives_no_key(junk):
+    assert profile_key(junk) is None
+
+
+@pytest.mark.parametrize("variants", [
+    ["Сергей Петров", "Sergey Petrov", "Sergei Petrow", "Petrov Sergey", "Serhii Petrov", "Сергій Петров",
+     "SERGEJ  PETROW", "petrov, sergey"],
+    ["Юлия Щукина", "Yulia Shchukina", "Iuliia Shchukina", "Julija Schtschukina", "Yuliya Shchukina"],
+    ["Михаил Хабенский", "Mikhail Khabensky", "Michail Chabenski", "Mikhail Khabenskiy"],
+    ["Антон Чехов", "Anton Chekhov", "Anton Tschechow"],
+    ["Дмитрий Жуков", "Dmitriy Zhukov", "Dmitrii Zhukov", "Dmitri Zhukov"],
+    ["Наталья Иванова", "Natalya Ivanova", "Natalja Iwanowa", "Natalia Ivanova", "Natal'ya Ivanova"],
+    ["Евгений Смирнов", "Yevgeny Smirnov", "Evgenii Smirnov", "Jewgeni Smirnow"],
+    ["Ольга Коваленко", "Olha Kovalenko", "Olga Kowalenko"],
+    ["Jürgen Müller", "Juergen Mueller", "Jurgen Muller"],
+])
+def test_name_transliterations_and_orders_meet(variants):
+    keys = {name_key(v) for v in variants}
+    assert len(keys) == 1, keys
+    assert None not in keys
+
+
+def test_different_names_stay_different():
+    assert name_key("Sergey Petrov") != name_key("Sergey Petrova")  # spouses are not one person
+    assert name_key("Anna Ivanova") != name_key("Maria Ivanova")
+    assert name_key("Ivan Petrov") != name_key("Pavel Petrov")
+
+
+def test_name_tokens_are_sorted():
+    assert name_tokens("Petrov Sergey") == name_tokens("Sergey Petrov") == ("petrov", "serhi")
+
+
+@pytest.mark.parametrize("junk", [None, "", "   ", "---", "123"])
+def test_name_junk_gives_no_key(junk):
+    assert name_key(junk) is None
+
+
+def test_city_spellings_meet():
+    assert {city_key(c) for c in ["Köln", "Koeln", "Cologne", " KÖLN ", "Colgone"]} == {"koln"}
+    assert {city_key(c) for c in ["München", "Muenchen", "Munich"]} == {"munchen"}
+    assert {city_key(c) for c in ["Москва", "Moscow", "Moskau"]} == {"moskva"}
+    assert city_key("Bad Homburg") == "bad homburg"  # unknown towns keep their folded spelling
+    assert city_key("Bonn") != city_key("Bern")  # short names are not "corrected" into each other
+    assert country_for_city("Wien") == "AT" and country_for_city("Atlantis") is None
+
+
+@pytest.mark.parametrize("junk", [None, "", "  ", "12345"])
+def test_city_junk_gives_no_key(junk):
+    assert city_key(junk) is None
