@@ -119,10 +119,15 @@ def _generate(args) -> int:
 
 def _configure_logging(verbose: bool) -> None:
     """Our own steps at INFO with -v; other libraries only when they warn (their INFO chatter can
-    carry values from the data)."""
+    carry values from the data), and Splink only on errors (its training warnings are expected on
+    small or clean data and say nothing an operator can act on)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(lambda r: r.levelno >= logging.WARNING or (verbose and r.name.startswith(("bountyguard", "detectors"))))
+    handler.addFilter(
+        lambda r: (r.levelno >= logging.WARNING and not r.name.startswith("splink"))
+        or r.levelno >= logging.ERROR
+        or (verbose and r.name.startswith(("bountyguard", "detectors")))
+    )
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 

@@ -69,6 +69,9 @@ def _release(args) -> int:
         print(f"already released earlier, skipped: {len(summary['already_released'])}")
     for b in summary["blocked_by_analyst"]:
         print(f"not paid: {b['payout_id']}: analyst decision {b['decision']} by {b['decided_by']}")
+    if summary["no_payee_account"]:
+        print(f"not paid, no payee account on file: {', '.join(summary['no_payee_account'])} "
+              "(paid by a later release once the referrer's bank account is known)")
     if summary["in_flight_elsewhere"]:
         print(f"being paid by another release run right now: {', '.join(summary['in_flight_elsewhere'])}")
     if summary["clawbacks_listed"]:

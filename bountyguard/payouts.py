@@ -95,8 +95,6 @@ def _payment_instruction(row: dict, report: dict, where: Path) -> dict:
     currency = (row.get("currency") or "").strip()
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise ReportIntegrityError(f"{where}: payout {payout_id}: currency {currency!r} is not ISO 4217; nothing is paid")
-    if not (row.get("payee_iban") or "").strip():
-        raise ReportIntegrityError(f"{where}: payout {payout_id}: no payee account; nothing is paid")
     return {
         "payout_id": payout_id,
         "referrer_id": row["referrer_id"],
@@ -180,12 +178,20 @@ def release(
     Returns a summary: run_id, report_sha256, as_of, dry_run, paid (payout_id, amount, currency,
     reference), recovered (payout ids an interrupted run had claimed, completed now), already_released,
     blocked_by_analyst (payout_id, decision, decided_by), in_flight_elsewhere (payout ids a live
-    release run is paying right now), clawbacks_listed.
+    release run is paying right now), clawbacks_listed, no_payee_account (payout ids decided release
+    whose referrer has no bank account on file: not paid, waiting).
     With dry_run, `paid` lists what would be paid and nothing is written.
     """
     run_dir, report, decisions, batch = newest_verified_report(db_path)
     _require_clean(report, decisions, run_dir)
-    instructions = [_payment_instruction(row, report, run_dir / "release_batch.csv") for row in batch]
+    # A referrer without bank details cannot be paid yet: that payout waits (listed, not lost, and
+    # paid by a later run once the account is known); it must not stop everyone else's payment.
+    no_account = sorted(row["payout_id"] for row in batch if not (row.get("payee_iban") or "").strip())
+    instructions = [_payment_instruction(row, report, run_dir / "release_batch.csv")
+                    for row in batch if (row.get("payee_iban") or "").strip()]
+    if no_account:
+        log.warning("%d payouts decided release have no payee account and are not paid: %s",
+                    len(no_account), ", ".join(no_account))
     clawback_decisions = [d for d in decisions if d["decision"] == "clawback"]
     summary: dict[str, Any] = {
         "run_id": report["run_id"],
@@ -199,6 +205,7 @@ def release(
         "blocked_by_analyst": [],
         "in_flight_elsewhere": [],
         "clawbacks_listed": 0,
+        "no_payee_account": no_account,
     }
     if dry_run:
         return _plan_only(db_path, instructions, summary)

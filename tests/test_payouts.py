@@ -34,9 +34,11 @@ IBAN = "DE89 3704 0044 0532 0130 00"
 
 
 def publish(db: Path, run_id: str, decisions: dict[str, str], status: str = "clean", as_of: str = "2026-03-01",
-            amounts: dict[str, str] | None = None, reasons: dict[str, str] | None = None) -> Path:
+            amounts: dict[str, str] | None = None, reasons: dict[str, str] | None = None,
+            ibans: dict[str, str] | None = None) -> Path:
     """Publish a report with `decisions` (payout_id -> decision) like a screening run does."""
     amounts = amounts or {}
+    ibans = ibans or {}
     reasons = reasons or {}
 
     def write(tmp: Path) -> None:
@@ -45,7 +47,7 @@ def publish(db: Path, run_id: str, decisions: dict[str, str], status: str = "cle
             w.writerow(RELEASE_BATCH_COLUMNS)
             for pid, decision in decisions.items():
                 if decision == "release":
-                    w.writerow([pid, f"R-{pid}", amounts.get(pid, "100.00"), "EUR", IBAN])
+                    w.writerow([pid, f"R-{pid}", amounts.get(pid, "100.00"), "EUR", ibans.get(pid, IBAN)])
         report = {
             "run_id": run_id,
             "as_of": as_of,
@@ -203,6 +205,20 @@ def test_malformed_amount_in_a_verified_batch_is_refused_before_any_payment(tmp_
     with pytest.raises(ReportIntegrityError, match="P2.*'-5.00'"):
         payouts.release(db)
     assert payments(db) == []
+
+
+def test_payout_without_payee_account_waits_and_the_others_are_paid(tmp_path, capsys):
+    db = tmp_path / "bg.duckdb"
+    publish(db, "run-1", {"P1": "release", "P2": "release", "P3": "release"}, ibans={"P2": ""})
+    assert cli("payouts", "release", "--db", str(db)) == 0
+    out = capsys.readouterr().out
+    assert paid_counts(db) == {"P1": 1, "P3": 1}
+    assert "not paid, no payee account on file: P2" in out
+    # once the referrer's account is known, a later report pays it, and only it
+    publish(db, "run-2", {"P1": "release", "P2": "release", "P3": "release"})
+    again = payouts.release(db)
+    assert [p["payout_id"] for p in again["paid"]] == ["P2"]
+    assert paid_counts(db) == {"P1": 1, "P2": 1, "P3": 1}
 
 
 # --- exactly once ------------------------------------------------------------------------------------
