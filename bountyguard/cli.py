@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=dt.date(2026, 6, 30), help="with --seeds: the as-of date")
     p.add_argument("--work", type=Path, default=Path("var/evaluate"), help="with --seeds: where to put data and runs")
     p.add_argument("--config", type=Path, help="with --seeds: a configuration to evaluate")
+    p.add_argument("--sweep", help="score each value of one setting, e.g. velocity_spike.min_ratio_to_own_history=2,4,8")
+    p.add_argument("--plot", type=Path, help="with --sweep: write the trade-off as a PNG")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
     try:
@@ -135,28 +137,45 @@ def _evaluate(args) -> int:
     import json
 
     from bountyguard import pipeline
-    from bountyguard.evaluate import evaluate, format_scores
+    from bountyguard.config import parse_setting
+    from bountyguard.evaluate import evaluate, format_scores, format_sweep, plot_sweep, sweep
     from bountyguard.generator import generate
     from bountyguard.report import latest_published, published_root
 
-    results = []
+    datasets = []  # (landing, truth)
     if args.seeds:
         for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
             folder = args.work / f"seed{seed}"
             generate(folder, seed=seed, scale=args.scale, as_of=args.as_of)
-            db = folder / "bountyguard.duckdb"
+            datasets.append((folder / "landing", folder / "truth"))
+    elif args.truth:
+        datasets.append((args.landing or args.truth.parent / "landing", args.truth))
+    if args.sweep:
+        if not datasets:
+            raise BountyguardError("evaluate --sweep: give --seeds, or --truth (with its landing folder)")
+        section, key, values = parse_setting(args.sweep)
+        args.work.mkdir(parents=True, exist_ok=True)
+        rows = sweep(datasets, args.work, args.as_of, args.config, section, key, values)
+        print(json.dumps(rows, indent=2) if args.json else format_sweep(rows))
+        if args.plot:
+            print(f"plot: {plot_sweep(rows, args.plot)}")
+        return 0
+    results = []
+    if args.seeds:
+        for landing, truth in datasets:
+            db = landing.parent / "bountyguard.duckdb"
             for stale in (db, db.with_suffix(".duckdb.wal")):
                 stale.unlink(missing_ok=True)
-            summary = pipeline.run(folder / "landing", db, args.as_of, args.config)
-            results.append(evaluate(Path(summary["published_dir"]), folder / "truth", folder / "landing"))
+            summary = pipeline.run(landing, db, args.as_of, args.config)
+            results.append(evaluate(Path(summary["published_dir"]), truth, landing))
     else:
         if not (args.db and args.truth):
             raise BountyguardError("evaluate: give --db and --truth (a run to score), or --seeds")
         run_dir = published_root(args.db) / args.run_id if args.run_id else latest_published(args.db)
         if run_dir is None or not run_dir.is_dir():
             raise BountyguardError(f"{args.db}: no published run to evaluate")
-        landing = args.landing or args.truth.parent / "landing"
-        results.append(evaluate(run_dir, args.truth, landing))
+        landing, truth = datasets[0]
+        results.append(evaluate(run_dir, truth, landing))
     if args.json:
         print(json.dumps(results if args.seeds else results[0], indent=2))
     else:

@@ -36,19 +36,38 @@ def defaults() -> dict[str, Any]:
     return tomllib.loads(text)
 
 
-def load_config(path: str | Path | None = None) -> dict[str, Any]:
-    """Defaults, overlaid by the file at `path` (unknown keys and wrong types are errors)."""
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, overlaid by the file at `path`, then by `overrides` ({section: {key: value}});
+    unknown keys and wrong types are errors."""
     config = defaults()
-    if path is None:
-        return config
-    path = Path(path)
-    try:
-        override = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return _merge(config, override, str(path))
+    if path is not None:
+        path = Path(path)
+        try:
+            override = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        config = _merge(config, override, str(path))
+    if overrides:
+        config = _merge(config, overrides, "overrides")
+    return config
+
+
+def parse_setting(text: str) -> tuple[str, str, list[Any]]:
+    """`section.key=v1,v2` (as the command line gives a sweep) -> (section, key, [values]), each
+    value read as TOML (numbers, booleans, quoted strings)."""
+    name, _, values = text.partition("=")
+    section, _, key = name.strip().partition(".")
+    if not (section and key and values.strip()):
+        raise ConfigError(f"{text!r}: expected section.key=value[,value...], e.g. velocity_spike.min_ratio_to_own_history=2,4,8")
+    parsed = []
+    for raw in values.split(","):
+        try:
+            parsed.append(tomllib.loads(f"v = {raw.strip()}")["v"])
+        except tomllib.TOMLDecodeError:
+            parsed.append(raw.strip())
+    return section, key, parsed
 
 
 def canonical_json(value: Any) -> str:

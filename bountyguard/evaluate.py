@@ -171,3 +171,92 @@ def format_scores(scores: dict) -> str:
 
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.3f}"
+
+
+def sweep(datasets: list[tuple[Path, Path]], work: Path, as_of, config, section: str, key: str,
+          values: list) -> list[dict]:
+    """Screen each (landing, truth) dataset once per value of `section.key` and score it: the
+    trade-off between abuse blocked and honest referrers delayed, one row per value."""
+    from bountyguard import pipeline
+
+    rows = []
+    for value in values:
+        totals = Counter()
+        money = Counter()
+        pattern_tp = pattern_flagged = pattern_truth = 0
+        for n, (landing, truth) in enumerate(datasets):
+            db = Path(work) / f"sweep-{section}.{key}={value}-{n}.duckdb"
+            for stale in (db, Path(str(db) + ".wal")):
+                stale.unlink(missing_ok=True)
+            summary = pipeline.run(landing, db, as_of, config, overrides={section: {key: value}})
+            scores = evaluate(Path(summary["published_dir"]), truth, landing)
+            p = scores["payouts"]
+            totals.update(tp=p["true_positives"], fp=p["false_positives"], fn=p["false_negatives"])
+            for field in ("abusive_blocked", "abusive_missed", "honest_delayed"):
+                money[field] += Decimal(scores["money"][field])
+            money["honest_delayed_payouts"] += scores["money"]["honest_delayed_payouts"]
+            if section in scores["patterns"]:
+                s = scores["patterns"][section]
+                pattern_tp += s["true_positives"]
+                pattern_flagged += s["flagged"]
+                pattern_truth += s["truth"]
+        precision = _ratio(totals["tp"], totals["tp"] + totals["fp"])
+        recall = _ratio(totals["tp"], totals["tp"] + totals["fn"])
+        row = {"setting": f"{section}.{key}", "value": value, "precision": precision, "recall": recall,
+               "f1": _f1(precision, recall),
+               "abusive_blocked": str(money["abusive_blocked"]), "abusive_missed": str(money["abusive_missed"]),
+               "honest_delayed": str(money["honest_delayed"]),
+               "honest_delayed_payouts": int(money["honest_delayed_payouts"])}
+        if section in PATTERNS:
+            row["pattern_precision"] = _ratio(pattern_tp, pattern_flagged)
+            row["pattern_recall"] = _ratio(pattern_tp, pattern_truth)
+        rows.append(row)
+    return rows
+
+
+def format_sweep(rows: list[dict]) -> str:
+    setting = rows[0]["setting"] if rows else "?"
+    has_pattern = rows and "pattern_precision" in rows[0]
+    head = f"{setting:<40}{'precision':>10}{'recall':>8}{'F1':>7}{'abuse blocked':>15}{'abuse missed':>14}{'honest delayed':>16}{'payouts':>9}"
+    if has_pattern:
+        head += f"{'pattern P':>11}{'pattern R':>11}"
+    lines = ["payout blocking by setting (money in the payouts' currency units)", head]
+    for r in rows:
+        line = (f"{str(r['value']):<40}{_fmt(r['precision']):>10}{_fmt(r['recall']):>8}{_fmt(r['f1']):>7}"
+                f"{r['abusive_blocked']:>15}{r['abusive_missed']:>14}{r['honest_delayed']:>16}{r['honest_delayed_payouts']:>9}")
+        if has_pattern:
+            line += f"{_fmt(r['pattern_precision']):>11}{_fmt(r['pattern_recall']):>11}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def plot_sweep(rows: list[dict], path: Path) -> Path:
+    """A PNG of the trade-off: abusive bounty missed and honest bounty delayed against the setting."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render straight to the file
+    import matplotlib.pyplot as plt
+
+    labels = [str(r["value"]) for r in rows]
+    x = range(len(rows))
+    fig, (money_ax, rate_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    money_ax.plot(x, [float(r["abusive_missed"]) for r in rows], marker="o", label="abusive bounty missed")
+    money_ax.plot(x, [float(r["honest_delayed"]) for r in rows], marker="s", label="honest bounty delayed")
+    money_ax.set_xticks(list(x), labels)
+    money_ax.set_xlabel(rows[0]["setting"])
+    money_ax.set_ylabel("amount")
+    money_ax.set_title("What a threshold costs")
+    money_ax.legend()
+    for field, marker in (("precision", "o"), ("recall", "s"), ("f1", "^")):
+        rate_ax.plot(x, [r[field] or 0 for r in rows], marker=marker, label=f"blocking {field}")
+    rate_ax.set_xticks(list(x), labels)
+    rate_ax.set_xlabel(rows[0]["setting"])
+    rate_ax.set_ylim(0, 1.05)
+    rate_ax.set_title("Payout blocking quality")
+    rate_ax.legend(loc="lower left")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -86,7 +86,7 @@ def pulls_root(db: str | Path) -> Path:
 
 
 def start_run(db: str | Path, landing: str | Path | None, as_of: str | dt.date, config: str | Path | None = None,
-              *, from_source: bool = False) -> str:
+              *, from_source: bool = False, overrides: dict | None = None) -> str:
     """Register a run: its landing folder, as-of date and configuration. Returns the run id.
     With `from_source`, the landing folder is the increment that `pull` will write for this run."""
     as_of_date = _parse_as_of(as_of)
@@ -94,7 +94,7 @@ def start_run(db: str | Path, landing: str | Path | None, as_of: str | dt.date, 
         landing = Path(landing)
         if not landing.is_dir():
             raise BountyguardError(f"--landing {landing}: not a folder")
-    cfg = load_config(config)
+    cfg = load_config(config, overrides)
     con = connect(db)
     try:
         _ensure_schema(con)
@@ -414,10 +414,10 @@ def fail_run(db: str | Path, run_id: str, error: str) -> dict | None:
 
 
 def run(landing: str | Path | None, db: str | Path, as_of: str | dt.date, config: str | Path | None = None,
-        *, source: str | None = None) -> dict:
+        *, source: str | None = None, overrides: dict | None = None) -> dict:
     """All steps in one process (the CLI's `run`), from a landing folder or, with `source`, from the
     platform's PostgreSQL database. Returns publish()'s summary."""
-    run_id = start_run(db, landing, as_of, config, from_source=source is not None)
+    run_id = start_run(db, landing, as_of, config, from_source=source is not None, overrides=overrides)
     try:
         if source is not None:
             pull(db, run_id, source)
