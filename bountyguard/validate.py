@@ -1,111 +1,597 @@
 """The data-quality gate. Any doubt about the data fails the run closed: report not_clean, every
 payout held.
 
-Whole-history and cross-table checks run as one DuckDB SQL pass (sql/validation/checks.sql), which
-stays cheap at ten million rows; their small result (one number per check), together with the load's
-reject rates and file problems, is validated by a Great Expectations suite, so every outcome lands in
-one GX validation result. (GX cannot validate DuckDB itself through SQLAlchemy, and validating the
-whole history as a pandas frame costs minutes and gigabytes at scale.)
+What is checked, and where, is chosen so the gate stays seconds when the history has ten million rows:
+
+- **Rows loaded by this run** (`_loaded_run_id = run_id`, an increment is about a day of data) are
+  pulled per table into a pandas frame and validated by a Great Expectations suite per table: keys
+  not null and unique, required values present, enums of the contract, amounts positive,
+  guarantee_days 0 to 365, ISO 4217 currencies and ISO 3166-1 alpha-2 countries (pycountry), e-mail
+  and IBAN syntax. The rules are declared once (`ROW_RULES`) and can also run as DuckDB SQL: an
+  increment above `row_check_max_rows` (a first full load) is checked by that SQL over all its rows
+  instead, because GX on pandas costs about 10 s per million rows and a sample could miss the one
+  bad row.
+- **Rows loaded by earlier runs** get the same rules as one SQL scan per table: a run that failed
+  validation still upserted its rows, so a bad row must keep failing later runs until it is fixed.
+- **Cross-table and temporal rules** (sql/validation/checks.sql) and **volumes against earlier
+  runs** (a current-state table shrinking; an increment far above the usual) are DuckDB SQL.
+- Every number of the above lands in one long metrics frame that the `bountyguard_gate` GX suite
+  validates (allowed >= observed, nothing missing), so one GX run holds every outcome of the run.
+
+Personal data never reaches GX's results or Data Docs: the row suites run with SUMMARY results and
+no unexpected values (`partial_unexpected_count` 0), and failure details name record keys, never
+the values, of personal columns. Data Docs are written to `<db stem>.gx/` next to the DuckDB file;
+the outcome that enters the report digest holds no paths, times or GX run ids.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pycountry
 
-from bountyguard.contract import LOAD_ORDER
-from bountyguard.db import sql_text
+from bountyguard.contract import LOAD_ORDER, TABLES
+from bountyguard.db import run_sql_file, sql_text
 
 log = logging.getLogger(__name__)
 
 SUITE_NAME = "bountyguard_gate"
+DATASOURCE = "bountyguard"
+
+# [validation] settings and their defaults (read with .get: older configurations lack them)
+DEFAULTS = {
+    "data_docs": True,
+    "volume_max_factor": 10.0,  # an increment above this many times the usual one fails
+    "volume_min_history_runs": 3,  # earlier runs needed before "usual" means anything
+    "volume_history_runs": 10,  # how many earlier runs make the usual increment (their median)
+    "row_check_max_rows": 100_000,  # a larger increment is row-checked in DuckDB SQL, not pandas
+}
+
+ISO_4217 = tuple(sorted(c.alpha_3 for c in pycountry.currencies))
+ISO_3166_ALPHA_2 = tuple(sorted(c.alpha_2 for c in pycountry.countries))
+# Syntax only: one @, no spaces, a dot in the domain. Deliverability and aliases are identity
+# resolution's business, as is the IBAN checksum.
+EMAIL_SYNTAX = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+IBAN_SYNTAX = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
+
+# Cross-table checks that sql/validation/checks.sql must report; a missing one fails the gate.
+CROSS_TABLE_CHECKS = (
+    "referral_before_hire",
+    "start_before_end",
+    "eligible_at_is_start_plus_guarantee",
+    "payout_matches_hire_referral",
+    "hire_job_matches_referral_job",
+    "released_payout_has_released_at",
+    "referral_parents_exist",
+    "hire_parents_exist",
+    "payout_parents_exist",
+    "job_company_exists",
+    "application_parents_exist",
+)
 
 
-def collect_metrics(con: duckdb.DuckDBPyConnection, run_id: str, config: dict) -> list[dict]:
-    """Every check of the gate as {check_name, table_name, observed, allowed, detail}."""
-    metrics = []
+@dataclass(frozen=True)
+class RowRule:
+    """One rule every row of a table must meet, runnable as a GX expectation or as SQL."""
+
+    table: str
+    column: str  # a column of the frame; may be derived from a raw column (DERIVED)
+    rule: str  # business name, part of the check name
+    kind: str  # not_null | unique | in_set | between | regex
+    says: str  # what a breaking row does, for messages: "is not an ISO 4217 code"
+    values: tuple = ()
+    min_value: float | None = None
+    max_value: float | None = None
+    strict_min: bool = False
+    regex: str | None = None
+
+    @property
+    def check(self) -> str:
+        return f"{self.column}_{self.rule}__{self.table}"
+
+    @property
+    def personal(self) -> bool:
+        source = DERIVED.get((self.table, self.column), (self.column, None))[0]
+        return TABLES[self.table].column(source).personal
+
+
+# Frame columns computed from a raw column, as (raw column, SQL expression): IBANs are typed with
+# spaces and in any case, their syntax is checked on the compact upper-case form.
+DERIVED = {
+    ("referrers", "payout_iban_compact"): ("payout_iban", "upper(regexp_replace(payout_iban, '\\s+', '', 'g'))"),
+}
+
+
+def _row_rules() -> tuple[RowRule, ...]:
+    rules = []
+    for name in LOAD_ORDER:
+        table = TABLES[name]
+        rules.append(RowRule(name, table.key, "present", "not_null", "has no key"))
+        rules.append(RowRule(name, table.key, "unique", "unique", "shares its key with another row"))
+        # other required columns: the current-state tables' NOT NULL constraints already refuse a
+        # missing value, so a GX check on them could never fail and would only cost time
+        for col in table.columns:
+            if col.enum:
+                rules.append(RowRule(name, col.name, "known", "in_set", f"is not one of {', '.join(col.enum)}",
+                                     values=col.enum))
+    rules += [
+        RowRule("jobs", "bounty_amount", "positive", "between", "is not above 0", min_value=0, strict_min=True),
+        RowRule("payouts", "amount", "positive", "between", "is not above 0", min_value=0, strict_min=True),
+        RowRule("jobs", "guarantee_days", "0_to_365", "between", "is outside 0 to 365", min_value=0, max_value=365),
+        RowRule("jobs", "currency", "iso_4217", "in_set", "is not an ISO 4217 currency code", values=ISO_4217),
+        RowRule("payouts", "currency", "iso_4217", "in_set", "is not an ISO 4217 currency code", values=ISO_4217),
+        RowRule("companies", "country", "iso_3166", "in_set", "is not an ISO 3166-1 alpha-2 country code",
+                values=ISO_3166_ALPHA_2),
+        RowRule("referrers", "email", "syntax", "regex", "is not an e-mail address", regex=EMAIL_SYNTAX),
+        RowRule("candidates", "email", "syntax", "regex", "is not an e-mail address", regex=EMAIL_SYNTAX),
+        RowRule("referrers", "payout_iban_compact", "syntax", "regex",
+                "is not an IBAN (2 letters, 2 digits, 11 to 30 letters or digits)", regex=IBAN_SYNTAX),
+    ]
+    return tuple(rules)
+
+
+ROW_RULES = _row_rules()
+
+
+def _rules_of(table: str) -> list[RowRule]:
+    return [r for r in ROW_RULES if r.table == table]
+
+
+def _sql_literal(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _violation_sql(rule: RowRule) -> str:
+    """A SQL predicate true for a row that breaks the rule (NULL counts as passing except for
+    not_null, as in GX)."""
+    c = DERIVED.get((rule.table, rule.column), (None, f'"{rule.column}"'))[1]
+    if rule.kind == "not_null":
+        return f"{c} IS NULL"
+    if rule.kind == "in_set":
+        return f"{c} NOT IN ({', '.join(_sql_literal(v) for v in rule.values)})"
+    if rule.kind == "between":
+        low = f"{c} <= {rule.min_value}" if rule.strict_min else f"{c} < {rule.min_value}"
+        return low + (f" OR {c} > {rule.max_value}" if rule.max_value is not None else "")
+    if rule.kind == "regex":
+        return f"NOT regexp_matches({c}, {_sql_literal(rule.regex)})"
+    raise ValueError(rule.kind)
+
+
+def _frame_sql(table: str) -> str:
+    """The increment's rows with the columns the table's rules read, in key order (deterministic)."""
+    key = TABLES[table].key
+    columns = dict.fromkeys([key, *(r.column for r in _rules_of(table))])
+    exprs = [f"{DERIVED[(table, c)][1]} AS {c}" if (table, c) in DERIVED else f'"{c}"' for c in columns]
+    return f'SELECT {", ".join(exprs)} FROM "{table}" WHERE _loaded_run_id = $run_id ORDER BY "{key}"'
+
+
+class GateInput(list):
+    """The metrics (a list of {check_name, table_name, observed, allowed, detail}) plus what the GX
+    row suites need: this run's increments as frames, and where Data Docs go."""
+
+    def __init__(self, metrics=(), *, run_id: str | None = None, as_of: dt.date | None = None,
+                 increments: dict[str, pd.DataFrame] | None = None, docs_root: Path | None = None):
+        super().__init__(metrics)
+        self.run_id = run_id
+        self.as_of = as_of
+        self.increments = increments or {}
+        self.docs_root = docs_root
+        self.data_docs_page: Path | None = None  # set by run_gate when Data Docs were built
+
+
+def validation_settings(config: dict) -> dict:
+    section = config.get("validation", {}) if isinstance(config, dict) else {}
+    return {k: section.get(k, default) for k, default in DEFAULTS.items()}
+
+
+def docs_root_for(db_path: str | Path) -> Path:
+    db_path = Path(db_path)
+    return db_path.parent / f"{db_path.stem}.gx"
+
+
+def data_docs_page(db_path: str | Path, run_id: str) -> Path | None:
+    """The Data Docs page of a run's gate result (every check of the run), if it was built."""
+    folder = docs_root_for(db_path) / "data_docs" / "validations" / SUITE_NAME / run_id
+    pages = sorted(folder.glob("*/*.html"))
+    return pages[-1] if pages else None
+
+
+def _metric(check, table, observed, allowed, detail=None) -> dict:
+    return {"check_name": check, "table_name": table, "observed": observed, "allowed": allowed, "detail": detail}
+
+
+def collect_metrics(con: duckdb.DuckDBPyConnection, run_id: str, config: dict,
+                    docs_root: str | Path | None = None) -> GateInput:
+    """Every SQL-side number of the gate, and this run's increments for the GX row suites.
+
+    Also records this run's current-state row counts (table_volumes), which the next run's shrink
+    check compares with. `docs_root` defaults to `<db stem>.gx` beside the DuckDB file."""
+    settings = validation_settings(config)
+    metrics: list[dict] = []
+    run_row = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    as_of = run_row[0] if run_row else None
+
     max_rate = float(config["ingest"]["max_reject_rate"])
+    load_stats = {}
     for table, rows_in, rejected, problem in con.execute(
         "SELECT table_name, rows_in, rows_rejected, problem FROM load_stats WHERE run_id = ?", [run_id]
     ).fetchall():
-        metrics.append({
-            "check_name": f"file_readable__{table}", "table_name": table,
-            "observed": 1 if problem else 0, "allowed": 0, "detail": problem,
-        })
+        load_stats[table] = rows_in
+        metrics.append(_metric(f"file_readable__{table}", table, 1 if problem else 0, 0, problem))
         rate = (rejected / rows_in) if rows_in else 0.0
-        metrics.append({
-            "check_name": f"reject_rate__{table}", "table_name": table, "observed": rate,
-            "allowed": max_rate, "detail": f"{rejected} of {rows_in} rows rejected" if rejected else None,
-        })
+        metrics.append(_metric(f"reject_rate__{table}", table, rate, max_rate,
+                               f"{rejected} of {rows_in} rows rejected" if rejected else None))
+
     for check_name, table, violations in con.execute(sql_text("validation/checks.sql")).fetchall():
-        metrics.append({
-            "check_name": check_name, "table_name": table, "observed": int(violations), "allowed": 0,
-            "detail": f"{violations} violating rows" if violations else None,
-        })
+        metrics.append(_metric(check_name, table, violations, 0,
+                               f"{violations} violating rows" if violations else None))
+
+    increments: dict[str, pd.DataFrame] = {}
+    for table in LOAD_ORDER:
+        metrics += _row_rule_metrics(con, run_id, table, settings, increments)
+
+    metrics += _volume_metrics(con, run_id, load_stats, settings)
+
+    if docs_root is None and settings["data_docs"]:
+        db_path = con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+        docs_root = docs_root_for(db_path) if db_path else None
     order = {t: i for i, t in enumerate(LOAD_ORDER)}
     metrics.sort(key=lambda m: (order.get(m["table_name"], 99), m["check_name"]))
+    return GateInput(metrics, run_id=run_id, as_of=as_of, increments=increments,
+                     docs_root=Path(docs_root) if docs_root and settings["data_docs"] else None)
+
+
+def _row_rule_metrics(con, run_id: str, table: str, settings: dict, increments: dict) -> list[dict]:
+    """One SQL scan of the table: per rule, the violations among rows of earlier runs and (used when
+    the increment is too big for pandas) among this run's rows."""
+    rules = _rules_of(table)
+    per_rule = [r for r in rules if r.kind != "unique"]  # uniqueness is the table's primary key
+    counts = ", ".join(f"count(*) FILTER (WHERE {_violation_sql(r)})" for r in per_rule)
+    rows = {
+        this_run: (n, list(v))
+        for this_run, n, *v in con.execute(
+            f'SELECT _loaded_run_id IS NOT DISTINCT FROM $run_id AS this_run, count(*), {counts} '
+            f'FROM "{table}" GROUP BY ALL', {"run_id": run_id}).fetchall()
+    }
+    metrics = []
+    earlier_n, earlier = rows.get(False, (0, [0] * len(per_rule)))
+    broken = [f"{r.column} {r.rule} ({n})" for r, n in zip(per_rule, earlier) if n]
+    metrics.append(_metric(
+        f"earlier_rows_valid__{table}", table, sum(earlier), 0,
+        f"rows loaded by earlier runs still break rules: {', '.join(broken)}; fix them at the source" if broken
+        else None))
+
+    increment_n, current = rows.get(True, (0, [0] * len(per_rule)))
+    if increment_n <= settings["row_check_max_rows"]:
+        increments[table] = con.execute(_frame_sql(table), {"run_id": run_id}).df()
+        return metrics  # the GX suite of the table adds one metric per rule
+    # A first full load: exact counts in SQL rather than minutes of pandas (or a sample that could
+    # miss the one bad row).
+    key = TABLES[table].key
+    dupes = con.execute(f'SELECT count("{key}") - count(DISTINCT "{key}") FROM "{table}" '
+                        "WHERE _loaded_run_id = $run_id", {"run_id": run_id}).fetchone()[0]
+    by_rule = dict(zip((r.check for r in per_rule), current))
+    for r in rules:
+        n = dupes if r.kind == "unique" else by_rule[r.check]
+        note = f"checked in DuckDB SQL: {increment_n} rows loaded by this run, above row_check_max_rows"
+        metrics.append(_metric(r.check, table, n, 0,
+                               f"{n} of {increment_n} rows loaded by this run: {r.column} {r.says} ({note})"
+                               if n else note))
     return metrics
 
 
-def run_gate(metrics: list[dict]) -> dict:
-    """Validate the metrics with Great Expectations; return a deterministic, JSON-able outcome.
+def _volume_metrics(con, run_id: str, rows_in: dict, settings: dict) -> list[dict]:
+    """A current-state table never shrinks (upserts do not delete), and an increment far above the
+    usual one means a wrong export (a full dump sent as a delta, a duplicated feed)."""
+    run_sql_file(con, "validation/volumes.sql")
+    started = con.execute("SELECT started_at FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    started = started[0] if started else None
+    counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in LOAD_ORDER}
+    # the latest earlier run that recorded its volumes (every run that gets here publishes a report)
+    previous = con.execute(
+        "SELECT v.run_id FROM table_volumes v JOIN runs r USING (run_id) "
+        "WHERE v.run_id <> ? AND r.started_at <= ? ORDER BY r.started_at DESC, v.run_id DESC LIMIT 1",
+        [run_id, started]).fetchone()
+    before = dict(con.execute("SELECT table_name, rows_current FROM table_volumes WHERE run_id = ?",
+                              [previous[0]]).fetchall()) if previous else {}
+    con.execute("DELETE FROM table_volumes WHERE run_id = ?", [run_id])
+    con.executemany("INSERT INTO table_volumes VALUES (?, ?, ?)", [[run_id, t, n] for t, n in counts.items()])
 
-    The suite holds one expectation over the long metrics frame, `allowed >= observed` for every
-    check, and names the failing checks through GX's unexpected index list: one expectation costs
-    milliseconds where one expectation per check cost seconds."""
+    n_history, factor, min_runs = int(settings["volume_history_runs"]), float(settings["volume_max_factor"]), \
+        int(settings["volume_min_history_runs"])
+    history: dict[str, list[int]] = {}
+    for table, n in con.execute(
+        "SELECT table_name, rows_in FROM ("
+        "  SELECT s.table_name, s.rows_in, row_number() OVER (PARTITION BY s.table_name "
+        "         ORDER BY r.started_at DESC, r.run_id DESC) AS k"
+        "  FROM load_stats s JOIN runs r USING (run_id) WHERE s.run_id <> ? AND r.started_at <= ?"
+        ") WHERE k <= ? ORDER BY table_name, k", [run_id, started, n_history]).fetchall():
+        history.setdefault(table, []).append(n)
+
+    metrics = []
+    for table in LOAD_ORDER:
+        now = counts[table]
+        if not previous:
+            metrics.append(_metric(f"volume_not_shrinking__{table}", table, 0, 0,
+                                   "first run: no earlier run to compare with"))
+        elif table not in before:
+            metrics.append(_metric(f"volume_not_shrinking__{table}", table, 0, 0,
+                                   f"run {previous[0]} recorded no count for this table"))
+        else:
+            lost = max(before[table] - now, 0)
+            metrics.append(_metric(
+                f"volume_not_shrinking__{table}", table, lost, 0,
+                f"{now} rows in the current state, {before[table]} after run {previous[0]}: upserts never "
+                f"delete, so {lost} rows went missing from the DuckDB file" if lost else None))
+
+        came_in = rows_in.get(table)
+        past = history.get(table, [])
+        if came_in is None:
+            metrics.append(_metric(f"volume_increment_usual__{table}", table, math.nan, 0,
+                                   "no load statistics for this run: the increment is unknown"))
+        elif len(past) < min_runs:
+            why = "first run: no earlier increments to compare with" if not past else (
+                f"only {len(past)} earlier run(s); comparing with the usual increment needs {min_runs}")
+            metrics.append(_metric(f"volume_increment_usual__{table}", table, came_in, came_in, why))
+        else:
+            usual = statistics.median(past)
+            allowed = factor * max(usual, 1)  # a table that usually gets nothing still may get a few
+            metrics.append(_metric(
+                f"volume_increment_usual__{table}", table, came_in, allowed,
+                f"{came_in} rows came in, more than {factor:g} times the usual increment of {usual:g} rows "
+                f"(median of the last {len(past)} runs)" if came_in > allowed else None))
+    return metrics
+
+
+# --- Great Expectations -----------------------------------------------------------------------------
+
+def _expectation(gx, rule: RowRule):
+    meta = {"check": rule.check}
+    E = gx.expectations
+    if rule.kind == "not_null":
+        return E.ExpectColumnValuesToNotBeNull(column=rule.column, meta=meta)
+    if rule.kind == "unique":
+        return E.ExpectColumnValuesToBeUnique(column=rule.column, meta=meta)
+    if rule.kind == "in_set":
+        return E.ExpectColumnValuesToBeInSet(column=rule.column, value_set=list(rule.values), meta=meta)
+    if rule.kind == "between":
+        return E.ExpectColumnValuesToBeBetween(column=rule.column, min_value=rule.min_value,
+                                               max_value=rule.max_value, strict_min=rule.strict_min, meta=meta)
+    if rule.kind == "regex":
+        return E.ExpectColumnValuesToMatchRegex(column=rule.column, regex=rule.regex, meta=meta)
+    raise ValueError(rule.kind)
+
+
+def _breaking_rows(frame: pd.DataFrame, rule: RowRule) -> pd.DataFrame:
+    """The rows behind a failed expectation, only to name a few in the message (GX keeps none)."""
+    col = frame[rule.column]
+    if rule.kind == "not_null":
+        mask = col.isna()
+    elif rule.kind == "unique":
+        mask = col.notna() & col.duplicated(keep=False)
+    elif rule.kind == "in_set":
+        mask = col.notna() & ~col.isin(list(rule.values))
+    elif rule.kind == "between":
+        num = pd.to_numeric(col, errors="coerce")
+        low = num <= rule.min_value if rule.strict_min else num < rule.min_value
+        mask = col.notna() & (low | (num > rule.max_value if rule.max_value is not None else False))
+    else:
+        mask = col.notna() & ~col.astype(str).str.contains(rule.regex, regex=True)
+    return frame[mask]
+
+
+def _failure_detail(frame: pd.DataFrame, rule: RowRule, count: int) -> str:
+    key = TABLES[rule.table].key
+    rows = _breaking_rows(frame, rule).head(3)
+    if rule.personal:  # name the records, never the personal values
+        examples = ", ".join(f"{key} {k}" for k in rows[key])
+        examples += " (values withheld: personal data)"
+    else:
+        examples = ", ".join(f"{key} {k}: {v!r}" for k, v in zip(rows[key], rows[rule.column]))
+    return f"{count} of {len(frame)} rows loaded by this run: {rule.column} {rule.says}; e.g. {examples}"
+
+
+def _context(docs_root: Path | None):
+    """An in-memory GX context (suites and datasources are rebuilt from code each run, so nothing
+    to keep in sync on disk) whose validation results and Data Docs, when wanted, are files under
+    `docs_root`: every run's results are kept and the site's index lists them all."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
 
-    frame = pd.DataFrame(
-        {
-            "check_name": [m["check_name"] for m in metrics],
-            "observed": [float(m["observed"]) for m in metrics],
-            "allowed": [float(m["allowed"]) for m in metrics],
+    defaults = InMemoryStoreBackendDefaults()
+    stores, sites = dict(defaults.stores), {}
+    if docs_root is not None:
+        docs_root.mkdir(parents=True, exist_ok=True)
+        stores[defaults.validation_results_store_name] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(docs_root / "validations")},
         }
+        sites = {"local_site": {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_root / "data_docs")},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }}
+    config = DataContextConfig(
+        store_backend_defaults=defaults, stores=stores, data_docs_sites=sites, analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),  # tqdm bars are noise in task logs
     )
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # noise in task logs
-    batch_definition = (
-        context.data_sources.add_pandas("gate_metrics")
-        .add_dataframe_asset("metrics")
-        .add_batch_definition_whole_dataframe("run")
-    )
-    suite = context.suites.add(gx.ExpectationSuite(name=SUITE_NAME))
-    suite.add_expectation(gx.expectations.ExpectTableRowCountToEqual(value=len(metrics)))
-    suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column="observed"))
-    suite.add_expectation(
-        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="allowed", column_B="observed", or_equal=True)
-    )
-    validation = context.validation_definitions.add(
-        gx.ValidationDefinition(name=SUITE_NAME, data=batch_definition, suite=suite)
-    )
-    result = validation.run(
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["check_name"]},
-    )
-    failing = set()
-    for r in result.results:
-        for row in r.result.get("unexpected_index_list") or []:
-            failing.add(row["check_name"])
-        if not r.success and not r.result.get("unexpected_index_list"):
-            failing.add(f"gx:{r.expectation_config.type}")  # the frame itself is wrong: fail closed
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def run_gate(metrics: list[dict]) -> dict:
+    """Run the GX row suites on this run's increments, then the gate suite on every metric; return
+    a deterministic, JSON-able outcome (no paths, times or GX run ids). Any GX error fails closed.
+
+    With a GateInput that has a docs root, the results are kept in that GX project and rendered as
+    Data Docs; the run's gate page is then in `metrics.data_docs_page` (not in the outcome)."""
+    import great_expectations as gx
+
+    gate_input = metrics if isinstance(metrics, GateInput) else GateInput(metrics)
+    rows_by_check = {r.check: r for r in ROW_RULES}
+    all_metrics = [dict(m) for m in gate_input]
+    gx_error = None
+    failing: set[str] = set()
+    try:
+        context = _context(gate_input.docs_root)
+        run_id = None
+        if gate_input.run_id:
+            from great_expectations.core.run_identifier import RunIdentifier
+
+            # the run time comes from the as-of date, never the clock: the same run, the same pages
+            as_of = gate_input.as_of or dt.date(1970, 1, 1)
+            run_id = RunIdentifier(run_name=gate_input.run_id,
+                                   run_time=dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc))
+        source = context.data_sources.add_or_update_pandas(DATASOURCE)
+        identifiers = []
+
+        for table in LOAD_ORDER:
+            frame = gate_input.increments.get(table)
+            if frame is None:
+                continue
+            suite = context.suites.add_or_update(gx.ExpectationSuite(
+                name=f"{table}_rows", expectations=[_expectation(gx, r) for r in _rules_of(table)]))
+            batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("this_run")
+            definition = context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=f"{table}_rows", data=batch, suite=suite))
+            # SUMMARY without unexpected values: counts only, so no personal value is kept
+            result = definition.run(batch_parameters={"dataframe": frame}, run_id=run_id,
+                                    result_format={"result_format": "SUMMARY", "partial_unexpected_count": 0})
+            identifiers.append(_result_identifier(suite.name, table, run_id))
+            seen = set()
+            for r in result.results:
+                check = (r.expectation_config.meta or {}).get("check")
+                rule = rows_by_check.get(check)
+                if rule is None:
+                    continue
+                seen.add(check)
+                count = r.result.get("unexpected_count")
+                raised = (r.exception_info or {}).get("raised_exception") or any(
+                    isinstance(v, dict) and v.get("raised_exception") for v in (r.exception_info or {}).values())
+                if r.success and not raised:
+                    all_metrics.append(_metric(check, table, int(count or 0), 0))
+                elif raised or not count:
+                    all_metrics.append(_metric(check, table, math.nan, 0,
+                                               f"GX could not evaluate {rule.column} on {len(frame)} rows"))
+                else:
+                    all_metrics.append(_metric(check, table, int(count), 0, _failure_detail(frame, rule, int(count))))
+            for rule in _rules_of(table):
+                if rule.check not in seen:
+                    all_metrics.append(_metric(rule.check, table, math.nan, 0, "GX returned no result"))
+
+        gate_frame = pd.DataFrame({
+            "check_name": [m["check_name"] for m in all_metrics],
+            "observed": [math.nan if m["observed"] is None else float(m["observed"]) for m in all_metrics],
+            "allowed": [float(m["allowed"]) for m in all_metrics],
+        })
+        expected = _expected_checks(gate_input)
+        suite = context.suites.add_or_update(gx.ExpectationSuite(name=SUITE_NAME, expectations=[
+            gx.expectations.ExpectColumnValuesToNotBeNull(column="observed"),
+            gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(column_A="allowed", column_B="observed",
+                                                                    or_equal=True),
+            gx.expectations.ExpectColumnValuesToBeUnique(column="check_name"),
+        ] + ([gx.expectations.ExpectColumnDistinctValuesToContainSet(column="check_name", value_set=sorted(expected))]
+             if expected else [])))
+        batch = source.add_dataframe_asset("gate_metrics").add_batch_definition_whole_dataframe("this_run")
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=SUITE_NAME, data=batch, suite=suite))
+        result = definition.run(
+            batch_parameters={"dataframe": gate_frame}, run_id=run_id,
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["check_name"]},
+        )
+        identifiers.append(_result_identifier(SUITE_NAME, "gate_metrics", run_id))
+        for r in result.results:
+            for row in r.result.get("unexpected_index_list") or []:
+                failing.add(row["check_name"])
+            if not r.success and not r.result.get("unexpected_index_list"):
+                failing.add(f"gate:{r.expectation_config.type}")  # the frame itself is wrong: fail closed
+        if gate_input.docs_root is not None and run_id is not None:
+            context.build_data_docs(resource_identifiers=identifiers)
+            gate_input.data_docs_page = data_docs_page_from(gate_input.docs_root, run_id)
+        gx_success = bool(result.success)
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the gate must not pass
+        log.exception("the Great Expectations gate could not run")
+        gx_error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+        gx_success = False
+
     checks = []
-    for m in metrics:
+    for m in all_metrics:
+        observed = m["observed"]
+        bad = observed is None or (isinstance(observed, float) and math.isnan(observed))
         checks.append({
-            "check": m["check_name"], "table": m["table_name"], "success": m["check_name"] not in failing,
-            "observed": round(m["observed"], 6) if isinstance(m["observed"], float) else m["observed"],
+            "check": m["check_name"], "table": m["table_name"],
+            "success": not bad and m["check_name"] not in failing and gx_error is None
+            and float(m["allowed"]) >= float(observed),
+            "observed": None if bad else (round(observed, 6) if isinstance(observed, float) else observed),
             "allowed": m["allowed"], "detail": m["detail"],
         })
+    present = {c["check"] for c in checks}
+    for name in sorted(_expected_checks(gate_input) - present):
+        checks.append({"check": name, "table": _table_of(name), "success": False, "observed": None,
+                       "allowed": 0, "detail": "no result for this check: the gate cannot vouch for the data"})
+    for name in sorted(f for f in failing if f.startswith("gate:")):
+        checks.append({"check": name, "table": "all", "success": False, "observed": None, "allowed": None,
+                       "detail": "the gate's own metrics are incomplete or duplicated"})
+    if gx_error:
+        checks.append({"check": "great_expectations_ran", "table": "all", "success": False, "observed": None,
+                       "allowed": None, "detail": f"Great Expectations failed: {gx_error}"})
+    order = {t: i for i, t in enumerate(LOAD_ORDER)}
+    checks.sort(key=lambda c: (order.get(c["table"], 99), c["check"]))
     failed = [c for c in checks if not c["success"]]
     return {
         "engine": f"great_expectations {gx.__version__}",
         "suite": SUITE_NAME,
-        "success": bool(result.success) and not failed and not failing,
+        "success": gx_success and not failed,
         "evaluated": len(checks),
         "failed": len(failed),
         "checks": checks,
     }
+
+
+def _table_of(check: str) -> str:
+    return check.rsplit("__", 1)[1] if "__" in check else "all"
+
+
+def _expected_checks(gate_input: GateInput) -> set[str]:
+    """Every check a full run of the gate reports; anything missing fails. A bare metrics list
+    (no run) expects nothing more than it holds."""
+    if gate_input.run_id is None:
+        return set()
+    expected = set(CROSS_TABLE_CHECKS)
+    for table in LOAD_ORDER:
+        expected |= {f"file_readable__{table}", f"reject_rate__{table}", f"earlier_rows_valid__{table}",
+                     f"volume_not_shrinking__{table}", f"volume_increment_usual__{table}"}
+        expected |= {r.check for r in _rules_of(table)}
+    return expected
+
+
+def _result_identifier(suite_name: str, asset: str, run_id):
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    # a pandas dataframe batch is identified as "<datasource>-<asset>"
+    return ValidationResultIdentifier(expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+                                      run_id=run_id, batch_identifier=f"{DATASOURCE}-{asset}")
+
+
+def data_docs_page_from(docs_root: Path, run_id) -> Path | None:
+    page = (docs_root / "data_docs" / "validations" / SUITE_NAME / run_id.run_name
+            / run_id.to_tuple()[1] / f"{DATASOURCE}-gate_metrics.html")
+    return page if page.exists() else None
 
 
 def failure_message(outcome: dict) -> str:
@@ -115,5 +601,5 @@ def failure_message(outcome: dict) -> str:
     lines = [f"data validation failed ({len(failed)} of {outcome['evaluated']} checks):"]
     for c in failed:
         detail = c["detail"] or f"observed {c['observed']}, allowed {c['allowed']}"
-        lines.append(f"  - {c['check']}: {detail}")
+        lines.append(f"  - {c['table']}: {c['check']}: {detail}")
     return "\n".join(lines)

@@ -1,0 +1,229 @@
+"""The data-quality gate fails closed: every kind of rule fails on a hand-made defect and names the
+table and check; a clean platform passes; volumes are compared with earlier runs; Data Docs are
+built without personal data; the same inputs give the same outcome."""
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bountyguard import pipeline
+from bountyguard import validate as gate
+from bountyguard.cli import main
+from bountyguard.config import load_config
+from bountyguard.db import connect
+from tests.builders import Platform
+
+AS_OF = "2026-06-30"
+EMAILS = ("anna.berg+jobs@example.com", "Tom.Kurz@Web.DE", "lea@posteo.de", "ivan@ukr.net")
+IBANS = ("de89 3704 0044 0532 0130 00", "DE89370400440532013000", "AT61 1904 3002 3457 3201", "PL61109010140000071219812874")
+
+
+def platform(n_hires: int = 4) -> Platform:
+    """A clean platform; referrers carry e-mails and IBANs as users type them."""
+    p = Platform()
+    for i in range(1, 5):
+        p.add("referrers", referrer_id=f"R{i}", full_name=f"Referrer {i}", email=EMAILS[i - 1],
+              payout_iban=IBANS[i - 1])
+        p.add("candidates", candidate_id=f"K{i}", email=f"cand{i}@example.org")
+        p.job(f"J{i}", f"C{i}")
+    for n in range(1, n_hires + 1):
+        p.referred_hire(str(n), f"R{(n - 1) % 4 + 1}", f"K{(n - 1) % 4 + 1}", f"J{(n - 1) % 4 + 1}",
+                        started=f"2026-0{1 + n % 5}-{1 + n % 27:02d}")
+    return p
+
+
+def gate_run(db: Path, landing: Path, config: dict | None = None, tamper: str | None = None):
+    """start_run -> ingest -> the gate, without the detectors (fast); `tamper` is SQL run on the
+    current state before the gate, for defects that ingest would never let in."""
+    run_id = pipeline.start_run(db, landing, AS_OF)
+    pipeline.ingest(db, run_id)
+    con = connect(db)
+    try:
+        if tamper:
+            con.execute(tamper)
+        metrics = gate.collect_metrics(con, run_id, config or load_config())
+    finally:
+        con.close()
+    outcome = gate.run_gate(metrics)
+    return outcome, gate.failure_message(outcome), metrics
+
+
+def failed(outcome) -> dict:
+    return {c["check"]: c for c in outcome["checks"] if not c["success"]}
+
+
+def check(outcome, name) -> dict:
+    return next(c for c in outcome["checks"] if c["check"] == name)
+
+
+def test_clean_platform_passes_every_check(tmp_path):
+    outcome, message, metrics = gate_run(tmp_path / "bg.duckdb", platform().write_landing(tmp_path / "landing"))
+    assert outcome["success"], message
+    assert outcome["failed"] == 0
+    names = {c["check"] for c in outcome["checks"]}
+    assert names == gate._expected_checks(metrics)
+    # the row rules ran as GX expectations on this run's rows (not the SQL fallback)
+    assert set(metrics.increments) == set(gate.LOAD_ORDER)
+    assert check(outcome, "email_syntax__referrers")["detail"] is None
+    assert check(outcome, "volume_not_shrinking__jobs")["detail"] == "first run: no earlier run to compare with"
+    assert check(outcome, "volume_increment_usual__jobs")["detail"].startswith("first run")
+
+
+def _set(table, key, column, value):
+    def change(p: Platform):
+        row = next(r for r in p.rows[table] if r[gate.TABLES[table].key] == key)
+        row[column] = value
+    return change
+
+
+DEFECTS = {
+    "currency": (_set("jobs", "J2", "currency", "EURO"), None, "jobs", "currency_iso_4217__jobs", "J2: 'EURO'"),
+    "country": (_set("companies", "C3", "country", "Germany"), None, "companies", "country_iso_3166__companies",
+                "'Germany'"),
+    "negative_bounty": (_set("jobs", "J1", "bounty_amount", "-50.00"), None, "jobs", "bounty_amount_positive__jobs",
+                        "J1"),
+    "guarantee_days": (_set("jobs", "J4", "guarantee_days", "400"), None, "jobs",
+                       "guarantee_days_0_to_365__jobs", "J4: 400"),
+    "email": (_set("referrers", "R2", "email", "tom.kurz at web.de"), None, "referrers", "email_syntax__referrers",
+              "referrer_id R2 (values withheld"),
+    "iban": (_set("referrers", "R3", "payout_iban", "AT61 1904"), None, "referrers",
+             "payout_iban_compact_syntax__referrers", "referrer_id R3"),
+    "enum": (None, "UPDATE referrals SET channel = 'carrier pigeon' WHERE referral_id = 'RF2'", "referrals",
+             "channel_known__referrals", "RF2: 'carrier pigeon'"),
+    "eligible_at": (_set("payouts", "P3", "eligible_at", "2026-07-01"), None, "payouts",
+                    "eligible_at_is_start_plus_guarantee", "1 violating rows"),
+    "referred_after_hired": (_set("referrals", "RF1", "referred_at", "2026-12-01T00:00:00Z"), None, "hires",
+                             "referral_before_hire", "1 violating rows"),
+}
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_each_rule_fails_on_its_defect_and_names_table_and_check(tmp_path, defect):
+    change, tamper, table, name, evidence = DEFECTS[defect]
+    p = platform()
+    if change:
+        change(p)
+    outcome, message, _ = gate_run(tmp_path / "bg.duckdb", p.write_landing(tmp_path / "landing"), tamper=tamper)
+    assert not outcome["success"]
+    assert name in failed(outcome), message
+    assert failed(outcome)[name]["table"] == table
+    assert f"{table}: {name}:" in message
+    assert evidence in message
+    for value in (*EMAILS, "tom.kurz at web.de", "AT61 1904", "AT611904"):
+        assert value not in message  # personal values never enter messages or the report
+
+
+def test_big_increment_is_checked_exactly_in_sql(tmp_path):
+    p = platform()
+    _set("jobs", "J2", "currency", "EURO")(p)
+    config = load_config()
+    config["validation"] = {**config.get("validation", {}), "row_check_max_rows": 1}
+    outcome, message, metrics = gate_run(tmp_path / "bg.duckdb", p.write_landing(tmp_path / "landing"), config)
+    assert "jobs" not in metrics.increments  # not pulled into pandas
+    assert "currency_iso_4217__jobs" in failed(outcome)
+    assert "checked in DuckDB SQL" in failed(outcome)["currency_iso_4217__jobs"]["detail"]
+    assert set(failed(outcome)) == {"currency_iso_4217__jobs"}, message
+
+
+def test_bad_rows_of_an_earlier_failed_run_keep_failing(tmp_path):
+    p = platform()
+    _set("jobs", "J2", "currency", "EURO")(p)
+    db = tmp_path / "bg.duckdb"
+    first, _, _ = gate_run(db, p.write_landing(tmp_path / "day1"))
+    assert not first["success"]
+    p.rows["jobs"] = [j for j in p.rows["jobs"] if j["job_id"] != "J2"]  # the next day J2 is not re-sent
+    second, message, _ = gate_run(db, p.write_landing(tmp_path / "day2"))
+    assert set(failed(second)) == {"earlier_rows_valid__jobs"}, message
+    assert "currency iso_4217 (1)" in message
+
+
+def test_shrinking_table_fails(tmp_path):
+    db, p = tmp_path / "bg.duckdb", platform()
+    assert gate_run(db, p.write_landing(tmp_path / "day1"))[0]["success"]
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM payouts WHERE payout_id = 'P4'")  # damage between runs
+    con.close()
+    p.rows["payouts"] = [r for r in p.rows["payouts"] if r["payout_id"] != "P4"]
+    outcome, message, _ = gate_run(db, p.write_landing(tmp_path / "day2"))
+    assert set(failed(outcome)) == {"volume_not_shrinking__payouts"}, message
+    assert "3 rows in the current state, 4 after run 20260630-001" in message
+
+
+def test_increment_far_above_the_usual_fails_after_three_runs(tmp_path):
+    db, normal = tmp_path / "bg.duckdb", platform(n_hires=2).write_landing(tmp_path / "normal")
+    for day in range(3):  # normal runs: 2 referrals each; too little history to judge yet
+        outcome, message, _ = gate_run(db, normal)
+        assert outcome["success"], message
+        assert check(outcome, "volume_increment_usual__referrals")["success"]
+    assert "only 2 earlier run(s)" in check(outcome, "volume_increment_usual__referrals")["detail"]
+    outcome, message, _ = gate_run(db, platform(n_hires=21).write_landing(tmp_path / "flood"))
+    assert {"volume_increment_usual__referrals", "volume_increment_usual__hires",
+            "volume_increment_usual__payouts"} <= set(failed(outcome)), message
+    assert "21 rows came in, more than 10 times the usual increment of 2 rows" in message
+    assert check(outcome, "volume_increment_usual__jobs")["success"]  # 4 jobs as usual
+
+
+def test_gx_error_and_missing_metrics_fail_closed(tmp_path, monkeypatch):
+    db = tmp_path / "bg.duckdb"
+    run_id = pipeline.start_run(db, platform().write_landing(tmp_path / "landing"), AS_OF)
+    pipeline.ingest(db, run_id)
+    con = connect(db)
+    metrics = gate.collect_metrics(con, run_id, load_config())
+    con.close()
+    metrics.docs_root = None
+
+    metrics.increments["jobs"] = metrics.increments["jobs"].drop(columns=["currency"])  # GX cannot evaluate
+    del metrics[[m["check_name"] for m in metrics].index("start_before_end")]  # a metric went missing
+    outcome = gate.run_gate(metrics)
+    assert not outcome["success"]
+    assert "GX could not evaluate currency" in failed(outcome)["currency_iso_4217__jobs"]["detail"]
+    assert "no result for this check" in failed(outcome)["start_before_end"]["detail"]
+
+    monkeypatch.setattr(gate, "_context", lambda root: (_ for _ in ()).throw(RuntimeError("store unreachable")))
+    outcome = gate.run_gate(metrics)
+    assert not outcome["success"]
+    assert "RuntimeError: store unreachable" in failed(outcome)["great_expectations_ran"]["detail"]
+
+
+def test_run_with_bad_email_builds_data_docs_without_personal_data(tmp_path, capsys):
+    p = platform()
+    _set("referrers", "R2", "email", "tom.kurz at web.de")(p)
+    db = tmp_path / "bg.duckdb"
+    code = main(["run", "--landing", str(p.write_landing(tmp_path / "landing")), "--db", str(db), "--as-of", AS_OF])
+    out, err = capsys.readouterr()
+    assert code == 3
+    assert "referrers: email_syntax__referrers: 1 of 4 rows loaded by this run" in err
+    root = tmp_path / "bg.published"
+    report = json.loads((root / (root / "LATEST").read_text().strip() / "report.json").read_text())
+    assert report["status"] == "not_clean"
+    assert "email_syntax__referrers" in {c["check"] for c in report["validation"]["failed_checks"]}
+
+    page = gate.data_docs_page(db, report["run_id"])
+    assert page is not None and page.suffix == ".html"
+    assert page.is_relative_to(tmp_path / "bg.gx")
+    html = page.read_text(encoding="utf-8")
+    assert "email_syntax__referrers" in html  # the gate page lists the failing check
+    assert (tmp_path / "bg.gx" / "data_docs" / "index.html").exists()
+    pages = list((tmp_path / "bg.gx").rglob("*.html")) + list((tmp_path / "bg.gx").rglob("*.json"))
+    assert any("referrers_rows" in str(f) for f in pages)
+    personal = [*EMAILS, "tom.kurz at web.de", *IBANS, *(i.replace(" ", "").upper() for i in IBANS), "Referrer 2"]
+    for f in pages:
+        text = f.read_text(encoding="utf-8")
+        for value in personal:
+            assert value not in text, (f, value)
+
+
+def test_same_inputs_give_the_same_outcome(tmp_path):
+    landing = platform().write_landing(tmp_path / "landing")
+    broken = platform()
+    _set("jobs", "J2", "currency", "EURO")(broken)
+    broken_landing = broken.write_landing(tmp_path / "broken")
+    outcomes = []
+    for place in ("a", "b"):
+        first, _, _ = gate_run(tmp_path / place / "bg.duckdb", landing)
+        second, _, _ = gate_run(tmp_path / place / "bg.duckdb", broken_landing)
+        outcomes.append((first, second))
+    assert outcomes[0] == outcomes[1]
+    text = json.dumps(outcomes)
+    assert str(tmp_path) not in text and "T00000" not in text and ".gx" not in text
