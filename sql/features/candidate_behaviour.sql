@@ -1,0 +1,134 @@
+-- How each candidate person's referrals and jobs went, as of the run's date: one row per person who was
+-- referred at least once by then (a person only ever hired directly earns nobody a bounty), numeric
+-- features only, for the anomaly score (detectors/anomaly.py).
+-- Built only on referral_facts and stints, which already hide what happened after the as-of date; the
+-- candidates table is read for created_at only, and only for records that existed on the as-of date.
+-- Features are never NULL. Where a person has nothing to measure, the value is neutral:
+--   counts and shares of events: 0 (nothing happened);
+--   medians of durations (tenure, referral-to-hire, profile age): the population median of that
+--   feature, i.e. the middle of both tails, so that a missing measurement never makes anyone look odd.
+-- $exit_window_days: an exit this many days or fewer after the guarantee end counts as "soon after".
+-- A share of a few events says little: 1 of 1 is not 12 of 12. The *_lower_bound features are the
+-- lower end of the share's 95% Wilson interval (0 when nothing was observed), so a share ranks high
+-- only when it is high *and* rests on enough events.
+CREATE OR REPLACE TEMP MACRO wilson_lower_bound(k, n) AS
+    CASE WHEN n > 0 THEN
+        (k / n + 1.9208 / n - 1.96 * sqrt((k / n) * (1 - k / n) / n + 0.9604 / (n * n))) / (1 + 3.8416 / n)
+    ELSE 0 END;
+
+CREATE OR REPLACE TABLE candidate_behaviour AS
+WITH
+run_day AS (
+    SELECT as_of FROM run_context
+),
+referrals_by_person AS (
+    SELECT
+        f.candidate_person_id AS person_id,
+        count(*) AS referrals_total,
+        count(*) FILTER (WHERE CAST(f.referred_at AS DATE) > d.as_of - 30) AS referrals_30d,
+        count(*) FILTER (WHERE CAST(f.referred_at AS DATE) > d.as_of - 90) AS referrals_90d,
+        count(*) FILTER (WHERE CAST(f.referred_at AS DATE) > d.as_of - 365) AS referrals_365d,
+        count(f.hire_id) AS referred_placements,
+        -- network degree in the person-level referral graph
+        count(DISTINCT f.referrer_person_id) AS distinct_referrers,
+        min(f.referred_at) AS first_referred_at,
+        median(date_diff('day', f.referred_at, f.hired_at)) AS median_days_referral_to_hire
+    FROM referral_facts f
+    CROSS JOIN run_day d
+    GROUP BY f.candidate_person_id
+),
+jobs_by_person AS (
+    -- every hire counts here, referred or direct: a career is the person's, whoever placed them
+    SELECT
+        s.candidate_person_id AS person_id,
+        count(*) FILTER (WHERE CAST(s.hired_at AS DATE) > d.as_of - 30) AS placements_30d,
+        count(*) FILTER (WHERE CAST(s.hired_at AS DATE) > d.as_of - 90) AS placements_90d,
+        count(*) FILTER (WHERE CAST(s.hired_at AS DATE) > d.as_of - 365) AS placements_365d,
+        count(*) AS placements_total,
+        count(DISTINCT s.company_id) AS distinct_companies,
+        median(s.tenure_days) AS median_tenure_days,
+        count(*) FILTER (WHERE s.guarantee_end <= d.as_of) AS placements_past_guarantee,
+        count(*) FILTER (WHERE s.days_after_guarantee BETWEEN 0 AND $exit_window_days) AS exits_soon_after_guarantee
+    FROM stints s
+    CROSS JOIN run_day d
+    GROUP BY s.candidate_person_id
+),
+bounty_by_referrer AS (
+    SELECT candidate_person_id AS person_id, referrer_person_id, sum(bounty_amount) AS bounty
+    FROM stints
+    WHERE referrer_person_id IS NOT NULL
+    GROUP BY ALL
+),
+bounty_concentration AS (
+    -- many bounties on one person all paid to the same referrer is the farming shape
+    SELECT person_id, max(bounty) / nullif(sum(bounty), 0) AS top_referrer_bounty_share
+    FROM bounty_by_referrer
+    GROUP BY person_id
+),
+profile_creations AS (
+    SELECT p.person_id, min(c.created_at) AS created_at
+    FROM person_records p
+    JOIN candidates c ON c.candidate_id = p.record_id
+    WHERE p.record_type = 'candidate'
+      AND CAST(c.created_at AS DATE) <= (SELECT as_of FROM run_day)
+    GROUP BY p.person_id
+),
+measured AS (
+    SELECT
+        r.person_id,
+        r.referrals_30d, r.referrals_90d, r.referrals_365d, r.referrals_total,
+        coalesce(j.placements_30d, 0) AS placements_30d,
+        coalesce(j.placements_90d, 0) AS placements_90d,
+        coalesce(j.placements_365d, 0) AS placements_365d,
+        coalesce(j.placements_total, 0) AS placements_total,
+        r.referred_placements / r.referrals_total AS conversion_rate,
+        wilson_lower_bound(r.referred_placements, r.referrals_total) AS conversion_rate_lower_bound,
+        coalesce(j.distinct_companies, 0) AS distinct_companies,
+        r.distinct_referrers,
+        j.median_tenure_days,
+        coalesce(j.exits_soon_after_guarantee, 0) AS exits_soon_after_guarantee,
+        coalesce(j.exits_soon_after_guarantee / nullif(j.placements_past_guarantee, 0), 0)
+            AS exit_soon_after_guarantee_share,
+        wilson_lower_bound(coalesce(j.exits_soon_after_guarantee, 0), coalesce(j.placements_past_guarantee, 0))
+            AS exit_soon_after_guarantee_share_lower_bound,
+        r.median_days_referral_to_hire,
+        greatest(0, date_diff('day', pc.created_at, r.first_referred_at)) AS profile_age_days_at_first_referral,
+        coalesce(b.top_referrer_bounty_share, 0) AS top_referrer_bounty_share
+    FROM referrals_by_person r
+    LEFT JOIN jobs_by_person j USING (person_id)
+    LEFT JOIN bounty_concentration b USING (person_id)
+    LEFT JOIN profile_creations pc USING (person_id)
+),
+population_medians AS (
+    SELECT
+        coalesce(median(median_tenure_days), 0) AS median_tenure_days,
+        coalesce(median(median_days_referral_to_hire), 0) AS median_days_referral_to_hire,
+        coalesce(median(profile_age_days_at_first_referral), 0) AS profile_age_days_at_first_referral
+    FROM measured
+)
+SELECT
+    m.person_id,
+    CAST(m.referrals_30d AS DOUBLE) AS referrals_30d,
+    CAST(m.referrals_90d AS DOUBLE) AS referrals_90d,
+    CAST(m.referrals_365d AS DOUBLE) AS referrals_365d,
+    CAST(m.referrals_total AS DOUBLE) AS referrals_total,
+    CAST(m.placements_30d AS DOUBLE) AS placements_30d,
+    CAST(m.placements_90d AS DOUBLE) AS placements_90d,
+    CAST(m.placements_365d AS DOUBLE) AS placements_365d,
+    CAST(m.placements_total AS DOUBLE) AS placements_total,
+    CAST(m.conversion_rate AS DOUBLE) AS conversion_rate,
+    CAST(m.conversion_rate_lower_bound AS DOUBLE) AS conversion_rate_lower_bound,
+    CAST(m.distinct_companies AS DOUBLE) AS distinct_companies,
+    CAST(m.distinct_referrers AS DOUBLE) AS distinct_referrers,
+    CAST(coalesce(m.median_tenure_days, pm.median_tenure_days) AS DOUBLE) AS median_tenure_days,
+    CAST(m.exits_soon_after_guarantee AS DOUBLE) AS exits_soon_after_guarantee,
+    CAST(m.exit_soon_after_guarantee_share AS DOUBLE) AS exit_soon_after_guarantee_share,
+    CAST(m.exit_soon_after_guarantee_share_lower_bound AS DOUBLE) AS exit_soon_after_guarantee_share_lower_bound,
+    CAST(coalesce(m.median_days_referral_to_hire, pm.median_days_referral_to_hire) AS DOUBLE)
+        AS median_days_referral_to_hire,
+    CAST(coalesce(m.profile_age_days_at_first_referral, pm.profile_age_days_at_first_referral) AS DOUBLE)
+        AS profile_age_days_at_first_referral,
+    CAST(m.top_referrer_bounty_share AS DOUBLE) AS top_referrer_bounty_share
+FROM measured m
+CROSS JOIN population_medians pm
+ORDER BY m.person_id;

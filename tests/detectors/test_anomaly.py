@@ -1,0 +1,226 @@
+"""The anomaly score must earn its keep: referrers whose abuse no rule targets rank at the top of an
+honest population with varied behaviour, a busy but normal power recruiter does not, and every flag
+explains itself with the features that drive it."""
+import datetime as dt
+import json
+import random
+
+import duckdb
+import pytest
+
+from detectors.anomaly import AnomalyDetector
+from tests.builders import Platform
+
+AS_OF = dt.date(2026, 6, 30)
+GUARANTEES = (30, 60, 90, 180)
+N_COMPANIES = 60
+
+
+def _job(platform, rng, company=None, guarantees=GUARANTEES):
+    company = company if company is not None else rng.randrange(N_COMPANIES)
+    g = rng.choice(guarantees)
+    job_id = f"J{company}-{g}"
+    if not any(j["job_id"] == job_id for j in platform.rows["jobs"]):
+        platform.job(job_id, f"C{company}", guarantee_days=g, bounty=rng.choice(("800.00", "1000.00", "1500.00")))
+    return job_id, g
+
+
+def _placement(platform, rng, n, referrer, referral_day, guarantees=GUARANTEES, tenure=None, company=None,
+               hired=True):
+    """One referral of a fresh candidate; hired after a few weeks if `hired`, leaving after `tenure`
+    days (a function of the guarantee) or staying."""
+    job_id, g = _job(platform, rng, company, guarantees)
+    candidate = f"K{n}"
+    lead, delay = rng.randint(14, 75), rng.randint(7, 30)
+    hired_day = referral_day + dt.timedelta(days=lead)
+    if not hired or hired_day > AS_OF:
+        for table, key, value in (("referrers", "referrer_id", referrer), ("candidates", "candidate_id", candidate)):
+            if not any(r[key] == value for r in platform.rows[table]):
+                platform.add(table, **{key: value})
+        platform.add("referrals", referral_id=f"RF{n}", referrer_id=referrer, candidate_id=candidate, job_id=job_id,
+                     referred_at=f"{referral_day}T10:00:00Z")
+        return
+    start = hired_day + dt.timedelta(days=delay)
+    days = tenure(g) if tenure else None
+    ended = str(start + dt.timedelta(days=days)) if days is not None else None
+    platform.referred_hire(str(n), referrer, candidate, job_id, started=str(start), ended=ended,
+                           referred=f"{referral_day}T10:00:00Z", hired=f"{hired_day}T10:00:00Z")
+
+
+def honest_tenure(rng):
+    """Most hires stay; some leave much later, a few fail early, a few leave some time after the guarantee."""
+    roll = rng.random()
+    if roll < 0.55:
+        return lambda g: None
+    if roll < 0.85:
+        return lambda g: g + rng.randint(60, 700)
+    if roll < 0.93:
+        return lambda g: rng.randint(10, max(11, g - 5))
+    return lambda g: g + rng.randint(0, 120)
+
+
+def _signup(platform, referrer, signup_day):
+    platform.add("referrers", referrer_id=referrer, signed_up_at=f"{signup_day}T08:00:00Z")
+
+
+def honest_referrer(platform, rng, referrer, counter, n_referrals, hire_rate, active_days, signup_day):
+    _signup(platform, referrer, signup_day)
+    first = signup_day + dt.timedelta(days=1)
+    span = min(active_days, (AS_OF - first).days)
+    for _ in range(n_referrals):
+        day = first + dt.timedelta(days=rng.randint(0, span))
+        _placement(platform, rng, next(counter), referrer, day, tenure=honest_tenure(rng),
+                   hired=rng.random() < hire_rate)
+
+
+def rule_free_abuser(platform, rng, referrer, counter):
+    """6-15 fresh candidates, one placement each at a different company, spread thinly over a year, every
+    one quitting 1-10 days after the guarantee end: no candidate is re-placed, so no rule fires."""
+    _signup(platform, referrer, AS_OF - dt.timedelta(days=rng.randint(450, 600)))
+    companies = rng.sample(range(N_COMPANIES), rng.randint(6, 15))
+    days = sorted(rng.randint(215, 420) for _ in companies)
+    for company, back in zip(companies, days):
+        _placement(platform, rng, next(counter), referrer, AS_OF - dt.timedelta(days=back), guarantees=(30, 60, 90),
+                   tenure=lambda g: g + rng.randint(1, 10), company=company)
+
+
+def power_recruiter(platform, rng, referrer, counter):
+    """Two referrals a week for two years, ordinary conversion and tenures: the biggest account."""
+    signup = AS_OF - dt.timedelta(days=800)
+    _signup(platform, referrer, signup)
+    for week in range(110):
+        for _ in range(2):
+            day = signup + dt.timedelta(days=7 * week + rng.randint(1, 6))
+            _placement(platform, rng, next(counter), referrer, day, tenure=honest_tenure(rng),
+                       hired=rng.random() < 0.35)
+
+
+def build_population(seed=3, n_honest=150, n_abusers=6):
+    rng = random.Random(seed)
+    platform = Platform()
+    counter = iter(range(1, 10**6))
+    for i in range(n_honest):
+        roll = rng.random()
+        if roll < 0.04:  # a few other busy recruiters: high volume is normal on this platform
+            n, active = rng.randint(40, 80), rng.randint(500, 900)
+        elif roll < 0.40:
+            n, active = rng.randint(5, 25), rng.randint(200, 1000)
+        else:
+            n, active = rng.choice((1, 1, 2, 2, 3, 4, 5)), rng.randint(20, 500)
+        signup = AS_OF - dt.timedelta(days=rng.randint(60, 1200))
+        honest_referrer(platform, rng, f"RH{i:03d}", counter, n, rng.uniform(0.1, 0.6), active, signup)
+    for i in range(n_abusers):
+        rule_free_abuser(platform, rng, f"RA{i}", counter)
+    power_recruiter(platform, rng, "RPOWER", counter)
+    return platform
+
+
+@pytest.fixture(scope="module")
+def population():
+    platform = build_population()
+    con = duckdb.connect()
+    platform.load(con, as_of=str(AS_OF))
+    detector = AnomalyDetector()
+    flags = detector.detect(con)
+    yield con, detector, flags
+    con.close()
+
+
+def ranking(detector, entity="referrer"):
+    scores = detector.scores_[entity]
+    ordered = sorted(scores, key=lambda p: (-scores[p], p))
+    return {person: i for i, person in enumerate(ordered)}, len(ordered)
+
+
+def test_rule_free_abusers_rank_in_the_top_five_percent(population):
+    con, detector, _ = population
+    ranks, n = ranking(detector)
+    abusers = [f"referrer:RA{i}" for i in range(6)]
+    in_top = [p for p in abusers if ranks[p] < 0.05 * n]
+    assert n > 150
+    assert len(in_top) >= 0.8 * len(abusers), {p: ranks[p] for p in abusers}
+
+
+def test_a_busy_power_recruiter_with_normal_tenures_is_not_in_the_top(population):
+    _, detector, _ = population
+    ranks, n = ranking(detector)
+    assert ranks["referrer:RPOWER"] >= 0.05 * n
+
+
+def test_flags_are_the_top_share_low_severity_and_explained(population):
+    con, detector, flags = population
+    referrer_flags = [f for f in flags if f[0] == "referrer"]
+    n = detector.n_persons_["referrer"]
+    assert len(referrer_flags) == int(0.02 * n)  # top_share 0.02
+    for entity_type, entity_id, person_id, score, severity, evidence in referrer_flags:
+        ev = json.loads(evidence)
+        assert severity == "low"  # an anomaly alone never holds a payout
+        assert entity_id == person_id.removeprefix("referrer:") and ev["referrer_ids"] == [entity_id]
+        assert 0 <= score <= 1 and ev["score"] == score
+        assert set(ev["model_scores"]) == {"ecod", "copod", "hbos"}
+        assert len(ev["top_features"]) == 3
+        for feature in ev["top_features"]:
+            assert feature["feature"] in detector.feature_names_["referrer"]
+            assert set(feature) == {"feature", "value", "population_median", "direction", "tail_score"}
+    # the flagged abusers are explained by what makes them abusers
+    abuser_flags = [json.loads(f[5]) for f in referrer_flags if f[1].startswith("RA")]
+    assert abuser_flags
+    for ev in abuser_flags:
+        named = {f["feature"]: f for f in ev["top_features"]}
+        exits = named["exit_soon_after_guarantee_share_lower_bound"]
+        assert exits["direction"] == "high" and exits["value"] > exits["population_median"] == 0
+        assert exits["tail_score"] > 3  # rarer than 1 in 20
+
+
+def test_evidence_holds_ids_and_numbers_only(population):
+    _, _, flags = population
+    for flag in flags:
+        ev = json.loads(flag[5])
+        assert set(ev) == {"person_id", "referrer_ids" if flag[0] == "referrer" else "candidate_ids", "score",
+                           "rank", "population", "flagged_share", "model_scores", "top_features",
+                           "features_table"}
+
+
+def test_candidates_are_scored_too(population):
+    _, detector, flags = population
+    assert detector.n_persons_["candidate"] > 500
+    candidate_flags = [f for f in flags if f[0] == "candidate"]
+    assert len(candidate_flags) == int(0.02 * detector.n_persons_["candidate"])
+    assert all(f[1] == f[2].removeprefix("candidate:") for f in candidate_flags)
+
+
+def test_hold_threshold_raises_severity_to_medium(population):
+    con, _, _ = population
+    flags = AnomalyDetector(hold_threshold=0.99, entities=("referrer",)).detect(con)
+    assert flags and {f[4] for f in flags if f[3] >= 0.99} == {"medium"}
+    assert {f[4] for f in flags if f[3] < 0.99} <= {"low"}
+
+
+def test_a_small_population_is_not_ranked(con):
+    platform = Platform()
+    platform.job("J1", "C1")
+    for i in range(10):
+        platform.referred_hire(str(i), f"R{i}", f"K{i}", "J1", started="2026-01-05")
+    platform.load(con, as_of=str(AS_OF))
+    detector = AnomalyDetector()
+    assert detector.detect(con) == []
+    assert detector.n_persons_ == {"referrer": 10, "candidate": 10}
+
+
+def test_unknown_models_and_features_are_refused(con):
+    with pytest.raises(ValueError, match="anomaly.models"):
+        AnomalyDetector(models=("lof",))
+    Platform().load(con, as_of=str(AS_OF))
+    with pytest.raises(ValueError, match="no column"):
+        AnomalyDetector(referrer_features=("shoe_size",), entities=("referrer",)).detect(con)
+
+
+def test_scores_are_deterministic_whatever_the_row_order(population):
+    con, detector, flags = population
+    assert AnomalyDetector().detect(con) == flags
+    # the same facts stored in another physical order: features are sorted by person before fitting
+    for table, key in (("stints", "hire_id"), ("referral_facts", "referral_id"), ("person_records", "record_id")):
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY md5({key} || 'x')")
+    again = AnomalyDetector()
+    assert again.detect(con) == flags
+    assert again.scores_ == detector.scores_
