@@ -1,4 +1,5 @@
 """The detector library: one module per pattern code, a common interface, and this registry."""
+from detectors.anomaly import AnomalyDetector
 from detectors.base import Detector, SqlRuleDetector
 from detectors.duplicate_referral import DuplicateReferralDetector
 from detectors.early_exit import EarlyExitDetector
@@ -23,6 +24,7 @@ REGISTRY: dict[str, type[Detector]] = {
         DuplicateReferralDetector,
         LateReferralDetector,
         VelocitySpikeDetector,
+        AnomalyDetector,  # last: it ranks what the rules have not explained
     )
 }
 

@@ -112,6 +112,12 @@ class AnomalyDetector(Detector):
             raise ValueError(f"anomaly.models: choose from {', '.join(MODELS)} (got {list(models)})")
         if [e for e in entities if e not in ENTITIES]:
             raise ValueError(f"anomaly.entities: choose from {', '.join(ENTITIES)} (got {list(entities)})")
+        # the configuration file cannot say "none" (TOML has no null): 0 flags cap and a threshold
+        # above every possible score mean "no cap" and "never hold"
+        if max_flags is not None and max_flags <= 0:
+            max_flags = None
+        if hold_threshold is not None and hold_threshold > 1:
+            hold_threshold = None
         if not 0 <= top_share <= 1:
             raise ValueError("anomaly.top_share must be between 0 and 1")
         super().__init__(
