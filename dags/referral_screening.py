@@ -2,7 +2,7 @@
 ### Referral screening
 
 Screens the referral platform's landing folder every day before any bounty is paid:
-`start_run -> ingest -> validate -> detect -> decide -> publish`, each task one call into
+`start_run -> pull -> ingest -> validate -> detect -> decide -> publish`, each task one call into
 `bountyguard.pipeline` (the same steps as `bountyguard run`).
 
 **As-of date.** A scheduled run covers one UTC day (`CronDataIntervalTimetable("@daily")`: the run
@@ -14,6 +14,11 @@ overrides all of this.
 
 **Paths** come from the params `landing`, `db` and `config`, whose defaults are the environment
 variables `BOUNTYGUARD_LANDING`, `BOUNTYGUARD_DB` and `BOUNTYGUARD_CONFIG` of the DAG processor.
+
+**From the platform's database.** With the param `source_conn_id` (default: the environment variable
+`BOUNTYGUARD_SOURCE_CONN_ID`) naming an Airflow connection of type postgres, the `pull` task fetches
+the rows changed since the last run into the run's own landing folder instead of reading `landing`;
+the watermarks advance only when `ingest` has loaded those rows. Without it, `pull` does nothing.
 
 **Failure, closed.** When the data fails validation, `validate` has already published a `not_clean`
 report that holds every payout; the task then fails at once (`AirflowFailException`, no retries),
@@ -125,6 +130,11 @@ def publish_failed_report(context) -> None:
             type=["null", "string"],
             description="A TOML file overriding the packaged configuration (empty: the defaults).",
         ),
+        "source_conn_id": Param(
+            os.environ.get("BOUNTYGUARD_SOURCE_CONN_ID") or None,
+            type=["null", "string"],
+            description="An Airflow connection (postgres) to the platform's database; empty: read `landing`.",
+        ),
         "as_of": Param(
             None,
             type=["null", "string"],
@@ -136,7 +146,16 @@ def referral_screening():
     @task
     def start_run(params=None, logical_date=None, data_interval_start=None, data_interval_end=None) -> str:
         as_of = as_of_date(logical_date, data_interval_start, data_interval_end, params["as_of"])
-        return step("start_run", params["db"], params["landing"], as_of, config=params["config"] or None)
+        return step("start_run", params["db"], params["landing"], as_of, config=params["config"] or None,
+                    from_source=bool(params["source_conn_id"]))
+
+    @task
+    def pull(screening_run: str, params=None) -> str:
+        if params["source_conn_id"]:
+            from bountyguard.source_postgres import airflow_connection_uri
+
+            step("pull", params["db"], screening_run, airflow_connection_uri(params["source_conn_id"]))
+        return screening_run
 
     @task
     def ingest(screening_run: str, params=None) -> str:
@@ -172,7 +191,7 @@ def referral_screening():
         outlet_events[BOUNTYGUARD_REPORT].extra = summary
         return summary
 
-    publish(decide(detect(validate(ingest(start_run())))))
+    publish(decide(detect(validate(ingest(pull(start_run()))))))
 
 
 referral_screening()

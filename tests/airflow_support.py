@@ -19,7 +19,7 @@ from bountyguard.airflow_env import DAGS_FOLDER, POOL, REPO, prepare_airflow_hom
 
 SCREENING = "referral_screening"
 PAYOUTS = "payout_release"
-SCREENING_TASKS = ["start_run", "ingest", "validate", "detect", "decide", "publish"]
+SCREENING_TASKS = ["start_run", "pull", "ingest", "validate", "detect", "decide", "publish"]
 
 
 def use_airflow_home(home: Path) -> tuple[dict[str, str], float]:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from tests.pg_support import pg_database, platform_db  # noqa: F401  (fixtures)
 from tests.airflow_support import (
     PAYOUTS,
     SCREENING,
@@ -141,7 +142,7 @@ def test_screening_run_publishes_a_clean_report(screened):
     assert events[-1]["status"] == "clean"
 
 
-def test_payout_run_pays_exactly_the_release_decisions(screened, tmp_path):
+def test_payout_run_pays_exactly_the_release_decisions(screened, generated, tmp_path):
     from bountyguard.ledger import export_ledger_csv
     from bountyguard.report import latest_published, load_verified_report
 
@@ -153,6 +154,11 @@ def test_payout_run_pays_exactly_the_release_decisions(screened, tmp_path):
         d["payout_id"] for d in decisions if d["decision"] == "release"
     )
     assert {r["report_sha256"] for r in ledger} == {report["report_sha256"]}
+    # none of the generator's abusive payouts is paid
+    with open(generated / "truth" / "payouts.csv", newline="", encoding="utf-8") as f:
+        abusive = {r["payout_id"] for r in csv.DictReader(f) if r["blocked"] == "true"}
+    assert abusive
+    assert not abusive & {r["payout_id"] for r in ledger}
 
 
 def test_failed_validation_fails_the_run_and_triggers_no_payout(airflow_home, generated, tmp_path):
@@ -185,3 +191,29 @@ def test_failed_validation_fails_the_run_and_triggers_no_payout(airflow_home, ge
     report = json.loads((latest_published(db) / "report.json").read_text(encoding="utf-8"))
     assert report["status"] == "not_clean"
     assert len(asset_events("bountyguard_report")) == before
+
+
+def test_screening_pulls_from_the_platform_database_through_an_airflow_connection(airflow_home, platform_db,
+                                                                                  tmp_path, monkeypatch):
+    """`source_conn_id` names an Airflow connection: the pull task fetches the platform's rows from
+    PostgreSQL into the run's landing folder and the run screens them."""
+    import duckdb
+
+    from tests.test_source_postgres import FIRST_AS_OF, seed_platform
+
+    seed_platform(platform_db)
+    monkeypatch.setenv("AIRFLOW_CONN_PLATFORM_DB", platform_db.uri)
+    db = tmp_path / "work" / "bountyguard.duckdb"
+    dag = fresh_dag(SCREENING, retries=0)
+    dr, states, _ = run_dag(dag, logical_date=utc(str(FIRST_AS_OF)),
+                            conf={"landing": str(tmp_path / "unused"), "db": str(db), "config": None,
+                                  "source_conn_id": "platform_db"})
+    assert states["pull"] == "success" and states["ingest"] == "success", states
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM referrals").fetchone()[0] > 0
+        assert con.execute("SELECT count(*) FROM source_watermarks").fetchone()[0] > 0
+        landing = con.execute("SELECT landing FROM runs").fetchone()[0]
+    finally:
+        con.close()
+    assert landing.startswith(str(db.parent / "bountyguard.pulls"))
