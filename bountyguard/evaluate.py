@@ -153,8 +153,12 @@ def format_scores(scores: dict) -> str:
     lines = [f"run {scores['run_id']} (as of {scores['as_of']}, report {scores['status']})", "",
              f"{'pattern':<22}{'truth':>7}{'flagged':>9}{'TP':>6}{'precision':>11}{'recall':>8}"]
     for pattern, s in scores["patterns"].items():
-        lines.append(f"{pattern:<22}{s['truth']:>7}{s['flagged']:>9}{s['true_positives']:>6}"
-                     f"{_fmt(s['precision']):>11}{_fmt(s['recall']):>8}")
+        line = (f"{pattern:<22}{s['truth']:>7}{s['flagged']:>9}{s['true_positives']:>6}"
+                f"{_fmt(s['precision']):>11}{_fmt(s['recall']):>8}")
+        if pattern == "anomaly":
+            # a ranking for review, not a verdict; labelled only in the generator's rule-free variant
+            line += "  (ranking for review" + ("; no labels in this data)" if not s["truth"] else ")")
+        lines.append(line)
     p = scores["payouts"]
     lines += ["", f"payout blocking: precision {_fmt(p['precision'])}  recall {_fmt(p['recall'])}  "
                   f"F1 {_fmt(p['f1'])}  (TP {p['true_positives']}, FP {p['false_positives']}, "
