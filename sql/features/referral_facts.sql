@@ -2,12 +2,6 @@
 -- and, where it led to one, its hire and payout.
 CREATE OR REPLACE TABLE referral_facts AS
 WITH
-candidate_persons AS (
-    SELECT record_id AS candidate_id, person_id FROM person_records WHERE record_type = 'candidate'
-),
-referrer_persons AS (
-    SELECT record_id AS referrer_id, person_id FROM person_records WHERE record_type = 'referrer'
-),
 referral_hires AS (
     SELECT referral_id, min(hire_id) AS hire_id FROM asof_hires WHERE referral_id IS NOT NULL GROUP BY referral_id
 ),
@@ -30,8 +24,8 @@ SELECT
     hp.payout_id
 FROM asof_referrals r
 JOIN jobs j ON j.job_id = r.job_id
-LEFT JOIN referrer_persons rp ON rp.referrer_id = r.referrer_id
-LEFT JOIN candidate_persons cp ON cp.candidate_id = r.candidate_id
+LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = r.referrer_id
+LEFT JOIN person_records cp ON cp.record_type = 'candidate' AND cp.record_id = r.candidate_id
 LEFT JOIN referral_hires rh ON rh.referral_id = r.referral_id
 LEFT JOIN asof_hires h ON h.hire_id = rh.hire_id
 LEFT JOIN hire_payouts hp ON hp.hire_id = rh.hire_id;

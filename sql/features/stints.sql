@@ -3,12 +3,6 @@
 -- candidate_person_id / referrer_person_id come from identity resolution (person_records).
 CREATE OR REPLACE TABLE stints AS
 WITH
-candidate_persons AS (
-    SELECT record_id AS candidate_id, person_id FROM person_records WHERE record_type = 'candidate'
-),
-referrer_persons AS (
-    SELECT record_id AS referrer_id, person_id FROM person_records WHERE record_type = 'referrer'
-),
 hire_payouts AS (
     SELECT hire_id, min(payout_id) AS payout_id FROM payouts GROUP BY hire_id
 )
@@ -39,6 +33,6 @@ FROM asof_hires h
 JOIN jobs j ON j.job_id = h.job_id
 LEFT JOIN companies co ON co.company_id = j.company_id
 LEFT JOIN asof_referrals r ON r.referral_id = h.referral_id
-LEFT JOIN candidate_persons cp ON cp.candidate_id = h.candidate_id
-LEFT JOIN referrer_persons rp ON rp.referrer_id = r.referrer_id
+LEFT JOIN person_records cp ON cp.record_type = 'candidate' AND cp.record_id = h.candidate_id
+LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = r.referrer_id
 LEFT JOIN hire_payouts hp ON hp.hire_id = h.hire_id;
