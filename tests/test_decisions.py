@@ -77,3 +77,20 @@ def test_analyst_decisions_are_honoured_by_the_next_run(tmp_path):
     # an analyst's release never lifts a void: the early exit stays void
     report = json.loads(open(second["report_path"]).read())
     assert report["decision_counts"]["release"] == 1
+
+
+def test_void_is_final_across_runs(tmp_path):
+    p = Platform()
+    p.job("J1", "C1")
+    p.referred_hire("1", "R1", "K1", "J1", started="2026-01-05", ended="2026-02-01")  # early exit
+    landing = p.write_landing(tmp_path / "first")
+    db = tmp_path / "bg.duckdb"
+    assert decisions_of(pipeline.run(landing, db, AS_OF))["P1"] == ("void", "early_exit")
+
+    # the platform later "corrects" the exit away; the bounty was voided and stays void
+    p.rows["hires"][0].update(ended_at=None, end_reason=None, updated_at="2026-06-29T00:00:00Z")
+    later = p.write_landing(tmp_path / "later")
+    ledger = open_ledger(db)
+    append_analyst_decision(ledger, "P1", "release", "analyst.anna", "the exit was a data error")
+    ledger.close()
+    assert decisions_of(pipeline.run(later, db, AS_OF))["P1"] == ("void", "early_exit")

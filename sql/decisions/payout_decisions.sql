@@ -1,7 +1,8 @@
 -- The one place that decides payouts. For every pending payout that is due on the as-of date, and
 -- every released payout this run finds was not owed or went to serious abuse:
 --   void      the bounty is not owed: its hire ended before the guarantee end, or its referral does
---             not own the candidate (a not-owed pattern on its hire or referral); final
+--             not own the candidate (a not-owed pattern on its hire or referral); final: a payout
+--             an earlier clean report voided stays void
 --   hold      the data failed validation, one of its own input rows was rejected, or a flag of a
 --             hold severity touches its referral, hire, referrer person or candidate person
 --   clawback  already released, but not owed, or touched by a high-severity abuse pattern
@@ -50,6 +51,14 @@ payout_flags AS (
     FROM touching_flags
     GROUP BY payout_id
 ),
+earlier_voids AS (
+    -- void is final: a payout that an earlier clean report voided stays void, with its reasons
+    SELECT d.payout_id, arg_max(d.reasons, d.run_id) AS reasons
+    FROM payout_decisions d
+    JOIN reports r ON r.run_id = d.run_id AND r.status = 'clean'
+    WHERE d.decision = 'void' AND d.run_id <> $run_id
+    GROUP BY d.payout_id
+),
 rejected_payouts AS (
     -- payouts whose own rows (payout, hire, referral, referrer, candidate, job) were rejected this run
     SELECT DISTINCT payout_id FROM rejected_payout_rows
@@ -63,11 +72,13 @@ decided AS (
         coalesce(f.abusive, []) AS abusive,
         coalesce(f.all_patterns, []) AS all_patterns,
         a.decision AS analyst_decision,
-        r.payout_id IS NOT NULL AS rows_rejected
+        r.payout_id IS NOT NULL AS rows_rejected,
+        v.reasons AS earlier_void_reasons
     FROM payouts_in_scope p
     LEFT JOIN payout_flags f USING (payout_id)
     LEFT JOIN analyst_decision_input a USING (payout_id)
     LEFT JOIN rejected_payouts r USING (payout_id)
+    LEFT JOIN earlier_voids v USING (payout_id)
 )
 SELECT payout_id, decision, array_to_string(reasons, ';') AS reasons
 FROM (
@@ -76,7 +87,7 @@ FROM (
         CASE
             WHEN status = 'released' AND (len(not_owed) > 0 OR len(abusive) > 0) THEN 'clawback'
             WHEN status = 'released' THEN NULL
-            WHEN len(not_owed) > 0 THEN 'void'
+            WHEN len(not_owed) > 0 OR earlier_void_reasons IS NOT NULL THEN 'void'
             WHEN analyst_decision = 'void' THEN 'void'
             WHEN NOT $validation_passed OR rows_rejected THEN 'hold'
             WHEN analyst_decision = 'release' THEN 'release'
@@ -86,6 +97,7 @@ FROM (
         CASE
             WHEN status = 'released' THEN list_sort(list_distinct(list_concat(not_owed, abusive)))
             WHEN len(not_owed) > 0 THEN not_owed
+            WHEN earlier_void_reasons IS NOT NULL THEN string_split(earlier_void_reasons, ';')
             WHEN analyst_decision = 'void' THEN all_patterns
             WHEN NOT $validation_passed OR rows_rejected OR analyst_decision = 'hold' THEN all_patterns
             WHEN analyst_decision = 'release' THEN []
