@@ -228,7 +228,7 @@ def collect_metrics(con: duckdb.DuckDBPyConnection, run_id: str, config: dict,
         metrics.append(_metric(f"reject_rate__{table}", table, rate, max_rate,
                                f"{rejected} of {rows_in} rows rejected" if rejected else None))
 
-    for check_name, table, violations in con.execute(sql_text("validation/checks.sql")).fetchall():
+    for check_name, table, violations in con.execute(sql_text("validation/checks.sql"), {"run_id": run_id}).fetchall():
         metrics.append(_metric(check_name, table, violations, 0,
                                f"{violations} violating rows" if violations else None))
 
