@@ -42,6 +42,7 @@ from bountyguard.db import run_sql_file, sql_text
 log = logging.getLogger(__name__)
 
 SUITE_NAME = "bountyguard_gate"
+DOCS_INDEX_RESULTS = 9 * 30  # the Data Docs index lists the results of about the last 30 runs
 DATASOURCE = "bountyguard"
 
 # [validation] settings and their defaults (read with .get: older configurations lack them)
@@ -422,7 +423,10 @@ def _context(docs_root: Path | None):
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_root / "data_docs")},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # the index reads every result it lists: list the latest ones only, or building it
+            # would grow with the history (older pages stay on disk)
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                   "validation_results_limit": DOCS_INDEX_RESULTS},
         }}
     config = DataContextConfig(
         store_backend_defaults=defaults, stores=stores, data_docs_sites=sites, analytics_enabled=False,
