@@ -334,6 +334,9 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         "config_sha256": run.config_sha256,
         "config": run.config,
     }
+    # the run's Great Expectations Data Docs page (outside the digest: its path names the run)
+    page = gate.data_docs_page(db, run.run_id)
+    report["data_docs"] = str(page.relative_to(Path(db).parent)) if page else None
 
     def write_files(folder: Path) -> None:
         # the release batch first: its hash is part of the digest that every exported row carries
