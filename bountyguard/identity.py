@@ -4,10 +4,13 @@ Abusers vary their identities on purpose (transliterated names, e-mail aliases, 
 records are compared on normalised keys (normalize.py), not on raw values. Three kinds of evidence merge
 records into one person:
 
-1. an exact e-mail or profile-URL key (a mailbox or a profile belongs to one person);
-2. an exact phone or IBAN key together with a close name and birth dates that do not contradict each
-   other (a phone alone may be a family's, an IBAN alone may be shared by sock puppets: that is the
-   pattern shared_payout_account, not one person);
+1. an exact e-mail or profile-URL key (a mailbox or a profile belongs to one person), unless the two
+   records contradict each other: other birth dates, or other cities with neither birth date nor phone
+   agreeing (a namesake typed "their" address, a family shares a mailbox);
+2. an exact phone (national number) or IBAN key together with a close name, or names of which one
+   holds the other (a middle name left out), and birth dates that do not contradict each other (a phone
+   alone may be a family's, an IBAN alone may be shared by sock puppets: that is the pattern
+   shared_payout_account, not one person);
 3. a probabilistic (Fellegi-Sunter) match of name, birth date and city, trained with Splink on the data
    itself, scored only within blocks so the number of comparisons stays near-linear.
 
@@ -28,7 +31,7 @@ from typing import Any, Callable, Mapping
 
 import duckdb
 import pyarrow as pa
-from duckdb.sqltypes import VARCHAR
+from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from bountyguard import normalize
 
@@ -125,19 +128,25 @@ _NAME_LEVELS: list[dict[str, Any]] = [
     {"sql_condition": "least(damerau_levenshtein(name_key_l, name_key_r), "
                       "damerau_levenshtein(name_key_l, name_key_reversed_r)) <= 2",
      "label_for_charts": "two edits", "m_probability": 0.05, "u_probability": 0.0003},
+    # Lukas Peter Baumann / Lukas Baumann: one name is the other plus a middle name (before "similar":
+    # a middle name makes the strings less similar than a typo does).
+    {"sql_condition": "list_has_all(name_tokens_l, name_tokens_r) OR list_has_all(name_tokens_r, name_tokens_l)",
+     "label_for_charts": "subset", "m_probability": 0.02, "u_probability": 0.0005},
+    # Jan Peter Hahn / Jan Han: a middle name left out and a typo in what is left.
+    # (one shared token first: a cheap filter before the Python function)
+    {"sql_condition": "len(list_intersect(name_tokens_l, name_tokens_r)) > 0 "
+                      "AND bg_names_nest(name_key_l, name_key_r)",
+     "label_for_charts": "nested with typos", "m_probability": 0.01, "u_probability": 0.0002},
     {"sql_condition": "greatest(jaro_winkler_similarity(name_key_l, name_key_r), "
                       "jaro_winkler_similarity(name_key_l, name_key_reversed_r)) >= 0.9",
      "label_for_charts": "similar", "m_probability": 0.03, "u_probability": 0.002},
-    # Sergey Ivanovich Petrov / Sergey Petrov: one name is the other plus a patronymic or middle name.
-    {"sql_condition": "list_has_all(name_tokens_l, name_tokens_r) OR list_has_all(name_tokens_r, name_tokens_l)",
-     "label_for_charts": "subset", "m_probability": 0.02, "u_probability": 0.0005},
     {"sql_condition": "len(list_intersect(name_tokens_l, name_tokens_r)) > 0",
      "label_for_charts": "shares a name", "m_probability": 0.01, "u_probability": 0.02},
     {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.01,
      "u_probability": 0.977},
 ]
-# A fuzzy link needs at least this much name agreement (the gamma value of "subset"), whatever the
-# other attributes say: twins share a surname, a birth date, a city and often a phone.
+# A fuzzy link needs more name agreement than one shared name (gamma counts up from "different" = 0),
+# whatever the other attributes say: twins share a surname, a birth date, a city and often a phone.
 _MIN_NAME_GAMMA_FOR_LINK = 2
 
 _BIRTH_DATE_LEVELS: list[dict[str, Any]] = [
@@ -231,7 +240,8 @@ def _settings(config: IdentityConfig, trained: bool):
 # Normalisers as DuckDB functions
 
 
-def _vectorised(function: Callable[..., str | None], arity: int) -> Callable[..., pa.Array]:
+def _vectorised(function: Callable[..., Any], arity: int, result: pa.DataType = pa.string()
+                ) -> Callable[..., pa.Array]:
     """Wrap a scalar normaliser as an Arrow UDF: DuckDB hands over vectors of ~2k values at a time.
 
     DuckDB checks the Python signature against the declared parameters, hence one wrapper per arity.
@@ -239,7 +249,7 @@ def _vectorised(function: Callable[..., str | None], arity: int) -> Callable[...
 
     def apply(*arrays: pa.Array) -> pa.Array:
         columns = [array.to_pylist() for array in arrays]
-        return pa.array([function(*values) for values in zip(*columns)], type=pa.string())
+        return pa.array([function(*values) for values in zip(*columns)], type=result)
 
     if arity == 1:
         return lambda values: apply(values)
@@ -250,21 +260,26 @@ def _vectorised(function: Callable[..., str | None], arity: int) -> Callable[...
 
 def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
     region = config.default_phone_region.upper()
-    udfs: dict[str, tuple[Callable[..., str | None], int]] = {
-        "bg_name_key": (normalize.name_key, 1),
-        "bg_email_key": (normalize.email_key, 1),
-        "bg_phone_key": (lambda phone, city: normalize.phone_key(phone, city, region), 2),
-        "bg_iban_key": (normalize.iban_key, 1),
-        "bg_city_key": (normalize.city_key, 1),
-        "bg_profile_key": (normalize.profile_key, 1),
+    udfs: dict[str, tuple[Callable[..., Any], int, Any]] = {
+        "bg_name_key": (normalize.name_key, 1, VARCHAR),
+        "bg_email_key": (normalize.email_key, 1, VARCHAR),
+        "bg_phone_key": (lambda phone, city: normalize.phone_key(phone, city, region), 2, VARCHAR),
+        "bg_phone_national_key": (lambda phone, city: normalize.phone_national_key(phone, city, region), 2,
+                                  VARCHAR),
+        "bg_iban_key": (normalize.iban_key, 1, VARCHAR),
+        "bg_city_key": (normalize.city_key, 1, VARCHAR),
+        "bg_profile_key": (normalize.profile_key, 1, VARCHAR),
+        # a comparison of two name keys (exact links and the Splink name levels)
+        "bg_names_nest": (normalize.names_nest, 2, BOOLEAN),
     }
-    for name, (function, arity) in udfs.items():
+    for name, (function, arity, result) in udfs.items():
         try:
             con.remove_function(name)
         except Exception:  # not registered yet on this connection
             pass
-        con.create_function(name, _vectorised(function, arity), [VARCHAR] * arity, VARCHAR, type="arrow",
-                            null_handling="special", side_effects=False)
+        arrow_type = pa.bool_() if result == BOOLEAN else pa.string()
+        con.create_function(name, _vectorised(function, arity, arrow_type), [VARCHAR] * arity, result,
+                            type="arrow", null_handling="special", side_effects=False)
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> None:

@@ -263,6 +263,26 @@ def phone_key(raw: str | None, city: str | None = None, default_region: str = DE
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
+def phone_national_key(raw: str | None, city: str | None = None,
+                       default_region: str = DEFAULT_PHONE_REGION) -> str | None:
+    """The national significant number, without country code or trunk prefix.
+
+    A number typed without a country code on a record without a known city is read in the default
+    region, which may be the wrong country: 079 9060892 (Swiss, no city given) and +41 79 906 08 92 get
+    different E.164 keys but one national number. Only for comparing records that agree on more.
+    """
+    if raw is None or not re.search(r"\d", raw):
+        return None
+    region = country_for_city(city) or default_region
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    national = str(number.national_number)
+    return national if len(national) >= _MIN_PHONE_DIGITS else None
+
+
 # ---------------------------------------------------------------------------------------------------
 # IBAN
 
@@ -321,35 +341,89 @@ def profile_key(raw: str | None) -> str | None:
 # Names
 #
 # Names are transliterated to Latin, then folded so that the usual transliteration systems for
-# Russian / Ukrainian (English, German, scholarly, passport) and German umlaut spellings meet:
-# Sergey / Sergei / Serhii / Sergej, Yulia / Iuliia / Julija, Petrov / Petrow, Shchukin / Schtschukin,
-# Mikhail / Michail, Chekhov / Tschechow. The key is deliberately lossy (ч and х both become h, g and
-# h meet): it is only compared, never shown as a name, and a merge always needs more than the name.
+# Russian / Ukrainian (English, German, Polish, scholarly, passport) and German umlaut spellings meet:
+# Sergey / Sergei / Serhii / Sergej, Yulia / Iuliia / Julija, Petrov / Petrow, Shchukin / Schtschukin /
+# Szczukin, Mikhail / Michail, Chekhov / Tschechow / Czechow, Kuznetsov / Kusnezow / Kuznecow,
+# Zhukov / Shukow / Żukow. The key is deliberately lossy (ч, х and г all become h; з, с and ц all become
+# s, because German writes з as s and ц as z): it is only compared, never shown as a name, and a merge
+# always needs more than the name.
+#
+# Folding happens in three steps on each token: letter clusters of one Cyrillic sound become a
+# placeholder (upper case, so that no later rule rewrites them), single Latin letters are merged, and
+# the placeholders become lower-case letters again.
 
-# Ordered: longer German clusters must be rewritten before their parts.
+# Ordered: longer clusters must be rewritten before their parts.
 _NAME_RULES: tuple[tuple[str, str], ...] = (
-    ("schtsch", "shch"),
-    ("shtsh", "shch"),
-    ("tsch", "ch"),  # German ч
-    ("sch", "sh"),  # German ш
-    ("shch", "sc"),  # щ, kept apart from ш
-    ("zh", "sh"),  # ж (German has only sch for it)
-    ("kh", "h"),  # х (English)
-    ("ch", "h"),  # х (German) and ч (English): one letter for both
+    ("x", "ks"),  # Alexander / Aleksandr
+    # щ: English shch, German schtsch, Polish szcz
+    ("schtsch", "Q"), ("shtsh", "Q"), ("szcz", "Q"), ("shch", "Q"),
+    # ч: German tsch, Polish cz, English ch (below, one letter with х)
+    ("tsch", "H"), ("cz", "H"),
+    # ш and ж: German sch (both), Polish sz and ż (written zh, see _name_fold_latin), English sh and zh
+    ("sch", "S"), ("sz", "S"), ("zh", "S"), ("sh", "S"),
+    # х: English kh, German and Polish ch; English ч is ch too: one letter for both
+    ("kh", "H"), ("ch", "H"),
     ("ph", "f"),
-    ("x", "ks"),
-    ("w", "v"),  # -ow / -ov, Wladimir / Vladimir
     ("ck", "k"),
-    ("tz", "ts"),
     ("q", "k"),
+    # ц: English ts, German z or tz, Polish c; з: English/Polish z, German s; с: s everywhere
+    ("tz", "s"), ("ts", "s"), ("z", "s"), ("c", "s"),
+    ("w", "v"),  # -ow / -ov, Wladimir / Vladimir
     ("y", "i"),  # й, ы and the i of я/ю/ё in every system
     ("j", "i"),
     ("g", "h"),  # Ukrainian г is h: Serhii / Sergey, Olha / Olga
     ("ae", "a"),  # German umlaut digraphs: Mueller / Müller
     ("oe", "o"),
     ("ue", "u"),
+    ("Q", "shch"),
+    ("S", "sh"),
+    ("H", "h"),
 )
 _DOUBLE_LETTER = re.compile(r"([a-z])\1+")
+
+# Letters that anyascii folds into a plain letter although they stand for a sound of their own in the
+# transliteration of Cyrillic: Polish ż is ж (zh), not з (z).
+_NAME_LETTERS = str.maketrans({"ż": "zh", "Ż": "Zh"})
+
+# Ukrainian, Russian and German forms of one given name: a person writes the form of the document or
+# of the country they live in (Олександр / Александр: Oleksandr, Aleksandr, Alexander). Each group is
+# folded like any name and its members are replaced by the group's first form. Pairs that fold to the
+# same key anyway (Serhii / Sergey, Andrii / Andrey, Yurii / Yuri) need no entry.
+_GIVEN_NAME_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("Oleksandr", "Aleksandr", "Alexander", "Alexandr", "Aleksander", "Olexandr", "Oleksander",
+     "Oleksandro", "Alexandre"),
+    ("Oleksii", "Aleksey", "Alexey", "Aleksei", "Alexei", "Alexej", "Oleksiy", "Oleksij", "Olexii",
+     "Aleksiy"),
+    ("Mykola", "Nikolay", "Nikolai", "Nikolaj", "Mikola"),
+    ("Volodymyr", "Vladimir", "Wladimir", "Wolodymyr", "Volodimir", "Vladimyr", "Wolodimir"),
+    ("Mykhailo", "Mikhail", "Michail", "Mihail", "Mykhaylo", "Mychajlo", "Mikhailo"),
+    ("Pavlo", "Pavel", "Pawel", "Pawlo"),
+    ("Dmytro", "Dmitry", "Dmitriy", "Dmitrii", "Dmitri", "Dmitrij", "Dmitro"),
+    ("Yevhen", "Evgeny", "Evgenii", "Evgeniy", "Yevgeniy", "Yevgeny", "Jewgeni", "Jewgenij", "Ievgen",
+     "Ievhen", "Evgen", "Yevgen"),
+    ("Artem", "Artyom", "Artjom", "Artiom"),
+    ("Viktor", "Victor", "Wiktor"),
+    ("Vasyl", "Vasily", "Vasiliy", "Vasilii", "Wassili", "Wasyl"),
+    ("Fedir", "Fedor", "Fyodor", "Fiodor"),
+    ("Yakiv", "Yakov", "Jakow", "Iakov"),
+    ("Olena", "Elena", "Yelena", "Jelena", "Helena"),
+    ("Tetiana", "Tatiana", "Tatyana", "Tatjana", "Tetyana"),
+    ("Kateryna", "Ekaterina", "Katerina", "Yekaterina", "Jekaterina", "Katharina"),
+    ("Viktoriia", "Viktoria", "Victoria", "Wiktorija", "Viktoriya"),
+    ("Svitlana", "Svetlana", "Swetlana"),
+    ("Liudmyla", "Lyudmila", "Ludmila", "Ljudmila", "Liudmila"),
+)
+
+# Patronymics (Васильович / Vasilyevich / Wassiljewitsch / Wasylowycz, Ивановна / Iwanowna, Петрівна)
+# as they end after folding. The middle part is the first thing people leave out, so it is not part of
+# the name key: Aleksandr Vasilyevich Kuznetsov and Kusnezow Alexander meet. Bare -ich (Ilyich) is not
+# matched: it would take German surnames (Friedrich, Dietrich) for patronymics.
+_PATRONYMIC = re.compile(r"(?:ovih|evih|ovna|evna|ivna|ihna)$")
+_MIN_PATRONYMIC = 6
+
+
+def _name_fold_latin(text: str) -> str:
+    return _fold_latin(text.translate(_NAME_LETTERS))
 
 
 def _fold_name_token(token: str) -> str:
@@ -363,17 +437,94 @@ def _fold_name_token(token: str) -> str:
     return token
 
 
+_GIVEN_NAMES: dict[str, str] = {}
+for _group in _GIVEN_NAME_GROUPS:
+    _canonical = _fold_name_token(_name_fold_latin(_group[0]))
+    for _spelling in _group:
+        _GIVEN_NAMES[_fold_name_token(_name_fold_latin(_spelling))] = _canonical
+# A typo in one of these spellings must stay close to the key (Niklai is one edit from Nikolai, but
+# four from the group's form Mykola): folded tokens of this length or more within one edit of the
+# spellings of exactly one group take that group's form, unless the edit is a feminine -a. Deletion
+# index as for cities.
+_MIN_FUZZY_GIVEN = 5
+_GIVEN_TYPO_INDEX: dict[str, set[str]] = {}
+for _spelling in _GIVEN_NAMES:
+    if len(_spelling) >= _MIN_FUZZY_GIVEN:
+        for _variant in _deletions(_spelling, 1):
+            _GIVEN_TYPO_INDEX.setdefault(_variant, set()).add(_spelling)
+
+
+def _given_name(token: str) -> str:
+    """The group form of a known given-name spelling or of a one-edit typo of one."""
+    if token in _GIVEN_NAMES:
+        return _GIVEN_NAMES[token]
+    if len(token) < _MIN_FUZZY_GIVEN:
+        return token
+    candidates = set().union(*(_GIVEN_TYPO_INDEX.get(v, ()) for v in _deletions(token, 1)))
+    # ...but never across the feminine -a (Aleksandr / Aleksandra, Evgeni / Evgenia are two people)
+    groups = {_GIVEN_NAMES[c] for c in candidates
+              if _within_edits(token, c, 1) and token.endswith("a") == c.endswith("a")}
+    return groups.pop() if len(groups) == 1 else token
+
+
+def is_patronymic(token: str) -> bool:
+    """A folded name token that looks like a patronymic (ivanovih, petrivna)."""
+    return len(token) >= _MIN_PATRONYMIC and bool(_PATRONYMIC.search(token))
+
+
+def _folded_tokens(raw: str) -> list[str]:
+    """Folded tokens in the order typed, given names replaced by their group's form."""
+    folded = _name_fold_latin(raw)
+    tokens = (_fold_name_token(t) for t in folded.split() if not t.isdigit())
+    return [_given_name(t) for t in tokens if t]
+
+
+def _without_patronymic(tokens: list[str]) -> list[str]:
+    """Drop patronymic-looking tokens, but never the first token typed and never below two tokens: a
+    patronymic comes after the given name (Ivan Petrovich Sidorov) or last (Sidorov Ivan Petrovich), and
+    a two-part name is given name and surname (a surname such as Abramovich stays)."""
+    kept = list(tokens)
+    for i in range(len(tokens) - 1, 0, -1):
+        if len(kept) > 2 and is_patronymic(tokens[i]):
+            del kept[i]
+    return kept
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def name_tokens(raw: str | None) -> tuple[str, ...]:
-    """Folded name tokens in sorted order, so word order does not matter (Petrov Sergey)."""
+    """Folded name tokens without the patronymic, in sorted order, so word order does not matter."""
     if raw is None:
         return ()
-    folded = _fold_latin(raw)
-    tokens = [_fold_name_token(t) for t in folded.split() if not t.isdigit()]
-    return tuple(sorted(t for t in tokens if t))
+    return tuple(sorted(_without_patronymic(_folded_tokens(raw))))
 
 
 def name_key(raw: str | None) -> str | None:
     """Folded, transliterated name with its tokens sorted; None when no letters are left."""
     tokens = name_tokens(raw)
     return " ".join(tokens) if tokens else None
+
+
+def _edits_at_most_one(a: str, b: str) -> bool:
+    return a == b or _within_edits(a, b, 1)
+
+
+def names_nest(a: str | None, b: str | None) -> bool:
+    """One name key lies within the other, allowing a typo per token: every token of the shorter name
+    (of at least two tokens) matches its own token of the longer one within one edit.
+
+    Jan Hahn / Jan Peter Han, Julai Lang / Julia Christoph Lang: a middle name left out and a slip of
+    the keyboard in the same record. Equal keys nest too.
+    """
+    if not a or not b:
+        return False
+    short, long_ = sorted((a.split(), b.split()), key=len)
+    if len(short) < 2:
+        return False
+    free = list(long_)
+    for token in short:
+        match = next((t for t in free if t == token), None) or next(
+            (t for t in free if _edits_at_most_one(token, t)), None)
+        if match is None:
+            return False
+        free.remove(match)
+    return True

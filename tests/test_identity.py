@@ -35,6 +35,10 @@ REFERRERS = {
     "r-juergen-2": ("Mueller Juergen", "jm@example.org", None, "gb82 west 1234 5698 7654 32", None, None),
     "r-yulia": ("Юлия Щукина", None, None, None, D(1992, 11, 30), "Москва"),
     "r-nameless": ("---", None, None, None, None, None),
+    # a patronymic in one record only, and German transliteration in the other
+    "r-aleksandr": ("Александр Васильович Кузнецов", "aleksandr_kuznetsov@ukr.net", "(093) 567 84 22",
+                    None, D(1995, 12, 4), "Kharkiv"),
+    "r-artem": ("Артем Иванович Шевчук", None, "0676/6484063", None, D(1985, 5, 14), "Innsbruck"),
 }
 # id: (full_name, email, phone, birth_date, city, profile_url)
 CANDIDATES = {
@@ -58,6 +62,30 @@ CANDIDATES = {
     "c-yulia-2": ("Julija Schtschukina", None, None, None, None, "linkedin.com/in/Yulia-S"),
     # only a city in common with many others
     "c-berliner": ("Thomas Weber", None, None, D(1975, 9, 9), "Berlin", None),
+    "c-aleksandr-de": ("Kusnezow Alexander", "aleksandrkuznetsov95@gmail.com", None, D(1995, 12, 4), "Kharkov",
+                       None),
+    # Polish transliteration (sz, cz, w, y) and the patronymic kept; the phone typed differently
+    "c-artem-pl": ("Artyom Ywanowycz Szewczuk", "artem.shevchuk@gmx.at", "0676 6484063", D(1985, 5, 14),
+                   "Innsbruck", None),
+    # a middle name left out and a typo in the surname; phone, birth date and city agree
+    "c-jan": ("Jan Peter Hahn", None, "+49 172 6358595", D(1981, 10, 1), "Hannover", None),
+    "c-jan-short": ("JAN HAN", None, "0049-172-6358595", D(1981, 10, 1), "Hannover", None),
+    # a Swiss number typed without country code on a record without city (read as German), a middle name
+    "c-soeren": ("Sören Peter Thomas", None, "+41799060892", D(1992, 7, 25), "Lausanne", None),
+    "c-soeren-no-city": ("Soeren Thomas", None, "079 9060892", None, None, None),
+    # father and sons: patronymics are not part of the name key, and they share the household phone
+    "c-ivan-father": ("Ivan Petrovich Sidorov", None, "+49 176 4440001", D(1960, 3, 3), "Leipzig", None),
+    "c-petr-son": ("Petr Ivanovich Sidorov", None, "0176 4440001", D(1985, 9, 9), "Leipzig", None),
+    "c-ivan-son": ("Ivan Ivanovich Sidorov", None, "0176/4440001", D(1988, 1, 12), "Leipzig", None),
+    # one mailbox typed by two namesakes (firstname initial + surname): other birth dates
+    "c-sebastian": ("Sebastian Schneider", "sschneider@gmail.com", "+41 77 1434740", D(1974, 5, 28), "Lausanne",
+                    None),
+    "c-stefan": ("Stefan Schneider", "s.schneider@gmail.com", "(0177) 764 16 943", D(1963, 1, 17), "Köln", None),
+    # one profile URL, two namesakes: no birth date on one side, but another phone and another city
+    "c-yuliia": ("Yuliia Savchenko", None, "(073) 723 78 48", D(1991, 3, 3), "Kharkiv",
+                 "https://www.xing.com/profile/Yuliia_Savchenko75"),
+    "c-yuliia-pl": ("Yuliia Savchenko", None, "+48788956297", None, "Kraków",
+                    "https://www.xing.com/profile/Yuliia_Savchenko75"),
 }
 
 
@@ -126,6 +154,10 @@ def test_tables_have_the_published_columns(resolved):
     (R("r-juergen"), R("r-juergen-2")),  # IBAN spacing/case + same name
     (C("c-yulia"), C("c-yulia-2")),  # profile URL variants
     (R("r-yulia"), C("c-yulia")),  # Cyrillic / Latin, same birth date, Москва / Moscow
+    (R("r-aleksandr"), C("c-aleksandr-de")),  # patronymic on one side, German transliteration
+    (R("r-artem"), C("c-artem-pl")),  # Polish transliteration, patronymic on both sides
+    (C("c-jan"), C("c-jan-short")),  # middle name left out plus a surname typo
+    (C("c-soeren"), C("c-soeren-no-city")),  # one national number, a middle name left out
 ])
 def test_must_merge(resolved, a, b):
     _, _, persons = resolved
@@ -141,6 +173,11 @@ def test_must_merge(resolved, a, b):
     (R("r-max"), R("r-erika")),  # one IBAN, two people (shared_payout_account, not identity)
     (R("r-sergey"), C("c-dmitri")),  # only a surname and a city in common
     (R("r-sergey"), C("c-berliner")),  # only a city in common
+    (C("c-ivan-father"), C("c-petr-son")),  # a patronymic alone is no name: father / son
+    (C("c-ivan-father"), C("c-ivan-son")),  # one name once the patronymic is left out, other birth dates
+    (C("c-petr-son"), C("c-ivan-son")),  # brothers
+    (C("c-sebastian"), C("c-stefan")),  # one mailbox, birth dates that contradict
+    (C("c-yuliia"), C("c-yuliia-pl")),  # one profile, but another phone and another city
 ])
 def test_must_not_merge(resolved, a, b):
     _, _, persons = resolved

@@ -8,7 +8,9 @@ from bountyguard.normalize import (
     iban_key,
     name_key,
     name_tokens,
+    names_nest,
     phone_key,
+    phone_national_key,
     profile_key,
 )
 
@@ -66,6 +68,14 @@ def test_iban_with_bad_checksum_or_structure_gives_no_key(junk):
     assert iban_key(junk) is None
 
 
+def test_national_number_ignores_the_guessed_country():
+    # no city: the number is read as German, its E.164 key is wrong, its national number is not
+    assert phone_key("079 9060892") != phone_key("+41 79 906 08 92")
+    assert phone_national_key("079 9060892") == phone_national_key("+41 79 906 08 92") == "799060892"
+    assert phone_national_key("0041-79-9060892", "Lausanne") == "799060892"
+    assert phone_national_key("12") is None and phone_national_key("no phone") is None
+
+
 def test_profile_urls_meet():
     variants = ["https://www.linkedin.com/in/Sergey-Petrov/", "http://linkedin.com/in/sergey-petrov?trk=abc",
                 "linkedin.com/in/sergey-petrov#about", "https://de.linkedin.com/in/sergey-petrov",
@@ -95,6 +105,62 @@ def test_name_transliterations_and_orders_meet(variants):
     keys = {name_key(v) for v in variants}
     assert len(keys) == 1, keys
     assert None not in keys
+
+
+@pytest.mark.parametrize("variants", [
+    # patronymic (Ukrainian -ovych, Russian -evich, German -ewitsch) left out; German з -> s, ц -> z, в -> w
+    ["Александр Васильович Кузнецов", "Kusnezow Alexander", "Aleksandr Kuznetsov",
+     "Kuznetsov Aleksandr Vasilyevich", "Oleksandr Vasylovych Kuznetsov", "Alexander Wassiljewitsch Kusnezow",
+     "Aleksander Kuznecow"],
+    # Polish transliteration: sz, cz, w, y; the patronymic -owycz
+    ["Артем Иванович Шевчук", "Artyom Ywanowycz Szewczuk", "Artem Shevchuk", "Artjom Schewtschuk"],
+    # female patronymics: -ivna, -evna, -ovna
+    ["Yuliya Petrivna Goncharenko", "Yulia Goncharenko", "Юлія Петрівна Гончаренко"],
+    ["Марія Сергеевна Гриценко", "Mariia Hrytsenko", "Marija Grizenko", "Maria Sergejewna Gritsenko"],
+    ["Ирина Ивановна Волкова", "Irina Volkova", "Iryna Iwanowna Wolkowa"],
+    # German s for з and z (tz) for ц, Polish ż for ж
+    ["Юрій Зайцев", "Jurij Sajzew", "Iurii Zajcew", "Yurii Zaitsev"],
+    ["Yurii Zhukov", "Jurij Żukow", "Juri Schukow"],
+    # Ukrainian / Russian forms of one given name
+    ["Mykola Bondarenko", "Nikolai Bondarenko", "Nikolaj Bondarenko", "Микола Бондаренко", "Николай Бондаренко"],
+    ["Volodymyr Kovalenko", "Vladimir Kovalenko", "Wladimir Kowalenko"],
+    ["Olena Melnyk", "Elena Melnik", "Jelena Melnik"],
+])
+def test_patronymics_and_transliterations_meet(variants):
+    keys = {name_key(v) for v in variants}
+    assert len(keys) == 1, keys
+
+
+def test_a_typo_in_a_given_name_variant_stays_close():
+    assert name_key("Niklai Bondarenko") == name_key("Mykola Bondarenko")
+    assert name_key("Alksej Schneider") == name_key("Oleksii Schneider")
+
+
+def test_what_is_not_a_patronymic_stays():
+    assert name_key("Ivan Abramovich") == "abramovih ivan"  # two parts: given name and surname
+    assert name_key("Petrovich Ivan Sergeevich") == "ivan petrovih"  # never the first part typed
+    assert "friedrih" in name_key("Anna Maria Friedrich")  # German -ich is no patronymic
+    # father and son: Ivan Petrovich / Petr Ivanovich
+    assert name_key("Ivan Petrovich Sidorov") != name_key("Petr Ivanovich Sidorov")
+    # the feminine form of a given name is another person's name, even one letter away
+    assert name_key("Alexandra Schmidt") != name_key("Alexander Schmidt")
+    assert name_key("Oleksandra Bondarenko") != name_key("Oleksandr Bondarenko")
+
+
+@pytest.mark.parametrize("a, b, nest", [
+    ("han ian", "hahn ian peter", True),  # middle name left out, surname typo
+    ("iulai lanh", "hristof iulia lanh", True),  # middle name left out, given-name typo
+    ("ian peter", "hahn ian peter", True),
+    ("ivan sidorov", "ivan sidorov", True),
+    ("ivan sidorov", "petr sidorov", False),
+    ("ana shmidt", "laura maria shmidt", False),
+    ("ian", "hahn ian peter", False),  # one token says too little
+    ("ian ian", "ian peter", False),  # each token needs its own partner
+    (None, "ian peter", False),
+])
+def test_names_nest(a, b, nest):
+    assert names_nest(a, b) is nest
+    assert names_nest(b, a) is nest
 
 
 def test_different_names_stay_different():

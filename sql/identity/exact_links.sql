@@ -1,63 +1,71 @@
 -- Links from exact normalised keys.
--- E-mail and profile identify a person on their own. A phone or IBAN does not (a family shares a
--- phone, sock puppets share a payout account): it links only with a close name and birth dates
--- that do not contradict each other.
+-- E-mail and profile identify a person unless the two records contradict each other: birth dates that
+-- differ (the birth date is on the ID checked at payout time), or different cities with nothing but the
+-- name to back the key (neither birth date nor phone agrees). A mailbox or profile can be mistyped,
+-- shared in a family, or a namesake's (firstname.lastname@ and xing.com/profile/First_Last are taken by
+-- whoever came first).
+-- A phone or IBAN does not identify anyone on its own (a family shares a phone, sock puppets share a
+-- payout account): it links only with birth dates that do not contradict each other and a close name,
+-- or names of which one holds the other (a middle name left out, a typo allowed per token).
+-- Phones are compared on the national number: a number typed without country code on a record without
+-- a city is read in the default country, which may be the wrong one.
 -- Keys held by more than max_key_group_size records are placeholders (test@test.de, 0000000) and link
--- nothing. E-mail and profile groups link as a star to their smallest record: linear in group size.
+-- nothing. Pairs are formed within a key group: at most max_key_group_size^2 / 2 per key.
 CREATE OR REPLACE TEMP TABLE identity_exact_links AS
 WITH
-email_groups AS (
-    SELECT unique_id,
-           min(unique_id) OVER (PARTITION BY email_key) AS anchor_id,
-           count(*) OVER (PARTITION BY email_key) AS group_size
-    FROM identity_keyed WHERE email_key IS NOT NULL
-),
-profile_groups AS (
-    SELECT unique_id,
-           min(unique_id) OVER (PARTITION BY profile_key) AS anchor_id,
-           count(*) OVER (PARTITION BY profile_key) AS group_size
-    FROM identity_keyed WHERE profile_key IS NOT NULL
-),
-contact_records AS (
-    SELECT unique_id, name_key, name_key_reversed, birth_date, 'phone' AS contact, phone_key AS contact_key
-    FROM identity_keyed WHERE phone_key IS NOT NULL
+records_by_key AS (
+    SELECT unique_id, 'email' AS key_kind, email_key AS key_value FROM identity_keyed WHERE email_key IS NOT NULL
     UNION ALL
-    SELECT unique_id, name_key, name_key_reversed, birth_date, 'iban', iban_key
-    FROM identity_keyed WHERE iban_key IS NOT NULL
+    SELECT unique_id, 'profile', profile_key FROM identity_keyed WHERE profile_key IS NOT NULL
+    UNION ALL
+    SELECT unique_id, 'phone', phone_national FROM identity_keyed WHERE phone_national IS NOT NULL
+    UNION ALL
+    SELECT unique_id, 'iban', iban_key FROM identity_keyed WHERE iban_key IS NOT NULL
 ),
-contact_groups AS (
-    SELECT *, count(*) OVER (PARTITION BY contact, contact_key) AS group_size FROM contact_records
+key_groups AS (
+    SELECT *, count(*) OVER (PARTITION BY key_kind, key_value) AS group_size FROM records_by_key
 ),
-contact_pairs AS (
-    SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r, l.contact,
-           least(damerau_levenshtein(l.name_key, r.name_key),
-                 damerau_levenshtein(l.name_key, r.name_key_reversed)) AS name_edits,
-           CASE
-               WHEN l.birth_date IS NULL OR r.birth_date IS NULL THEN 'missing'
-               WHEN l.birth_date = r.birth_date THEN 'equal'
-               WHEN (year(l.birth_date) = year(r.birth_date)
-                     AND month(l.birth_date) = day(r.birth_date)
-                     AND day(l.birth_date) = month(r.birth_date))
-                 OR damerau_levenshtein(strftime(l.birth_date, '%Y%m%d'),
-                                        strftime(r.birth_date, '%Y%m%d')) <= 1 THEN 'typo'
-               ELSE 'different'
-           END AS birth_date_agreement
-    FROM contact_groups l
-    JOIN contact_groups r
-      ON l.contact = r.contact AND l.contact_key = r.contact_key AND l.unique_id < r.unique_id
+key_pairs AS (
+    SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r, l.key_kind
+    FROM key_groups l
+    JOIN key_groups r
+      ON l.key_kind = r.key_kind AND l.key_value = r.key_value AND l.unique_id < r.unique_id
     WHERE l.group_size <= $max_key_group_size
-      AND l.name_key IS NOT NULL AND r.name_key IS NOT NULL
+),
+compared AS (
+    SELECT p.unique_id_l, p.unique_id_r, p.key_kind,
+           least(damerau_levenshtein(a.name_key, b.name_key),
+                 damerau_levenshtein(a.name_key, b.name_key_reversed)) AS name_edits,
+           coalesce(bg_names_nest(a.name_key, b.name_key), false) AS names_nest,
+           CASE
+               WHEN a.birth_date IS NULL OR b.birth_date IS NULL THEN 'missing'
+               WHEN a.birth_date = b.birth_date THEN 'equal'
+               WHEN (year(a.birth_date) = year(b.birth_date)
+                     AND month(a.birth_date) = day(b.birth_date)
+                     AND day(a.birth_date) = month(b.birth_date))
+                 OR damerau_levenshtein(strftime(a.birth_date, '%Y%m%d'),
+                                        strftime(b.birth_date, '%Y%m%d')) <= 1 THEN 'typo'
+               ELSE 'different'
+           END AS birth_date_agreement,
+           coalesce(a.city_key <> b.city_key, false) AS other_city,
+           coalesce(a.phone_national = b.phone_national, false) AS same_phone
+    FROM key_pairs p
+    JOIN identity_keyed a ON a.unique_id = p.unique_id_l
+    JOIN identity_keyed b ON b.unique_id = p.unique_id_r
 )
-SELECT anchor_id AS unique_id_l, unique_id AS unique_id_r, 'email' AS rule,
+SELECT unique_id_l, unique_id_r,
+       CASE key_kind WHEN 'email' THEN 'email' WHEN 'profile' THEN 'profile'
+                     ELSE key_kind || '_and_name' END AS rule,
        1.0::DOUBLE AS match_probability,
-       '{"agreed":["email"]}' AS evidence
-FROM email_groups WHERE unique_id <> anchor_id AND group_size <= $max_key_group_size
-UNION ALL
-SELECT anchor_id, unique_id, 'profile', 1.0::DOUBLE, '{"agreed":["profile_url"]}'
-FROM profile_groups WHERE unique_id <> anchor_id AND group_size <= $max_key_group_size
-UNION ALL
-SELECT unique_id_l, unique_id_r, contact || '_and_name', 1.0::DOUBLE,
-       json_object('agreed', [contact, 'name'], 'name_edits', name_edits,
-                   'birth_date', birth_date_agreement)::VARCHAR
-FROM contact_pairs
-WHERE name_edits <= $contact_name_max_edits AND birth_date_agreement <> 'different';
+       CASE WHEN key_kind IN ('email', 'profile')
+            THEN json_object('agreed', [CASE key_kind WHEN 'email' THEN 'email' ELSE 'profile_url' END],
+                             'birth_date', birth_date_agreement)
+            ELSE json_object('agreed', [key_kind, 'name'], 'name_edits', name_edits,
+                             'names_nest', names_nest, 'birth_date', birth_date_agreement)
+       END::VARCHAR AS evidence
+FROM compared
+WHERE birth_date_agreement <> 'different'
+  AND CASE WHEN key_kind IN ('email', 'profile')
+           THEN NOT other_city OR same_phone OR birth_date_agreement IN ('equal', 'typo')
+           ELSE name_edits <= $contact_name_max_edits OR names_nest
+      END

@@ -16,6 +16,8 @@ keyed AS (
            bg_name_key(full_name) AS name_key,
            bg_email_key(email) AS email_key,
            bg_phone_key(phone, city) AS phone_key,
+           -- the same number typed with and without country code on a record without a city
+           bg_phone_national_key(phone, city) AS phone_national,
            bg_iban_key(payout_iban) AS iban_key,
            birth_date,
            bg_city_key(city) AS city_key,
