@@ -78,6 +78,14 @@ def _print_run_summary(summary: dict) -> None:
     for table, t in summary["tables"].items():
         line = f"  {table:<13} {t['rows_in']:>9} in {t['rows_loaded']:>9} loaded {t['rows_rejected']:>7} rejected"
         print(line + (f"  PROBLEM: {t['problem']}" if t.get("problem") else ""))
+    rejects = summary.get("rejects_sample") or []
+    if rejects:
+        print(f"  rejected rows (first {len(rejects)}; all of them are in the DuckDB table `rejects`):")
+        for r in rejects[:10]:
+            column = f", column {r['column']}" if r["column"] else ""
+            print(f"    {r['file']}: line {r['line']}{column}: {r['reason']}")
+        if len(rejects) > 10:
+            print(f"    … and more in report.json (rejects_sample) and the `rejects` table")
     v = summary["validation"]
     print(f"  validation: {'passed' if v['success'] else 'FAILED'} ({v.get('evaluated', 0)} checks, {v.get('failed', 0)} failed)")
     flags = ", ".join(f"{k} {n}" for k, n in summary["flag_counts"].items() if n) or "none"

@@ -363,6 +363,7 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         "decision_counts": decision_counts,
         "tables": tables,
         "validation": validation,
+        "rejects_sample": report["rejects_sample"],
     }
 
 
@@ -457,4 +458,5 @@ def _summary_from_reports(con, db, run_id: str) -> dict:
         "report_path": str(published / "report.json"), "published_dir": str(published),
         "flag_counts": report["flag_counts"], "decision_counts": report["decision_counts"],
         "tables": report["tables"], "validation": report["validation"],
+        "rejects_sample": report["rejects_sample"],
     }

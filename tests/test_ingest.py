@@ -99,6 +99,7 @@ def test_unparseable_date_is_rejected_with_file_line_and_column(tmp_path, capsys
     assert "P2" not in latest_decisions(tmp_path) or latest_decisions(tmp_path)["P2"] != "release"
     assert code == 3  # 1 of 4 hires rejected is above the default reject-rate threshold
     assert "reject_rate__hires" in err
+    assert "hires.csv: line 3, column started_at: not a date (expected YYYY-MM-DD)" in out
 
 
 def test_duplicate_key_unknown_foreign_key_and_enum_are_rejected(tmp_path, capsys):
@@ -207,3 +208,23 @@ def test_later_updated_at_wins_in_any_load_order(tmp_path, capsys):
             main(["run", "--landing", str(folder), "--db", str(db), "--as-of", AS_OF])
         assert ended(db) == ("2026-03-20", "dismissed"), name
     capsys.readouterr()
+
+
+def test_a_rejected_correction_holds_its_payout_in_a_clean_run(tmp_path, capsys):
+    """Below the reject-rate threshold the run is clean, but a payout whose own row was rejected
+    (here: its hire's late correction with an unreadable end date) is held, never released."""
+    p = small_platform()
+    landing = p.write_landing(tmp_path / "first")
+    config = tmp_path / "lenient.toml"
+    config.write_text("[ingest]\nmax_reject_rate = 0.5\n")
+    assert run(tmp_path, landing, capsys, ("--config", str(config)))[0] == 0
+    assert latest_decisions(tmp_path)["P1"] == "release"
+
+    p.rows["hires"][0].update(ended_at="2026-13-45", end_reason="resigned", updated_at="2026-04-01T00:00:00Z")
+    corrected = p.write_landing(tmp_path / "correction")
+    code, out, _ = run(tmp_path, corrected, capsys, ("--config", str(config)))
+    assert code == 0, out
+    assert "hires.csv: line 2, column ended_at: not a date" in out
+    decisions = latest_decisions(tmp_path)
+    assert decisions["P1"] == "hold"
+    assert {decisions[pid] for pid in ("P2", "P3", "P4")} == {"release"}
