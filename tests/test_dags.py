@@ -217,3 +217,27 @@ def test_screening_pulls_from_the_platform_database_through_an_airflow_connectio
     finally:
         con.close()
     assert landing.startswith(str(db.parent / "bountyguard.pulls"))
+
+
+def test_an_error_after_validation_publishes_a_failed_report_and_pays_nothing(airflow_home, generated, tmp_path):
+    """A step that breaks for good (here: a configuration the anomaly detector refuses) fails the
+    run; the failure callback publishes a `failed` report holding every due payout, and no asset
+    event triggers a payout run."""
+    from bountyguard.report import latest_published
+
+    config = tmp_path / "broken.toml"
+    config.write_text('[anomaly]\nmodels = ["no_such_model"]\n', encoding="utf-8")
+    db = tmp_path / "work" / "bountyguard.duckdb"
+    before = len(asset_events("bountyguard_report"))
+    dr, states, _ = run_dag(fresh_dag(SCREENING, retries=0), logical_date=utc(AS_OF),
+                            conf={"landing": str(generated / "landing"), "db": str(db), "config": str(config)})
+    assert dr.state == "failed"
+    assert states["validate"] == "success" and states["detect"] == "failed"
+    assert {states[t] for t in ("decide", "publish")} == {"upstream_failed"}
+    run_dir = latest_published(db)
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "failed"
+    with open(run_dir / "payout_decisions.csv", newline="", encoding="utf-8") as f:
+        decisions = [r["decision"] for r in csv.DictReader(f)]
+    assert decisions and "release" not in decisions
+    assert len(asset_events("bountyguard_report")) == before
