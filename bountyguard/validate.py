@@ -69,6 +69,8 @@ CROSS_TABLE_CHECKS = (
     "payout_matches_hire_referral",
     "hire_job_matches_referral_job",
     "released_payout_has_released_at",
+    "one_payout_per_hire",
+    "payout_amount_is_the_job_bounty",
     "referral_parents_exist",
     "hire_parents_exist",
     "payout_parents_exist",

@@ -77,7 +77,18 @@ def _set(table, key, column, value):
     return change
 
 
+def _second_payout_for(hire_id):
+    def change(p: Platform):
+        first = next(r for r in p.rows["payouts"] if r["hire_id"] == hire_id)
+        p.add("payouts", **{**first, "payout_id": first["payout_id"] + "-again"})
+    return change
+
+
 DEFECTS = {
+    "second_payout_for_a_hire": (_second_payout_for("H2"), None, "payouts", "one_payout_per_hire",
+                                 "1 violating rows"),
+    "payout_above_the_bounty": (_set("payouts", "P2", "amount", "9999.00"), None, "payouts",
+                                "payout_amount_is_the_job_bounty", "1 violating rows"),
     "currency": (_set("jobs", "J2", "currency", "EURO"), None, "jobs", "currency_iso_4217__jobs", "J2: 'EURO'"),
     "country": (_set("companies", "C3", "country", "Germany"), None, "companies", "country_iso_3166__companies",
                 "'Germany'"),

@@ -18,6 +18,14 @@ payouts_with_hire AS MATERIALIZED (
     JOIN hires h USING (hire_id)
     JOIN jobs j ON j.job_id = h.job_id
     LEFT JOIN referrals r ON r.referral_id = p.referral_id
+),
+-- a hire owes one bounty: a second live payout for it would be paid twice
+hires_with_several_payouts AS (
+    SELECT hire_id
+    FROM payouts
+    WHERE status NOT IN ('void', 'clawed_back')
+    GROUP BY hire_id
+    HAVING count(*) > 1
 )
 SELECT 'referral_before_hire' AS check_name, 'hires' AS table_name,
        count(*) FILTER (WHERE referred_at > hired_at) AS violations
@@ -32,6 +40,12 @@ SELECT 'payout_matches_hire_referral', 'payouts',
        count(*) FILTER (WHERE payout_referral_id IS DISTINCT FROM hire_referral_id
                            OR payout_referrer_id IS DISTINCT FROM referral_referrer_id)
 FROM payouts_with_hire
+UNION ALL
+SELECT 'one_payout_per_hire', 'payouts', count(*) FROM hires_with_several_payouts
+UNION ALL
+SELECT 'payout_amount_is_the_job_bounty', 'payouts', count(*)
+FROM payouts p JOIN hires h USING (hire_id) JOIN jobs j ON j.job_id = h.job_id
+WHERE p.amount <> j.bounty_amount OR p.currency <> j.currency
 UNION ALL
 SELECT 'released_payout_has_released_at', 'payouts',
        count(*) FILTER (WHERE status = 'released' AND released_at IS NULL) FROM payouts
