@@ -347,7 +347,7 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         export.write_run_exports(con, run.run_id, folder, report["report_sha256"])
         write_json(folder / "report.json", report)
 
-    published = publish_folder(db, run.run_id, write_files)
+    published = publish_folder(db, run.run_id, write_files, as_of=run.as_of.isoformat())
     con.execute("DELETE FROM reports WHERE run_id = ?", [run.run_id])
     con.execute("INSERT INTO reports VALUES (?, ?, ?, ?)",
                 [run.run_id, status, report["report_sha256"], json.dumps(report, sort_keys=True)])

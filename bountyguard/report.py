@@ -55,8 +55,10 @@ def latest_published(db_path: str | Path) -> Path | None:
     return run_dir
 
 
-def publish_folder(db_path: str | Path, run_id: str, write_files) -> Path:
-    """Create the published folder of `run_id` atomically; `write_files(tmp_dir)` fills it."""
+def publish_folder(db_path: str | Path, run_id: str, write_files, as_of: str | None = None) -> Path:
+    """Create the published folder of `run_id` atomically; `write_files(tmp_dir)` fills it. The
+    `LATEST` pointer moves to it unless the current latest report is for a later as-of date: a
+    backfill or a rerun of an earlier day never becomes the report that payouts are paid from."""
     root = published_root(db_path)
     root.mkdir(parents=True, exist_ok=True)
     final = root / run_id
@@ -69,6 +71,14 @@ def publish_folder(db_path: str | Path, run_id: str, write_files) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    current = latest_published(db_path) if (root / "LATEST").exists() else None
+    if current is not None and as_of is not None and current.name != run_id:
+        try:
+            current_as_of = json.loads((current / "report.json").read_text(encoding="utf-8")).get("as_of", "")
+        except (OSError, json.JSONDecodeError):
+            current_as_of = ""  # an unreadable latest report is replaced, never trusted
+        if str(current_as_of) > str(as_of):
+            return final
     pointer_tmp = root / f".LATEST.{run_id}"
     pointer_tmp.write_text(run_id + "\n", encoding="utf-8")
     os.replace(pointer_tmp, root / "LATEST")

@@ -94,3 +94,19 @@ def test_void_is_final_across_runs(tmp_path):
     append_analyst_decision(ledger, "P1", "release", "analyst.anna", "the exit was a data error")
     ledger.close()
     assert decisions_of(pipeline.run(later, db, AS_OF))["P1"] == ("void", "early_exit")
+
+
+def test_a_backfill_for_an_earlier_day_never_becomes_the_report_to_pay_from(tmp_path):
+    from bountyguard.report import latest_published
+
+    p = Platform()
+    p.job("J1", "C1")
+    p.referred_hire("1", "R1", "K1", "J1", started="2026-03-02")
+    landing = p.write_landing(tmp_path / "landing")
+    db = tmp_path / "bg.duckdb"
+    june = pipeline.run(landing, db, "2026-06-30")
+    may = pipeline.run(landing, db, "2026-05-31")
+    assert latest_published(db).name == june["run_id"]
+    assert (latest_published(db).parent / may["run_id"] / "report.json").exists()  # published, not latest
+    again = pipeline.run(landing, db, "2026-06-30")
+    assert latest_published(db).name == again["run_id"]
