@@ -228,3 +228,16 @@ def test_a_rejected_correction_holds_its_payout_in_a_clean_run(tmp_path, capsys)
     decisions = latest_decisions(tmp_path)
     assert decisions["P1"] == "hold"
     assert {decisions[pid] for pid in ("P2", "P3", "P4")} == {"release"}
+
+
+def test_a_due_payout_whose_row_is_unreadable_is_still_decided_and_held(tmp_path, capsys):
+    p = small_platform()
+    p.rows["payouts"][1]["amount"] = "a lot"
+    landing = p.write_landing(tmp_path / "landing")
+    config = tmp_path / "lenient.toml"
+    config.write_text("[ingest]\nmax_reject_rate = 0.5\n")
+    code, out, _ = run(tmp_path, landing, capsys, ("--config", str(config)))
+    assert code == 0, out
+    decisions = latest_decisions(tmp_path)
+    assert decisions["P2"] == "hold"
+    assert decisions["P1"] == decisions["P3"] == decisions["P4"] == "release"

@@ -82,6 +82,11 @@ decided AS (
 )
 SELECT payout_id, decision, array_to_string(reasons, ';') AS reasons
 FROM (
+    -- payouts whose row this run could not read: no data to decide on, so they are held
+    SELECT DISTINCT payout_id, 'hold' AS decision, []::VARCHAR[] AS reasons
+    FROM rejected_payout_rows
+    WHERE payout_id NOT IN (SELECT payout_id FROM payouts)
+    UNION ALL
     SELECT
         payout_id,
         CASE

@@ -16,3 +16,9 @@ JOIN rejected_keys k
   OR (k.table_name = 'referrers' AND k.record_key = p.referrer_id)
   OR (k.table_name = 'candidates' AND k.record_key = h.candidate_id)
   OR (k.table_name = 'jobs' AND k.record_key = h.job_id)
+UNION
+-- a payout row that could not be read at all is not in the current state: it is still decided (held)
+SELECT DISTINCT k.record_key AS payout_id, k.table_name
+FROM rejected_keys k
+WHERE k.table_name = 'payouts'
+  AND k.record_key NOT IN (SELECT payout_id FROM payouts);
