@@ -316,7 +316,7 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         decision_counts[d] += 1
     rejects = con.execute(
         "SELECT table_name, source_file, line, column_name, reason FROM rejects WHERE run_id = ? "
-        "ORDER BY table_name, line, column_name LIMIT 50", [run.run_id]).fetchall()
+        "ORDER BY table_name, line, column_name, reason LIMIT 50", [run.run_id]).fetchall()
     validation = outcome or {"success": False, "evaluated": 0, "failed": 0, "failed_checks": []}
     report = {
         "run_id": run.run_id,

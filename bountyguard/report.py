@@ -5,9 +5,10 @@ file. `publish` copies a finished run's report and exports into `<db stem>.publi
 atomically (write a temporary folder, then rename) and then moves the `LATEST` pointer, so a reader
 sees either the previous complete report or the new complete one, never a half-written run.
 
-report_sha256 covers everything a payout depends on and nothing that varies between identical runs
-(no run id, no wall-clock time): the as-of date, the digest of the input state, the digest of the
-configuration, the validation outcome, the status and every decision. A reader recomputes it from
+report_sha256 covers the whole report and every decision, except what varies between identical runs
+(the run id and the Data Docs path; no wall-clock time is in the report): the as-of date, the status,
+the digest of the input state, the configuration and its digest, the validation outcome, row counts,
+flag and decision counts, the release batch's hash, and each (payout, decision, reasons). A reader recomputes it from
 the published files, so a report edited after publishing is refused.
 """
 from __future__ import annotations
@@ -21,10 +22,12 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from bountyguard.config import canonical_json
+from bountyguard.config import canonical_json, config_sha256
 from bountyguard.errors import BountyguardError, ReportIntegrityError
 
-DIGEST_FIELDS = ("as_of", "status", "inputs_sha256", "config_sha256", "validation", "release_batch_sha256")
+# Everything in report.json is covered except these: the digest itself, the run id and the Data Docs
+# path (both name the run, and identical runs must give identical digests).
+NOT_DIGESTED = ("report_sha256", "run_id", "data_docs")
 # What the payment step needs to pay a `release` decision; covered by the digest through its file hash.
 RELEASE_BATCH_FILE = "release_batch.csv"
 RELEASE_BATCH_COLUMNS = ["payout_id", "referrer_id", "amount", "currency", "payee_iban"]
@@ -32,8 +35,8 @@ DECISION_COLUMNS = ["payout_id", "decision", "reasons", "run_id", "report_sha256
 
 
 def compute_report_sha256(report: dict, decisions: Iterable[tuple[str, str, str]]) -> str:
-    """Digest over the report's DIGEST_FIELDS and the (payout_id, decision, reasons) triples."""
-    body = {field: report.get(field) for field in DIGEST_FIELDS}
+    """Digest over the whole report but NOT_DIGESTED and the (payout_id, decision, reasons) triples."""
+    body = {field: value for field, value in report.items() if field not in NOT_DIGESTED}
     body["decisions"] = sorted([str(p), str(d), str(r or "")] for p, d, r in decisions)
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
@@ -125,11 +128,22 @@ def load_verified_report(run_dir: str | Path) -> tuple[dict, list[dict], list[di
             f"{run_dir / 'report.json'}: report_sha256 {claimed} does not match its content "
             f"(recomputed {actual}): the report was changed after it was published; nothing is paid"
         )
-    stray = [d["payout_id"] for d in decisions if d.get("report_sha256") != claimed]
-    if stray:
+    if report.get("run_id") != run_dir.name:
         raise ReportIntegrityError(
-            f"{run_dir / 'payout_decisions.csv'}: {len(stray)} rows carry another report_sha256 "
-            f"(first: payout {stray[0]}); nothing is paid"
+            f"{run_dir / 'report.json'}: run_id {report.get('run_id')!r} is not this report's folder "
+            f"{run_dir.name!r}: the report was changed or moved after it was published; nothing is paid"
+        )
+    if "config" in report and config_sha256(report["config"]) != report.get("config_sha256"):
+        raise ReportIntegrityError(
+            f"{run_dir / 'report.json'}: the configuration does not match its config_sha256; nothing is paid"
+        )
+    stray = [d["payout_id"] for d in decisions
+             if d.get("report_sha256") != claimed or d.get("run_id") != run_dir.name]
+    if stray:
+        first = next(d for d in decisions if d["payout_id"] == stray[0])
+        raise ReportIntegrityError(
+            f"{run_dir / 'payout_decisions.csv'}: {len(stray)} rows carry another report_sha256 or run_id "
+            f"(first: payout {stray[0]}, run_id {first.get('run_id')!r}); nothing is paid"
         )
     released = {d["payout_id"] for d in decisions if d["decision"] == "release"}
     if {b["payout_id"] for b in batch} != released:

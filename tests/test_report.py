@@ -1,0 +1,58 @@
+"""The published report's digest covers the whole report and its decisions: a reader refuses a
+report changed after publishing, whichever part was changed."""
+import json
+
+import pytest
+
+from bountyguard import pipeline
+from bountyguard.errors import ReportIntegrityError
+from bountyguard.report import latest_published, load_verified_report
+from tests.builders import Platform
+
+
+@pytest.fixture
+def published(tmp_path):
+    p = Platform()
+    p.job("J1", "C1")
+    p.referred_hire("1", "R1", "K1", "J1", started="2026-03-02")
+    p.referred_hire("2", "R2", "K2", "J1", started="2026-01-05", ended="2026-02-01")
+    summary = pipeline.run(p.write_landing(tmp_path / "landing"), tmp_path / "bg.duckdb", "2026-06-30")
+    return latest_published(tmp_path / "bg.duckdb"), summary
+
+
+def edit_report(run_dir, change):
+    path = run_dir / "report.json"
+    report = json.loads(path.read_text())
+    change(report)
+    path.write_text(json.dumps(report))
+
+
+def test_untouched_report_verifies(published):
+    run_dir, summary = published
+    report, decisions, batch = load_verified_report(run_dir)
+    assert report["report_sha256"] == summary["report_sha256"]
+    assert [d["payout_id"] for d in decisions] == ["P1", "P2"]
+    assert [b["payout_id"] for b in batch] == ["P1"]
+
+
+@pytest.mark.parametrize("change", [
+    lambda r: r.update(status="clean" if r["status"] != "clean" else "not_clean"),
+    lambda r: r["decision_counts"].update(release=999),
+    lambda r: r["config"]["decisions"].update(hold_severities=[]),
+    lambda r: r["tables"]["payouts"].update(rows_rejected=0, rows_in=99),
+    lambda r: r.update(run_id="FAKE"),
+    lambda r: r["validation"].update(failed=7),
+])
+def test_any_edit_of_the_report_is_refused(published, change):
+    run_dir, _ = published
+    edit_report(run_dir, change)
+    with pytest.raises(ReportIntegrityError):
+        load_verified_report(run_dir)
+
+
+def test_an_edited_decision_row_is_refused(published):
+    run_dir, _ = published
+    path = run_dir / "payout_decisions.csv"
+    path.write_text(path.read_text().replace("P2,void,early_exit", "P2,release,"))
+    with pytest.raises(ReportIntegrityError, match="changed after it was published"):
+        load_verified_report(run_dir)
