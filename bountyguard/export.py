@@ -49,15 +49,17 @@ def write_run_exports(con, run_id: str, folder: Path, report_sha256: str) -> Non
 
 def write_release_batch(con, run_id: str, path: Path) -> None:
     """What the payment step needs for each `release` decision (the payee's IBAN is personal data
-    and appears only here, where money is sent)."""
+    and appears only here, where money is sent). The IBAN is identity resolution's normalised,
+    checksum-validated key: an account number that fails its checksum is left empty, so the payout
+    waits for a valid account instead of being sent to a mistyped one."""
     _copy_query(
         con,
         """
         SELECT d.payout_id, p.referrer_id, CAST(p.amount AS VARCHAR) AS amount, p.currency,
-               upper(replace(r.payout_iban, ' ', '')) AS payee_iban
+               pr.iban_key AS payee_iban
         FROM payout_decisions d
         JOIN payouts p USING (payout_id)
-        LEFT JOIN referrers r ON r.referrer_id = p.referrer_id
+        LEFT JOIN person_records pr ON pr.record_type = 'referrer' AND pr.record_id = p.referrer_id
         WHERE d.run_id = ? AND d.decision = 'release'
         ORDER BY d.payout_id
         """,

@@ -402,8 +402,9 @@ def _fallback_persons(con) -> None:
     """Each record its own person: enough to decide holds when identity resolution could not run."""
     con.execute(
         "CREATE OR REPLACE TABLE person_records AS "
-        "SELECT 'referrer' AS record_type, referrer_id AS record_id, 'referrer:' || referrer_id AS person_id FROM referrers "
-        "UNION ALL SELECT 'candidate', candidate_id, 'candidate:' || candidate_id FROM candidates"
+        "SELECT 'referrer' AS record_type, referrer_id AS record_id, 'referrer:' || referrer_id AS person_id, "
+        "NULL::VARCHAR AS iban_key FROM referrers "
+        "UNION ALL SELECT 'candidate', candidate_id, 'candidate:' || candidate_id, NULL FROM candidates"
     )
     run_sql_file(con, "features/stints.sql")
 

@@ -56,3 +56,15 @@ def test_an_edited_decision_row_is_refused(published):
     path.write_text(path.read_text().replace("P2,void,early_exit", "P2,release,"))
     with pytest.raises(ReportIntegrityError, match="changed after it was published"):
         load_verified_report(run_dir)
+
+
+def test_release_batch_carries_normalised_valid_ibans_only(tmp_path):
+    p = Platform()
+    p.job("J1", "C1")
+    p.add("referrers", referrer_id="R1", payout_iban="de89 3704 0044 0532 0130 00")
+    p.add("referrers", referrer_id="R2", payout_iban="DE89 3704 0044 0532 0130 01")  # checksum fails
+    p.referred_hire("1", "R1", "K1", "J1", started="2026-03-02")
+    p.referred_hire("2", "R2", "K2", "J1", started="2026-03-02")
+    pipeline.run(p.write_landing(tmp_path / "landing"), tmp_path / "bg.duckdb", "2026-06-30")
+    _, _, batch = load_verified_report(latest_published(tmp_path / "bg.duckdb"))
+    assert {b["payout_id"]: b["payee_iban"] for b in batch} == {"P1": "DE89370400440532013000", "P2": ""}
