@@ -94,7 +94,7 @@ def _clawbacks(args) -> int:
     print(f"{len(rows)} payouts listed for clawback")
     for r in rows:
         amount = f"{r['amount']} {r['currency']}" if r["amount"] else "amount unknown (not paid by bountyguard)"
-        print(f"  {r['payout_id']}: {amount}; {r['reasons']}; run {r['run_id']}; listed {r['listed_at']}")
+        print(f"  {r['payout_id']}: {amount}; {r['reasons']}; {r['state']}; run {r['run_id']}; listed {r['listed_at']}")
     return 0
 
 
@@ -109,7 +109,8 @@ def _show(args) -> int:
             print(f"  run {r['run_id']}: NOT VERIFIED: {r['problem']}")
     print("analyst decisions:" if history["analyst_decisions"] else "analyst decisions: none")
     for d in history["analyst_decisions"]:
-        print(f"  {d['decided_at']} {d['decision']} by {d['decided_by']}: {d['reason']}")
+        print(f"  {d['decided_at']} {d['decision']} by {d['decided_by']}: {d['reason']} "
+              f"(patterns seen: {d['reasons_seen'] or 'none'})")
     release = history["release"]
     if release:
         print(f"ledger: {release['state']} {release['amount']} {release['currency']} from run {release['run_id']}, "
@@ -117,7 +118,7 @@ def _show(args) -> int:
     else:
         print("ledger: never released by bountyguard")
     for c in history["clawbacks"]:
-        print(f"clawback listed {c['listed_at']} by run {c['run_id']}: {c['reasons']}")
+        print(f"clawback {c['state']}: listed {c['listed_at']} by run {c['run_id']}: {c['reasons']}")
     return 0
 
 

@@ -12,8 +12,15 @@ Tables:
 - `releases`: one row per payout bountyguard ever started paying (state intent -> sent -> confirmed).
   `payout_id` is UNIQUE over every state: a payout is paid once even when two later clean reports
   both decide `release` for it. Rows are never deleted and their money columns never change.
-- `analyst_decisions`: append-only (triggers refuse UPDATE and DELETE): who decided what and why.
-- `clawbacks`: payouts a clean report found to be paid wrongly, listed for recovery.
+- `analyst_decisions`: append-only (triggers refuse UPDATE and DELETE): who decided what and why,
+  and which patterns the newest published report gave the payout when they decided (`reasons_seen`):
+  an analyst's release answers those patterns, not ones a later run finds.
+- `clawbacks`: one row per payout a clean report found to be paid wrongly, listed for recovery. The
+  first clean report that decides `clawback` lists it; later reports (each with a new digest) deciding
+  the same add nothing, so a payout is never listed, and recovered, twice.
+
+The schema is versioned (`PRAGMA user_version`). A ledger of another version is refused with a clear
+message rather than read with missing columns (there is no migration: the ledger is new).
 """
 from __future__ import annotations
 
@@ -35,7 +42,8 @@ LEDGER_CSV_COLUMNS = ["payout_id", "amount", "currency", "report_sha256", "idemp
 # Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 60
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
+CLAWBACK_STATES = ("listed", "recovered")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS releases (
     idempotency_key    TEXT PRIMARY KEY,
@@ -68,7 +76,10 @@ CREATE TABLE IF NOT EXISTS analyst_decisions (
     decision    TEXT NOT NULL CHECK (decision IN ('release', 'void', 'hold')),
     decided_by  TEXT NOT NULL CHECK (length(trim(decided_by)) > 0),
     reason      TEXT NOT NULL CHECK (length(trim(reason)) > 0),
-    decided_at  TEXT NOT NULL
+    decided_at  TEXT NOT NULL,
+    -- the ';'-separated pattern codes of the payout's decision in the newest published report when
+    -- the analyst decided ('' when it was not in it): a release lifts holds for these patterns only
+    reasons_seen TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS analyst_decisions_by_payout ON analyst_decisions (payout_id, decision_id);
 CREATE TRIGGER IF NOT EXISTS analyst_decisions_no_update BEFORE UPDATE ON analyst_decisions
@@ -77,14 +88,14 @@ CREATE TRIGGER IF NOT EXISTS analyst_decisions_no_delete BEFORE DELETE ON analys
 BEGIN SELECT RAISE(ABORT, 'analyst_decisions is an append-only audit trail: decisions are never deleted'); END;
 
 CREATE TABLE IF NOT EXISTS clawbacks (
-    payout_id     TEXT NOT NULL,
-    report_sha256 TEXT NOT NULL,
+    payout_id     TEXT PRIMARY KEY,            -- listed once, by the first clean report deciding clawback
+    report_sha256 TEXT NOT NULL,               -- that first report
     run_id        TEXT NOT NULL,
     reasons       TEXT NOT NULL,
     amount        TEXT,                        -- known when bountyguard paid it; NULL when paid elsewhere
     currency      TEXT,
-    listed_at     TEXT NOT NULL,
-    PRIMARY KEY (payout_id, report_sha256)
+    state         TEXT NOT NULL DEFAULT 'listed' CHECK (state IN ('listed', 'recovered')),
+    listed_at     TEXT NOT NULL
 );
 """
 
@@ -122,11 +133,15 @@ def open_ledger(db_path: str | Path) -> sqlite3.Connection:
             con.execute("PRAGMA journal_mode = WAL")
             # FULL: a committed claim or `sent` mark survives a power cut, which the write order relies on.
             con.execute("PRAGMA synchronous = FULL")
-            if con.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            if con.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
                 with immediate(con):
-                    for statement in _statements(_SCHEMA):
-                        con.execute(statement)
-                    con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                    # read again under the write lock: another process may have created it meanwhile
+                    version = con.execute("PRAGMA user_version").fetchone()[0]
+                    _refuse_other_schema(path, version)
+                    if version == 0:
+                        for statement in _statements(_SCHEMA):
+                            con.execute(statement)
+                        con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         except BaseException:
             con.close()
             raise
@@ -144,12 +159,28 @@ def open_ledger_readonly(db_path: str | Path) -> sqlite3.Connection | None:
     def connect() -> sqlite3.Connection | None:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_SECONDS)
         con.row_factory = sqlite3.Row
-        if con.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            _refuse_other_schema(path, version)
+        except BaseException:
+            con.close()
+            raise
+        if version == 0:
             con.close()  # being created by another process right now: nothing in it yet
             return None
         return con
 
     return _while_busy(connect, path, "cannot read the payout ledger")
+
+
+def _refuse_other_schema(path: Path, version: int) -> None:
+    """An existing ledger of another schema version is never used (nor taken for an empty one)."""
+    if version not in (0, _SCHEMA_VERSION):
+        raise LedgerError(
+            f"{path}: ledger schema version {version}, this bountyguard needs version {_SCHEMA_VERSION} "
+            "(there is no migration); keep the file (it records payments) and start a new ledger "
+            "only after reconciling it"
+        )
 
 
 def _while_busy(connect, path: Path, what: str):
@@ -264,18 +295,22 @@ def mark_sent(con: sqlite3.Connection, key: str, provider: str, reference: str) 
 
 
 def append_analyst_decision(
-    con: sqlite3.Connection, payout_id: str, decision: str, decided_by: str, reason: str
+    con: sqlite3.Connection, payout_id: str, decision: str, decided_by: str, reason: str, reasons_seen: str = ""
 ) -> dict:
+    """Append one decision. `reasons_seen`: the pattern codes the analyst saw (`payouts.decide` fills
+    it from the newest published report)."""
     if decision not in ANALYST_DECISIONS:
         raise LedgerError(f"analyst decision {decision!r} for payout {payout_id}: must be one of {ANALYST_DECISIONS}")
     for name, value in (("payout", payout_id), ("decided by", decided_by), ("reason", reason)):
         if not (value or "").strip():
             raise LedgerError(f"analyst decision for payout {payout_id or '?'}: {name} must not be empty")
+    reasons_seen = (reasons_seen or "").strip()
     decided_at = utc_now()
     with immediate(con):
         cursor = con.execute(
-            "INSERT INTO analyst_decisions (payout_id, decision, decided_by, reason, decided_at) VALUES (?, ?, ?, ?, ?)",
-            (payout_id.strip(), decision, decided_by.strip(), reason.strip(), decided_at),
+            "INSERT INTO analyst_decisions (payout_id, decision, decided_by, reason, decided_at, reasons_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (payout_id.strip(), decision, decided_by.strip(), reason.strip(), decided_at, reasons_seen),
         )
     return {
         "decision_id": cursor.lastrowid,
@@ -284,6 +319,7 @@ def append_analyst_decision(
         "decided_by": decided_by.strip(),
         "reason": reason.strip(),
         "decided_at": decided_at,
+        "reasons_seen": reasons_seen,
     }
 
 
@@ -305,7 +341,10 @@ def analyst_history(con: sqlite3.Connection, payout_id: str) -> list[dict]:
 
 def analyst_decisions(db_path: str | Path) -> list[dict]:
     """The latest analyst decision per payout (payout_id, decision, decided_by, reason, decided_at,
-    decision_id), for the screening's decision step. Reads only; no ledger yet means no decisions."""
+    decision_id, reasons_seen), for the screening's decision step. `reasons_seen` (a string, '' when
+    none) is the ';'-separated pattern codes the payout had in the newest published report when the
+    analyst decided: a release lifts only holds whose patterns are all among them. Reads only; no
+    ledger yet means no decisions."""
     con = open_ledger_readonly(db_path)
     if con is None:
         return []
@@ -319,7 +358,8 @@ def analyst_decisions(db_path: str | Path) -> list[dict]:
 
 
 def list_clawbacks(con: sqlite3.Connection, report: dict, clawback_decisions: list[dict]) -> int:
-    """Record a clean report's clawback decisions (once per payout and report); call inside a
+    """Record a clean report's clawback decisions, once per payout: a payout already listed (by any
+    earlier report) keeps its row. Returns how many payouts were newly listed. Call inside a
     transaction. The amount is known only for payouts bountyguard paid itself."""
     paid = release_rows(con)
     listed = 0
@@ -344,6 +384,19 @@ def list_clawbacks(con: sqlite3.Connection, report: dict, clawback_decisions: li
 def clawback_rows(con: sqlite3.Connection, payout_id: str | None = None) -> list[dict]:
     sql = "SELECT * FROM clawbacks" + (" WHERE payout_id = ?" if payout_id else "") + " ORDER BY listed_at, payout_id"
     return [dict(r) for r in con.execute(sql, (payout_id,) if payout_id else ())]
+
+
+def paid_payout_ids(db_path: str | Path) -> list[str]:
+    """Every payout bountyguard itself has started paying, sorted: every `releases` row in any state
+    (an `intent` may already have moved money, so for clawbacks it counts as paid). Reads only; [] when
+    no ledger exists."""
+    con = open_ledger_readonly(db_path)
+    if con is None:
+        return []
+    try:
+        return [r[0] for r in con.execute("SELECT payout_id FROM releases ORDER BY payout_id")]
+    finally:
+        con.close()
 
 
 # --- export -----------------------------------------------------------------------------------------

@@ -323,8 +323,9 @@ def held_payouts(db_path: str | Path) -> dict:
 
 
 def clawbacks(db_path: str | Path) -> list[dict]:
-    """Every payout listed for recovery. The newest report's clawbacks are listed first if it is clean
-    (the same recording `release` does; idempotent)."""
+    """Every payout listed for recovery, once each (with the first clean report that listed it and
+    its state, listed or recovered). The newest report's clawbacks are listed first if it is clean (the
+    same recording `release` does; a payout already listed is not listed again)."""
     run_dir, report, decisions, _ = newest_verified_report(db_path)
     con = ledger.open_ledger(db_path)
     try:
@@ -374,9 +375,34 @@ def payout_history(db_path: str | Path, payout_id: str) -> dict:
 
 def decide(db_path: str | Path, payout_id: str, decision: str, decided_by: str, reason: str) -> dict:
     """Append an analyst decision to the audit trail. A `void` or `hold` stops the payout's release
-    from now on; the next screening run reads the latest decision per payout (`ledger.analyst_decisions`)."""
+    from now on; the next screening run reads the latest decision per payout (`ledger.analyst_decisions`).
+
+    The decision records `reasons_seen`: the payout's pattern codes in the newest published report
+    ('' when it is not in it, or nothing is published), so that a `release` lifts only holds for the
+    patterns the analyst saw, never ones a later run finds. A `release` is refused when the newest
+    report cannot be verified (what the analyst saw is unknown); a `void` or `hold` is always recorded,
+    since stopping a payment needs no report."""
+    payout_id = (payout_id or "").strip()
+    try:
+        reasons_seen = _reasons_in_newest_report(db_path, payout_id)
+    except BountyguardError as exc:
+        if decision == "release":
+            raise BountyguardError(
+                f"{exc}; the release of payout {payout_id} is not recorded (the patterns it answers are unknown)"
+            ) from None
+        log.warning("recording %s of payout %s without the patterns seen: %s", decision, payout_id, exc)
+        reasons_seen = ""
     con = ledger.open_ledger(db_path)
     try:
-        return ledger.append_analyst_decision(con, payout_id, decision, decided_by, reason)
+        return ledger.append_analyst_decision(con, payout_id, decision, decided_by, reason, reasons_seen=reasons_seen)
     finally:
         con.close()
+
+
+def _reasons_in_newest_report(db_path: str | Path, payout_id: str) -> str:
+    """The payout's reasons (';'-separated pattern codes) in the newest published report, verified."""
+    run_dir = latest_published(db_path)
+    if run_dir is None or not payout_id:
+        return ""
+    _, decisions, _ = load_verified_report(run_dir)
+    return next(((d.get("reasons") or "").strip() for d in decisions if d["payout_id"] == payout_id), "")

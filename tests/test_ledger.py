@@ -128,3 +128,62 @@ def test_provider_is_chosen_by_configuration(tmp_path):
         make_provider(db, {"payouts": {"provider": "no_such_module:Bank"}})
     with pytest.raises(PaymentProviderError, match="not a PaymentProvider"):
         make_provider(db, {"payouts": {"provider": "json:JSONDecoder"}})
+
+
+def test_paid_payout_ids_counts_every_release_state_and_only_reads(tmp_path):
+    db = tmp_path / "bg.duckdb"
+    assert ledger.paid_payout_ids(db) == []
+    assert not ledger.ledger_path(db).exists()  # reading does not create the ledger
+    con = ledger.open_ledger(db)
+    claim(con, {**INSTRUCTION, "payout_id": "P2"})  # claimed: money may already have moved
+    claim(con, INSTRUCTION)
+    ledger.mark_sent(con, ledger.idempotency_key("P1"), "file", "file:1")
+    ledger.append_analyst_decision(con, "P3", "release", "ana", "checked")  # decided, never paid
+    with ledger.immediate(con):
+        ledger.list_clawbacks(con, {"report_sha256": "r", "run_id": "run-1"}, [{"payout_id": "P4", "reasons": "x"}])
+    con.close()
+    assert ledger.paid_payout_ids(db) == ["P1", "P2"]
+
+
+def test_a_clawback_is_listed_once_per_payout_whatever_report_lists_it_again(tmp_path):
+    db = tmp_path / "bg.duckdb"
+    con = ledger.open_ledger(db)
+    claim(con, INSTRUCTION)
+    first = {"report_sha256": "sha-day-1", "run_id": "run-1"}
+    second = {"report_sha256": "sha-day-2", "run_id": "run-2"}
+    with ledger.immediate(con):
+        assert ledger.list_clawbacks(con, first, [{"payout_id": "P1", "reasons": "early_exit"}]) == 1
+    with ledger.immediate(con):
+        assert ledger.list_clawbacks(con, second, [{"payout_id": "P1", "reasons": "early_exit;self_referral"}]) == 0
+    rows = ledger.clawback_rows(con)
+    assert [(r["payout_id"], r["report_sha256"], r["run_id"], r["reasons"], r["amount"], r["state"]) for r in rows] == [
+        ("P1", "sha-day-1", "run-1", "early_exit", "250.00", "listed")
+    ]
+
+
+def test_analyst_decisions_keep_the_patterns_seen_and_stay_append_only(tmp_path):
+    db = tmp_path / "bg.duckdb"
+    con = ledger.open_ledger(db)
+    ledger.append_analyst_decision(con, "P1", "release", "ana", "checked", reasons_seen="velocity_spike;anomaly")
+    d = ledger.append_analyst_decision(con, "P2", "hold", "ana", "check")
+    assert d["reasons_seen"] == ""
+    con.close()
+    assert {x["payout_id"]: x["reasons_seen"] for x in ledger.analyst_decisions(db)} == {
+        "P1": "velocity_spike;anomaly", "P2": ""}
+    raw = sqlite3.connect(ledger.ledger_path(db))
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        raw.execute("UPDATE analyst_decisions SET reasons_seen = 'self_referral'")
+
+
+def test_a_ledger_of_an_older_schema_is_refused_not_misread(tmp_path):
+    db = tmp_path / "bg.duckdb"
+    old = sqlite3.connect(ledger.ledger_path(db))
+    old.execute("CREATE TABLE releases (payout_id TEXT)")
+    old.execute("INSERT INTO releases VALUES ('P1')")
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    with pytest.raises(ledger.LedgerError, match="schema version 1"):
+        ledger.open_ledger(db)
+    with pytest.raises(ledger.LedgerError, match="schema version 1"):
+        ledger.paid_payout_ids(db)  # never "nothing paid" for a ledger that holds payments

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bountyguard import cli_payouts, ledger, payouts
-from bountyguard.errors import ReportIntegrityError
+from bountyguard.errors import BountyguardError, ReportIntegrityError
 from bountyguard.payment_provider import FilePaymentProvider, PaymentProviderError, payments_dir
 from bountyguard.report import (
     DECISION_COLUMNS,
@@ -407,3 +407,77 @@ def test_dry_run_prints_what_it_would_pay_and_writes_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "paid 2 payouts: 150.50 EUR" in out and IBAN not in out
     assert payouts.release(db, dry_run=True)["paid"] == []
+
+
+# --- review fixes ------------------------------------------------------------------------------------
+
+
+def test_clawbacks_of_later_clean_reports_do_not_list_a_payout_again(tmp_path, capsys):
+    db = tmp_path / "bg.duckdb"
+    publish(db, "run-1", {"P1": "release"})
+    payouts.release(db)
+    run2 = publish(db, "run-2", {"P1": "clawback"}, as_of="2026-03-02", reasons={"P1": "serial_rereferral"})
+    assert payouts.release(db)["clawbacks_listed"] == 1
+    run3 = publish(db, "run-3", {"P1": "clawback", "P2": "release"}, as_of="2026-03-03",
+                   reasons={"P1": "serial_rereferral;self_referral"})
+    assert payouts.load_verified_report(run2)[0]["report_sha256"] != payouts.load_verified_report(run3)[0]["report_sha256"]
+    assert payouts.release(db)["clawbacks_listed"] == 0
+    rows = payouts.clawbacks(db)
+    assert [(c["payout_id"], c["run_id"], c["reasons"], c["amount"], c["state"]) for c in rows] == [
+        ("P1", "run-2", "serial_rereferral", "100.00", "listed")
+    ]
+    capsys.readouterr()
+    assert cli("payouts", "clawbacks", "--db", str(db)) == 0
+    out = capsys.readouterr().out
+    assert "1 payouts listed for clawback" in out and out.count("P1:") == 1
+
+
+def test_decide_records_the_patterns_of_the_newest_report(tmp_path, capsys):
+    db = tmp_path / "bg.duckdb"
+    assert payouts.decide(db, "P1", "hold", "ana", "nothing published yet")["reasons_seen"] == ""
+    publish(db, "run-1", {"P1": "hold", "P2": "release"}, reasons={"P1": "velocity_spike;anomaly"})
+    assert payouts.decide(db, "P1", "release", "ana", "a busy season")["reasons_seen"] == "velocity_spike;anomaly"
+    assert payouts.decide(db, "P9", "void", "ana", "not in the report")["reasons_seen"] == ""
+    # a later report finds more; the analyst's release still records only what the analyst saw
+    publish(db, "run-2", {"P1": "hold", "P2": "release"}, as_of="2026-03-02",
+            reasons={"P1": "velocity_spike;anomaly;self_referral"})
+    latest = {d["payout_id"]: d for d in ledger.analyst_decisions(db)}
+    assert latest["P1"]["decision"] == "release" and latest["P1"]["reasons_seen"] == "velocity_spike;anomaly"
+    assert latest["P9"]["reasons_seen"] == ""
+    capsys.readouterr()
+    assert cli("payouts", "show", "P1", "--db", str(db)) == 0
+    out = capsys.readouterr().out
+    assert "release by ana: a busy season (patterns seen: velocity_spike;anomaly)" in out
+    assert "hold by ana: nothing published yet (patterns seen: none)" in out
+
+
+@pytest.mark.parametrize("where", ["report_json", "decision_rows"])
+def test_report_whose_run_id_is_not_its_folder_is_refused_and_nothing_paid(tmp_path, capsys, where):
+    db = tmp_path / "bg.duckdb"
+    run_dir = publish(db, "run-1", FIVE)
+    if where == "report_json":
+        report = json.loads((run_dir / "report.json").read_text())
+        report["run_id"] = "run-0"  # run_id is not covered by report_sha256
+        write_json(run_dir / "report.json", report)
+    else:
+        path = run_dir / "payout_decisions.csv"
+        path.write_text(path.read_text().replace(",run-1,", ",run-0,"))
+    with pytest.raises(ReportIntegrityError, match="run-0.*nothing is paid"):
+        payouts.release(db)
+    assert cli("payouts", "release", "--db", str(db)) == 2
+    err = capsys.readouterr().err
+    assert "bg.published/run-1" in err and "run-0" in err and "Traceback" not in err
+    assert payments(db) == []
+    assert ledger_states(db) == {}
+
+
+def test_release_decision_is_refused_when_the_newest_report_cannot_be_verified(tmp_path):
+    db = tmp_path / "bg.duckdb"
+    run_dir = publish(db, "run-1", {"P1": "hold", "P2": "release"}, reasons={"P1": "velocity_spike"})
+    path = run_dir / "payout_decisions.csv"
+    path.write_text(path.read_text().replace("P1,hold,velocity_spike", "P1,hold,"))
+    with pytest.raises(BountyguardError, match="release of payout P1 is not recorded"):
+        payouts.decide(db, "P1", "release", "ana", "looks fine")
+    # stopping a payment never waits for a report
+    assert payouts.decide(db, "P2", "void", "ana", "sock puppet")["reasons_seen"] == ""
+    assert [(d["payout_id"], d["decision"]) for d in ledger.analyst_decisions(db)] == [("P2", "void")]
