@@ -193,8 +193,11 @@ def _validation_outcome(con, run_id: str) -> dict | None:
 
 def detect(db: str | Path, run_id: str) -> dict:
     """Resolve persons, build stints, run every detector; store the run's flags."""
-    from detectors import build_detectors
+    import pyarrow as pa
+
     from bountyguard.identity import IdentityConfig, resolve_persons
+    from detectors import build_detectors
+    from detectors.base import FLAG_COLUMNS
 
     con, run = _open(db, run_id)
     try:
@@ -211,11 +214,16 @@ def detect(db: str | Path, run_id: str) -> dict:
             rows = detector.detect(con)
             counts[detector.pattern] = len(rows)
             if rows:
-                con.executemany(
-                    "INSERT INTO flags VALUES (?, 'F' || left(md5(? || '|' || ? || '|' || ?), 16), ?, ?, ?, ?, ?, ?, ?)",
-                    [[run_id, detector.pattern, et, eid, detector.pattern, et, eid, pid, score, sev, ev]
-                     for et, eid, pid, score, sev, ev in rows],
+                # one columnar insert, not a statement per flag (tens of thousands at scale)
+                detected = pa.table({name: [r[i] for r in rows] for i, name in enumerate(FLAG_COLUMNS)})
+                con.register("detected_flags", detected)
+                con.execute(
+                    "INSERT INTO flags SELECT $run_id, 'F' || left(md5($pattern || '|' || entity_type || '|' "
+                    "|| entity_id), 16), $pattern, entity_type, entity_id, person_id, score, severity, evidence "
+                    "FROM detected_flags",
+                    {"run_id": run_id, "pattern": detector.pattern},
                 )
+                con.unregister("detected_flags")
             log.info("detector %s: %d flags", detector.pattern, len(rows))
         run.mark(con, "detected")
         return {"flags": counts, "identity": identity_stats}
@@ -234,23 +242,34 @@ def decide(db: str | Path, run_id: str) -> dict:
 
 
 def _decide(con, run: _Run, validation_passed: bool) -> dict:
-    from bountyguard.ledger import analyst_decisions
+    from bountyguard.ledger import analyst_decisions, paid_payout_ids
 
     db_path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-    con.execute("CREATE OR REPLACE TEMP TABLE analyst_decision_input (payout_id VARCHAR, decision VARCHAR)")
+    # Analysts' decisions and what bountyguard itself has paid are inputs of the run like the
+    # platform's data: kept with the run and covered by the report's input digest.
+    con.execute("DELETE FROM run_analyst_decisions WHERE run_id = ?", [run.run_id])
     latest = analyst_decisions(db_path)
     if latest:
-        con.executemany("INSERT INTO analyst_decision_input VALUES (?, ?)",
-                        [[d["payout_id"], d["decision"]] for d in latest])
-    # analysts' decisions are an input of the run like the platform's data: kept with the run and
-    # covered by the report's input digest
-    con.execute("DELETE FROM run_analyst_decisions WHERE run_id = ?", [run.run_id])
-    con.execute("INSERT INTO run_analyst_decisions SELECT ?, payout_id, decision FROM analyst_decision_input",
-                [run.run_id])
+        con.executemany(
+            "INSERT INTO run_analyst_decisions VALUES (?, ?, ?, ?)",
+            [[run.run_id, d["payout_id"], d["decision"], d.get("reasons_seen") or ""] for d in latest],
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE analyst_decision_input AS "
+        "SELECT payout_id, decision, list_filter(string_split(reasons_seen, ';'), lambda x: x <> '') AS reasons_seen "
+        "FROM run_analyst_decisions WHERE run_id = ?", [run.run_id])
+    con.execute("DELETE FROM run_paid_payouts WHERE run_id = ?", [run.run_id])
+    paid = paid_payout_ids(db_path)
+    if paid:
+        con.executemany("INSERT INTO run_paid_payouts VALUES (?, ?)", [[run.run_id, pid] for pid in paid])
+    con.execute("CREATE OR REPLACE TEMP TABLE paid_by_bountyguard AS "
+                "SELECT payout_id FROM run_paid_payouts WHERE run_id = ?", [run.run_id])
     run_sql_file(con, "decisions/rejected_payout_rows.sql", {"run_id": run.run_id})
     cfg = run.config["decisions"]
-    rows = con.execute(
-        sql_text("decisions/payout_decisions.sql"),
+    con.execute("DELETE FROM payout_decisions WHERE run_id = ?", [run.run_id])
+    con.execute(
+        "INSERT INTO payout_decisions SELECT $run_id, payout_id, decision, reasons "
+        f"FROM ({sql_text('decisions/payout_decisions.sql')})",
         {
             "run_id": run.run_id,
             "validation_passed": validation_passed,
@@ -258,14 +277,12 @@ def _decide(con, run: _Run, validation_passed: bool) -> dict:
             "not_owed_patterns": list(cfg["not_owed_patterns"]),
             "clawback_patterns": list(cfg["clawback_patterns"]),
         },
-    ).fetchall()
-    con.execute("DELETE FROM payout_decisions WHERE run_id = ?", [run.run_id])
-    if rows:
-        con.executemany("INSERT INTO payout_decisions VALUES (?, ?, ?, ?)", [[run.run_id, *r] for r in rows])
+    )
     run.mark(con, "decided")
     counts = {d: 0 for d in DECISIONS}
-    for _, decision, _ in rows:
-        counts[decision] += 1
+    counts.update(con.execute(
+        "SELECT decision, count(*) FROM payout_decisions WHERE run_id = ? GROUP BY decision", [run.run_id]
+    ).fetchall())
     return counts
 
 
@@ -300,7 +317,10 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
             t["problem"] = t["problem"].replace(run.landing + "/", "")
     inputs = con.execute(sql_text("features/inputs_digest.sql")).fetchall()
     inputs.append(("analyst_decisions", con.execute(
-        "SELECT list([payout_id, decision] ORDER BY payout_id) FROM run_analyst_decisions WHERE run_id = ?",
+        "SELECT list([payout_id, decision, reasons_seen] ORDER BY payout_id) FROM run_analyst_decisions "
+        "WHERE run_id = ?", [run.run_id]).fetchone()[0] or []))
+    inputs.append(("paid_by_bountyguard", con.execute(
+        "SELECT list(payout_id ORDER BY payout_id) FROM run_paid_payouts WHERE run_id = ?",
         [run.run_id]).fetchone()[0] or []))
     inputs_sha = hashlib.sha256(canonical_json(inputs).encode()).hexdigest()
     flag_counts = dict.fromkeys(PATTERNS, 0)

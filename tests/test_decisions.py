@@ -64,7 +64,8 @@ def test_analyst_decisions_are_honoured_by_the_next_run(tmp_path):
     assert decisions_of(first)[farm[3]][0] == "hold"
 
     ledger = open_ledger(db)
-    append_analyst_decision(ledger, farm[3], "release", "analyst.anna", "checked: a genuine contractor")
+    append_analyst_decision(ledger, farm[3], "release", "analyst.anna", "checked: a genuine contractor",
+                            reasons_seen="serial_rereferral")
     append_analyst_decision(ledger, "P1", "void", "analyst.anna", "the candidate applied directly")
     ledger.close()
     second = pipeline.run(landing, db, AS_OF)
@@ -110,3 +111,32 @@ def test_a_backfill_for_an_earlier_day_never_becomes_the_report_to_pay_from(tmp_
     assert (latest_published(db).parent / may["run_id"] / "report.json").exists()  # published, not latest
     again = pipeline.run(landing, db, "2026-06-30")
     assert latest_published(db).name == again["run_id"]
+
+
+def test_an_analysts_release_does_not_lift_patterns_found_later(tmp_path):
+    p = Platform()
+    p.job("J1", "C1")
+    farm = farmed(p, candidate="K9", referrer="R9")
+    db = tmp_path / "bg.duckdb"
+    ledger = open_ledger(db)
+    # the analyst saw only a velocity spike; the run finds serial re-referral
+    append_analyst_decision(ledger, farm[3], "release", "analyst.anna", "busy month", reasons_seen="velocity_spike")
+    ledger.close()
+    decisions = decisions_of(pipeline.run(p.write_landing(tmp_path / "landing"), db, AS_OF))
+    assert decisions[farm[3]] == ("hold", "serial_rereferral")
+
+
+def test_a_payout_bountyguard_paid_is_clawed_back_when_it_turns_out_not_owed(tmp_path):
+    from bountyguard import payouts
+
+    p = Platform()
+    p.job("J1", "C1")
+    p.add("referrers", referrer_id="R1", payout_iban="DE89 3704 0044 0532 0130 00")
+    p.referred_hire("1", "R1", "K1", "J1", started="2026-03-02")
+    db = tmp_path / "bg.duckdb"
+    assert decisions_of(pipeline.run(p.write_landing(tmp_path / "first"), db, AS_OF))["P1"] == ("release", "")
+    assert [x["payout_id"] for x in payouts.release(db)["paid"]] == ["P1"]
+    # the platform still lists the payout as pending, and a late correction shows an early exit
+    p.rows["hires"][0].update(ended_at="2026-03-20", end_reason="resigned", updated_at="2026-06-29T00:00:00Z")
+    decisions = decisions_of(pipeline.run(p.write_landing(tmp_path / "later"), db, AS_OF))
+    assert decisions["P1"] == ("clawback", "early_exit")

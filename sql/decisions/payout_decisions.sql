@@ -6,37 +6,48 @@
 --   hold      the data failed validation, one of its own input rows was rejected, or a flag of a
 --             hold severity touches its referral, hire, referrer person or candidate person
 --   clawback  already released, but not owed, or touched by a high-severity abuse pattern
---   release   none of the above (an analyst's release also lifts a hold, never a void)
+--   release   none of the above (an analyst's release also lifts the holds the analyst saw, never a
+--             void; a pattern found after the analyst decided holds the payout again)
 -- Parameters: $run_id, $validation_passed, $hold_severities, $not_owed_patterns, $clawback_patterns.
 WITH
 payouts_in_scope AS (
-    SELECT p.payout_id, p.status, p.is_due, p.hire_id, p.referral_id, p.referrer_id,
+    -- a payout bountyguard's ledger has paid counts as released even while the platform still says
+    -- pending: it is never decided release again, and a later-found early exit claws it back
+    SELECT p.payout_id,
+           CASE WHEN b.payout_id IS NOT NULL THEN 'released' ELSE p.status END AS status,
+           p.hire_id, p.referral_id, p.referrer_id,
            s.candidate_person_id,
            coalesce(rp.person_id, 'referrer:' || p.referrer_id) AS referrer_person_id
     FROM asof_payouts p
+    LEFT JOIN paid_by_bountyguard b ON b.payout_id = p.payout_id
     LEFT JOIN stints s ON s.hire_id = p.hire_id
     LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = p.referrer_id
-    WHERE p.is_due OR p.status = 'released'
+    WHERE p.is_due OR p.status = 'released' OR b.payout_id IS NOT NULL
 ),
 run_flags AS (
     SELECT pattern, entity_type, entity_id, person_id, severity FROM flags WHERE run_id = $run_id
 ),
 touching_flags AS (
-    -- flags on the payout itself, its hire or its referral
+    -- flags on the payout itself, its hire or its referral (one equi-join each: hash joins at scale)
     SELECT p.payout_id, f.pattern, f.severity, TRUE AS on_own_records
-    FROM payouts_in_scope p
-    JOIN run_flags f
-      ON (f.entity_type = 'payout' AND f.entity_id = p.payout_id)
-      OR (f.entity_type = 'hire' AND f.entity_id = p.hire_id)
-      OR (f.entity_type = 'referral' AND f.entity_id = p.referral_id)
+    FROM payouts_in_scope p JOIN run_flags f ON f.entity_type = 'payout' AND f.entity_id = p.payout_id
+    UNION ALL
+    SELECT p.payout_id, f.pattern, f.severity, TRUE
+    FROM payouts_in_scope p JOIN run_flags f ON f.entity_type = 'hire' AND f.entity_id = p.hire_id
+    UNION ALL
+    SELECT p.payout_id, f.pattern, f.severity, TRUE
+    FROM payouts_in_scope p JOIN run_flags f ON f.entity_type = 'referral' AND f.entity_id = p.referral_id
     UNION ALL
     -- flags about the persons behind it (in any role, whichever of their records the flag names);
     -- a not-owed pattern is about one referral or hire only and never spreads to a person's others
     SELECT p.payout_id, f.pattern, f.severity, FALSE
-    FROM payouts_in_scope p
-    JOIN run_flags f
-      ON f.person_id IN (p.candidate_person_id, p.referrer_person_id)
-     AND NOT list_contains($not_owed_patterns, f.pattern)
+    FROM payouts_in_scope p JOIN run_flags f ON f.person_id = p.candidate_person_id
+    WHERE NOT list_contains($not_owed_patterns, f.pattern)
+    UNION ALL
+    SELECT p.payout_id, f.pattern, f.severity, FALSE
+    FROM payouts_in_scope p JOIN run_flags f ON f.person_id = p.referrer_person_id
+    WHERE NOT list_contains($not_owed_patterns, f.pattern)
+      AND p.referrer_person_id IS DISTINCT FROM p.candidate_person_id  -- a self-referral counts once
 ),
 payout_flags AS (
     SELECT
@@ -72,6 +83,7 @@ decided AS (
         coalesce(f.abusive, []) AS abusive,
         coalesce(f.all_patterns, []) AS all_patterns,
         a.decision AS analyst_decision,
+        coalesce(a.reasons_seen, []) AS analyst_reasons_seen,
         r.payout_id IS NOT NULL AS rows_rejected,
         v.reasons AS earlier_void_reasons
     FROM payouts_in_scope p
@@ -95,7 +107,8 @@ FROM (
             WHEN len(not_owed) > 0 OR earlier_void_reasons IS NOT NULL THEN 'void'
             WHEN analyst_decision = 'void' THEN 'void'
             WHEN NOT $validation_passed OR rows_rejected THEN 'hold'
-            WHEN analyst_decision = 'release' THEN 'release'
+            -- an analyst's release lifts the holds the analyst saw, not patterns found since
+            WHEN analyst_decision = 'release' AND list_has_all(analyst_reasons_seen, holding) THEN 'release'
             WHEN analyst_decision = 'hold' OR len(holding) > 0 THEN 'hold'
             ELSE 'release'
         END AS decision,
@@ -105,7 +118,7 @@ FROM (
             WHEN earlier_void_reasons IS NOT NULL THEN string_split(earlier_void_reasons, ';')
             WHEN analyst_decision = 'void' THEN all_patterns
             WHEN NOT $validation_passed OR rows_rejected OR analyst_decision = 'hold' THEN all_patterns
-            WHEN analyst_decision = 'release' THEN []
+            WHEN analyst_decision = 'release' AND list_has_all(analyst_reasons_seen, holding) THEN []
             ELSE holding
         END AS reasons
     FROM decided

@@ -5,17 +5,25 @@ WITH
 rejected_keys AS (
     SELECT DISTINCT table_name, record_key FROM rejects WHERE run_id = $run_id AND record_key IS NOT NULL
 )
-SELECT DISTINCT p.payout_id, k.table_name
-FROM payouts p
-LEFT JOIN hires h ON h.hire_id = p.hire_id
-LEFT JOIN referrals r ON r.referral_id = p.referral_id
-JOIN rejected_keys k
-  ON (k.table_name = 'payouts' AND k.record_key = p.payout_id)
-  OR (k.table_name = 'hires' AND k.record_key = p.hire_id)
-  OR (k.table_name = 'referrals' AND k.record_key = p.referral_id)
-  OR (k.table_name = 'referrers' AND k.record_key = p.referrer_id)
-  OR (k.table_name = 'candidates' AND k.record_key = h.candidate_id)
-  OR (k.table_name = 'jobs' AND k.record_key = h.job_id)
+SELECT p.payout_id, k.table_name FROM payouts p
+JOIN rejected_keys k ON k.table_name = 'payouts' AND k.record_key = p.payout_id
+UNION
+SELECT p.payout_id, k.table_name FROM payouts p
+JOIN rejected_keys k ON k.table_name = 'hires' AND k.record_key = p.hire_id
+UNION
+SELECT p.payout_id, k.table_name FROM payouts p
+JOIN rejected_keys k ON k.table_name = 'referrals' AND k.record_key = p.referral_id
+UNION
+SELECT p.payout_id, k.table_name FROM payouts p
+JOIN rejected_keys k ON k.table_name = 'referrers' AND k.record_key = p.referrer_id
+UNION
+SELECT p.payout_id, k.table_name FROM payouts p
+JOIN hires h ON h.hire_id = p.hire_id
+JOIN rejected_keys k ON k.table_name = 'candidates' AND k.record_key = h.candidate_id
+UNION
+SELECT p.payout_id, k.table_name FROM payouts p
+JOIN hires h ON h.hire_id = p.hire_id
+JOIN rejected_keys k ON k.table_name = 'jobs' AND k.record_key = h.job_id
 UNION
 -- a payout row that could not be read at all is not in the current state: it is still decided (held)
 SELECT DISTINCT k.record_key AS payout_id, k.table_name

@@ -7,18 +7,26 @@ self_referrals AS (
     FROM referral_facts
     WHERE referrer_person_id = candidate_person_id
 ),
-link_evidence AS (
-    SELECT
-        s.referral_id,
-        list({'rule': l.rule, 'match_probability': l.match_probability, 'evidence': l.evidence}
-             ORDER BY l.rule) AS links
+direct_links AS (
+    -- person_links stores each pair once, in either order: one equi-join per order
+    SELECT s.referral_id, l.rule, l.match_probability, l.evidence
     FROM self_referrals s
     JOIN person_links l
-      ON (l.record_type_l = 'referrer' AND l.record_id_l = s.referrer_id
-          AND l.record_type_r = 'candidate' AND l.record_id_r = s.candidate_id)
-      OR (l.record_type_r = 'referrer' AND l.record_id_r = s.referrer_id
-          AND l.record_type_l = 'candidate' AND l.record_id_l = s.candidate_id)
-    GROUP BY s.referral_id
+      ON l.record_type_l = 'referrer' AND l.record_id_l = s.referrer_id
+     AND l.record_type_r = 'candidate' AND l.record_id_r = s.candidate_id
+    UNION ALL
+    SELECT s.referral_id, l.rule, l.match_probability, l.evidence
+    FROM self_referrals s
+    JOIN person_links l
+      ON l.record_type_r = 'referrer' AND l.record_id_r = s.referrer_id
+     AND l.record_type_l = 'candidate' AND l.record_id_l = s.candidate_id
+),
+link_evidence AS (
+    SELECT referral_id,
+           list({'rule': rule, 'match_probability': match_probability, 'evidence': evidence}
+                ORDER BY rule, evidence) AS links
+    FROM direct_links
+    GROUP BY referral_id
 )
 SELECT
     'referral' AS entity_type,

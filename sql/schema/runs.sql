@@ -72,6 +72,14 @@ CREATE TABLE IF NOT EXISTS run_analyst_decisions (
     run_id VARCHAR NOT NULL,
     payout_id VARCHAR NOT NULL,
     decision VARCHAR NOT NULL,
+    reasons_seen VARCHAR NOT NULL,     -- the patterns the analyst saw when deciding (`;`-separated)
+    PRIMARY KEY (run_id, payout_id)
+);
+
+-- the payouts bountyguard's own ledger had paid when the run decided (the platform may lag behind)
+CREATE TABLE IF NOT EXISTS run_paid_payouts (
+    run_id VARCHAR NOT NULL,
+    payout_id VARCHAR NOT NULL,
     PRIMARY KEY (run_id, payout_id)
 );
 
