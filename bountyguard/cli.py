@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from bountyguard.errors import BountyguardError
@@ -208,8 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure still gets one line, not a traceback
         if os.environ.get("BOUNTYGUARD_DEBUG"):
             raise
-        print(f"bountyguard {args.command}: unexpected error: {type(exc).__name__}: {exc} "
-              "(set BOUNTYGUARD_DEBUG=1 for a traceback)", file=sys.stderr)
+        # where it broke, but not the library's message: database errors can quote a row's values
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/bountyguard/" in f.filename
+                  or "/detectors/" in f.filename]
+        where = f" in {Path(frames[-1].filename).name}:{frames[-1].lineno} ({frames[-1].name})" if frames else ""
+        held = "; a failed report holding every due payout was published" if args.command == "run" else ""
+        print(f"bountyguard {args.command}: unexpected error{where}: {type(exc).__name__}{held} "
+              "(set BOUNTYGUARD_DEBUG=1 for the full message and traceback)", file=sys.stderr)
         return EXIT_FAILED
 
 
