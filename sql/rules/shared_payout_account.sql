@@ -39,7 +39,7 @@ SELECT
         'referrer_ids': list(DISTINCT a.referrer_id ORDER BY a.referrer_id),
         'shared_accounts': list(DISTINCT {
             'iban': m.iban_masked, 'accounts': m.referrer_ids, 'persons': m.persons
-        }),
+        } ORDER BY {'iban': m.iban_masked, 'accounts': m.referrer_ids, 'persons': m.persons}),
         'payouts_to_these_accounts': sum(coalesce(t.payouts, 0)),
         'amount_to_these_accounts': sum(coalesce(t.amount, 0))
     })::VARCHAR AS evidence
