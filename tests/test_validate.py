@@ -127,7 +127,8 @@ def test_each_rule_fails_on_its_defect_and_names_table_and_check(tmp_path, defec
 
 def test_big_increment_is_checked_exactly_in_sql(tmp_path):
     p = platform()
-    _set("jobs", "J2", "currency", "EURO")(p)
+    p.job("J9", "C9")  # a job without hires: its payouts' currency cannot disagree with it
+    _set("jobs", "J9", "currency", "EURO")(p)
     config = load_config()
     config["validation"] = {**config.get("validation", {}), "row_check_max_rows": 1}
     outcome, message, metrics = gate_run(tmp_path / "bg.duckdb", p.write_landing(tmp_path / "landing"), config)
@@ -139,11 +140,12 @@ def test_big_increment_is_checked_exactly_in_sql(tmp_path):
 
 def test_bad_rows_of_an_earlier_failed_run_keep_failing(tmp_path):
     p = platform()
-    _set("jobs", "J2", "currency", "EURO")(p)
+    p.job("J9", "C9")  # a job without hires: its payouts' currency cannot disagree with it
+    _set("jobs", "J9", "currency", "EURO")(p)
     db = tmp_path / "bg.duckdb"
     first, _, _ = gate_run(db, p.write_landing(tmp_path / "day1"))
     assert not first["success"]
-    p.rows["jobs"] = [j for j in p.rows["jobs"] if j["job_id"] != "J2"]  # the next day J2 is not re-sent
+    p.rows["jobs"] = [j for j in p.rows["jobs"] if j["job_id"] != "J9"]  # the next day J9 is not re-sent
     second, message, _ = gate_run(db, p.write_landing(tmp_path / "day2"))
     assert set(failed(second)) == {"earlier_rows_valid__jobs"}, message
     assert "currency iso_4217 (1)" in message
