@@ -72,6 +72,11 @@ class IdentityConfig:
     em_max_pairs: float = 2e6
     # Score the blocked pairs in this many x this many chunks (bounds memory on millions of records).
     predict_chunks: int = 1
+    # A block (records agreeing on one blocking rule's keys) larger than this is split by the rule's
+    # finer key, and left out if still too large: at most n * max_block_size / 2 pairs per rule, so
+    # scoring grows linearly with the records. A block that large means a common key (a frequent name
+    # in a big city), whose agreement is weak evidence anyway; the other rules still pair its records.
+    max_block_size: int = 20
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> "IdentityConfig":
@@ -106,6 +111,8 @@ class IdentityConfig:
             raise ValueError("[identity] default_phone_region must be an ISO 3166-1 alpha-2 code")
         if self.predict_chunks < 1:
             raise ValueError("[identity] predict_chunks must be at least 1")
+        if self.max_block_size < 2:
+            raise ValueError("[identity] max_block_size must be at least 2")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -116,26 +123,38 @@ class IdentityConfig:
 # small to train on (fixtures, a first small load); they come from a training run on synthetic persons
 # and are overwritten by training on real data.
 
+def _within_edits_sql(a: str, b: str, edits: int) -> str:
+    """damerau_levenshtein(a, b) <= edits, computed only where the 6x cheaper levenshtein allows it
+    (a transposition is two Levenshtein edits). A CASE, because DuckDB evaluates both sides of an AND."""
+    return (f"(CASE WHEN levenshtein({a}, {b}) <= {2 * edits} "
+            f"THEN damerau_levenshtein({a}, {b}) <= {edits} ELSE false END)")
+
+
+def _name_within_edits_sql(edits: int) -> str:
+    return (f"{_within_edits_sql('name_key_l', 'name_key_r', edits)} "
+            f"OR {_within_edits_sql('name_key_l', 'name_key_reversed_r', edits)}")
+
+
 _NAME_LEVELS: list[dict[str, Any]] = [
     {"sql_condition": "name_key_l IS NULL OR name_key_r IS NULL", "label_for_charts": "missing",
      "is_null_level": True},
     {"sql_condition": "name_key_l = name_key_r", "label_for_charts": "exact",
      "tf_adjustment_column": "name_key", "tf_adjustment_weight": 1.0,
      "m_probability": 0.63, "u_probability": 0.0003},
-    {"sql_condition": "least(damerau_levenshtein(name_key_l, name_key_r), "
-                      "damerau_levenshtein(name_key_l, name_key_reversed_r)) <= 1",
+    {"sql_condition": _name_within_edits_sql(1),
      "label_for_charts": "one edit", "m_probability": 0.25, "u_probability": 0.0002},
-    {"sql_condition": "least(damerau_levenshtein(name_key_l, name_key_r), "
-                      "damerau_levenshtein(name_key_l, name_key_reversed_r)) <= 2",
+    {"sql_condition": _name_within_edits_sql(2),
      "label_for_charts": "two edits", "m_probability": 0.05, "u_probability": 0.0003},
     # Lukas Peter Baumann / Lukas Baumann: one name is the other plus a middle name (before "similar":
     # a middle name makes the strings less similar than a typo does).
     {"sql_condition": "list_has_all(name_tokens_l, name_tokens_r) OR list_has_all(name_tokens_r, name_tokens_l)",
      "label_for_charts": "subset", "m_probability": 0.02, "u_probability": 0.0005},
-    # Jan Peter Hahn / Jan Han: a middle name left out and a typo in what is left.
-    # (one shared token first: a cheap filter before the Python function)
-    {"sql_condition": "len(list_intersect(name_tokens_l, name_tokens_r)) > 0 "
-                      "AND bg_names_nest(name_key_l, name_key_r)",
+    # Jan Peter Hahn / Jan Han: a middle name left out and a typo in what is left. Only names with
+    # one shared token and more than two tokens on a side can get here: two two-token names that nest
+    # are at most two edits apart in one of the orders, a level above.
+    {"sql_condition": "CASE WHEN len(list_intersect(name_tokens_l, name_tokens_r)) > 0 "
+                      "AND (len(name_tokens_l) <> len(name_tokens_r) OR len(name_tokens_l) > 2) "
+                      "THEN bg_tokens_nest(name_tokens_l, name_tokens_r) ELSE false END",
      "label_for_charts": "nested with typos", "m_probability": 0.01, "u_probability": 0.0002},
     {"sql_condition": "greatest(jaro_winkler_similarity(name_key_l, name_key_r), "
                       "jaro_winkler_similarity(name_key_l, name_key_reversed_r)) >= 0.9",
@@ -181,23 +200,134 @@ _CITY_LEVELS: list[dict[str, Any]] = [
 
 _COMPARISONS = (("name", _NAME_LEVELS), ("birth_date", _BIRTH_DATE_LEVELS), ("city", _CITY_LEVELS))
 
-# Blocking: only pairs that agree exactly on one of these combinations are ever compared. Each block is
-# small even at millions of records (a full name within a birth year, a birth date with a name token or
-# a city), and together they tolerate a typo in any one or two of name, birth date and city.
-_BLOCKING_RULES = (
-    "l.name_key = r.name_key AND l.birth_year = r.birth_year",
-    "l.name_key = r.name_key AND l.birth_month_day = r.birth_month_day",
-    "l.name_key = r.name_key AND l.city_key = r.city_key",
-    "l.birth_date = r.birth_date AND l.name_first = r.name_first",
-    "l.birth_date = r.birth_date AND l.name_last = r.name_last",
-    "l.birth_date = r.birth_date AND l.name_first = r.name_last",
-    "l.birth_date = r.birth_date AND l.name_last = r.name_first",
-    "l.birth_date = r.birth_date AND l.city_key = r.city_key",
-    "l.name_first = r.name_first AND l.birth_year = r.birth_year AND l.city_key = r.city_key",
-    "l.name_last = r.name_last AND l.birth_year = r.birth_year AND l.city_key = r.city_key",
-    "l.name_first = r.name_first AND l.birth_month_day = r.birth_month_day AND l.city_key = r.city_key",
-    "l.name_last = r.name_last AND l.birth_month_day = r.birth_month_day AND l.city_key = r.city_key",
+# Blocking: only pairs that agree exactly on one of these combinations are ever compared. Together they
+# tolerate a typo in any one or two of name, birth date and city, a missing birth date, and a first-letter
+# typo that flips the sorted token order (the cross rule: one record's first token is the other's last).
+#
+# Keys with a bounded number of values (a common name, a birth year, a big city) make blocks that grow
+# with the population, and the pairs with its square. So each rule's block is capped: a block of more
+# than max_block_size records is split by the rule's finer key (`refine`), and left out if it is still
+# too large. The cap is applied by computing one block-key column per rule in SQL (NULL for left-out
+# records), and Splink blocks on equality of that column. Rules on rarer keys (a birth date with a name
+# token) come first: a pair is scored once, under the first rule that blocks it.
+
+
+@dataclass(frozen=True)
+class _BlockingRule:
+    name: str
+    keys: tuple[str, ...]  # SQL expressions over identity_keyed, equal on both records
+    refine: tuple[str, ...] = ()  # added to the keys for blocks larger than max_block_size
+    # (left, right): a name token compared across positions, in both directions (two Splink rules)
+    cross: tuple[str, str] | None = None
+
+
+_BLOCKING: tuple[_BlockingRule, ...] = (
+    _BlockingRule("name_year", ("name_key", "birth_year"), ("city_key",)),
+    _BlockingRule("name_month_day", ("name_key", "birth_month_day"), ("city_key",)),
+    _BlockingRule("date_first", ("birth_date", "name_first"), ("city_key",)),
+    _BlockingRule("date_last", ("birth_date", "name_last"), ("city_key",)),
+    _BlockingRule("date_cross", ("birth_date",), cross=("name_first", "name_last")),
+    _BlockingRule("date_city", ("birth_date", "city_key")),
+    # a missing birth date: name and city are all there is
+    _BlockingRule("name_city", ("name_key", "city_key")),
+    _BlockingRule("first_year_city", ("name_first", "birth_year", "city_key"), ("left(name_last, 1)",)),
+    _BlockingRule("last_year_city", ("name_last", "birth_year", "city_key"), ("left(name_first, 1)",)),
+    _BlockingRule("first_month_day_city", ("name_first", "birth_month_day", "city_key")),
+    _BlockingRule("last_month_day_city", ("name_last", "birth_month_day", "city_key")),
 )
+
+
+def _block_columns(rule: _BlockingRule) -> tuple[str, str]:
+    if rule.cross:  # (no _l/_r suffix: Splink reads those as its own pair columns)
+        return tuple(f"block_{rule.name}_{side}" for side in rule.cross)
+    return f"block_{rule.name}", f"block_{rule.name}"
+
+
+def _splink_blocking_rules() -> list[str]:
+    rules = []
+    for rule in _BLOCKING:
+        left, right = _block_columns(rule)
+        rules.append(f"l.{left} = r.{right}")
+        if rule.cross:
+            rules.append(f"l.{right} = r.{left}")
+    return rules
+
+
+def _block_key_sql(rule: _BlockingRule, index: int, max_block_size: int) -> list[str]:
+    """SELECT expressions of the rule's block-key column(s): the hash of the keys for a block of at
+    most max_block_size records, else of the keys and the finer key if that block is small enough, else
+    NULL. A cross rule's expressions read its block sizes from the joined tables x_<rule>_<side>."""
+    cap = int(max_block_size)
+    if rule.cross:
+        keys = ", ".join(f"k.{key}" for key in rule.keys)
+        not_null = " AND ".join(f"k.{key} IS NOT NULL" for key in rule.keys)
+        return [
+            f"CASE WHEN {not_null} AND k.{side} IS NOT NULL AND x_{rule.name}_{side}.n <= {cap} "
+            f"THEN hash({index}, {keys}, k.{side}) END AS {column}"
+            for side, column in zip(rule.cross, _block_columns(rule))
+        ]
+    keys = ", ".join(rule.keys)
+    not_null = " AND ".join(f"({key}) IS NOT NULL" for key in rule.keys)
+    sql = (f"CASE WHEN NOT ({not_null}) THEN NULL "
+           f"WHEN count(*) OVER (PARTITION BY {keys}) <= {cap} THEN hash({index}, {keys}) ")
+    if rule.refine:
+        fine = ", ".join(rule.refine)
+        fine_not_null = " AND ".join(f"({key}) IS NOT NULL" for key in rule.refine)
+        sql += (f"WHEN {fine_not_null} AND count(*) OVER (PARTITION BY {keys}, {fine}) <= {cap} "
+                f"THEN hash({index}, 'refined', {keys}, {fine}) ")
+    return [sql + f"END AS {_block_columns(rule)[0]}"]
+
+
+def _build_splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    """identity_splink_input: the compared attributes and one capped block key per rule."""
+    symmetric, cross_sizes, cross_joins, cross = [], [], [], []
+    for index, rule in enumerate(_BLOCKING):
+        if not rule.cross:
+            symmetric += _block_key_sql(rule, index, config.max_block_size)
+            continue
+        cross += _block_key_sql(rule, index, config.max_block_size)
+        keys = ", ".join(rule.keys)
+        a, b = rule.cross
+        # a key value's block holds the records with it on either side
+        cross_sizes.append(f"""x_{rule.name} AS (
+            SELECT {keys}, token, count(*) AS n FROM (
+                SELECT {keys}, {a} AS token FROM named UNION ALL SELECT {keys}, {b} FROM named)
+            GROUP BY ALL)""")
+        for side in (a, b):
+            alias = f"x_{rule.name}_{side}"
+            on = " AND ".join(f"{alias}.{key} = k.{key}" for key in rule.keys)
+            cross_joins.append(f"LEFT JOIN x_{rule.name} {alias} ON {on} AND {alias}.token = k.{side}")
+    _run(con, f"""
+        CREATE OR REPLACE TEMP TABLE identity_splink_input AS
+        WITH named AS (
+            SELECT unique_id, name_key, name_key_reversed, name_tokens, name_first, name_last,
+                   birth_date, birth_year, birth_month_day, city_key
+            FROM identity_keyed
+            WHERE name_key IS NOT NULL
+        ),
+        blocked AS (SELECT *, {', '.join(symmetric)} FROM named)
+        {''.join(', ' + c for c in cross_sizes)}
+        SELECT k.*{''.join(', ' + c for c in cross)}
+        FROM blocked k {' '.join(cross_joins)}
+    """)
+
+
+def _blocked_pair_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Pairs per blocking rule after the cap, before removing pairs an earlier rule already blocked."""
+    counts = {}
+    for rule in _BLOCKING:
+        left, right = _block_columns(rule)
+        if rule.cross:
+            sql = f"""SELECT sum(a.n * b.n) FROM
+                (SELECT {left} AS key, count(*) AS n FROM identity_splink_input GROUP BY ALL) a
+                JOIN (SELECT {right} AS key, count(*) AS n FROM identity_splink_input GROUP BY ALL) b
+                USING (key)"""
+        else:
+            sql = f"""SELECT sum(n * (n - 1) // 2) FROM
+                (SELECT count(*) AS n FROM identity_splink_input WHERE {left} IS NOT NULL GROUP BY {left})"""
+        counts[rule.name] = int(con.execute(sql).fetchall()[0][0] or 0)
+    return counts
+
 
 # Training: EM on pairs blocked by one attribute learns the m values of the other attributes.
 _TRAINING_BLOCKS = (
@@ -228,7 +358,7 @@ def _settings(config: IdentityConfig, trained: bool):
             {"output_column_name": name, "comparison_levels": [level(spec) for spec in levels]}
             for name, levels in _COMPARISONS
         ],
-        blocking_rules_to_generate_predictions=list(_BLOCKING_RULES),
+        blocking_rules_to_generate_predictions=_splink_blocking_rules(),
         probability_two_random_records_match=1e-4,
         retain_matching_columns=True,
         retain_intermediate_calculation_columns=False,
@@ -269,8 +399,6 @@ def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig
         "bg_iban_key": (normalize.iban_key, 1, VARCHAR),
         "bg_city_key": (normalize.city_key, 1, VARCHAR),
         "bg_profile_key": (normalize.profile_key, 1, VARCHAR),
-        # a comparison of two name keys (exact links and the Splink name levels)
-        "bg_names_nest": (normalize.names_nest, 2, BOOLEAN),
     }
     for name, (function, arity, result) in udfs.items():
         try:
@@ -280,6 +408,28 @@ def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig
         arrow_type = pa.bool_() if result == BOOLEAN else pa.string()
         con.create_function(name, _vectorised(function, arity, arrow_type), [VARCHAR] * arity, result,
                             type="arrow", null_handling="special", side_effects=False)
+    for statement in _MACROS:
+        _run(con, statement)
+
+
+# Comparisons of two records run on every blocked pair, so they are SQL (vectorised, on all cores), not
+# Python. bg_tokens_nest(a, b) is normalize.names_nest on token lists: the shorter list (of at least two
+# tokens) lies within the longer one, each of its tokens within one edit of a token of the other, and
+# distinct tokens of the other taken (the union of the matched positions is as large as the shorter
+# list: exact for two tokens, the common case).
+_MACROS = (
+    """CREATE OR REPLACE TEMP MACRO bg_tokens_within(short_tokens, long_tokens) AS
+        len(short_tokens) >= 2
+        AND list_bool_and(list_transform(short_tokens, lambda t:
+                list_bool_or(list_transform(long_tokens, lambda u: damerau_levenshtein(t, u) <= 1))))
+        AND len(list_distinct(flatten(list_transform(short_tokens, lambda t:
+                list_filter(list_transform(long_tokens, lambda u, j:
+                    CASE WHEN damerau_levenshtein(t, u) <= 1 THEN j END), lambda j: j IS NOT NULL)))))
+            >= len(short_tokens)""",
+    """CREATE OR REPLACE TEMP MACRO bg_tokens_nest(a, b) AS
+        coalesce(CASE WHEN len(a) <= len(b) THEN bg_tokens_within(a, b) ELSE bg_tokens_within(b, a) END,
+                 false)""",
+)
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> None:
@@ -344,15 +494,10 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> dict
     from splink import DuckDBAPI, Linker
 
     stats: dict[str, Any] = {}
-    _run(con, """
-        CREATE OR REPLACE TEMP TABLE identity_splink_input AS
-        SELECT unique_id, name_key, name_key_reversed, name_tokens, name_first, name_last,
-               birth_date, birth_year, birth_month_day, city_key
-        FROM identity_keyed
-        WHERE name_key IS NOT NULL
-    """)
+    _build_splink_input(con, config)
     n_records = con.execute("SELECT count(*) FROM identity_splink_input").fetchall()[0][0]
     stats["fuzzy_records"] = n_records
+    stats["blocked_pairs"] = _blocked_pair_counts(con)
     if n_records < 2:
         _run(con, """CREATE OR REPLACE TEMP TABLE identity_fuzzy_links (
             unique_id_l VARCHAR, unique_id_r VARCHAR, rule VARCHAR, match_probability DOUBLE,

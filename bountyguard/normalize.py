@@ -244,6 +244,16 @@ def email_key(raw: str | None) -> str | None:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
+def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """Parsing is most of a phone key's cost, and phone_key and phone_national_key parse the same
+    value one after the other: once is enough. (Callers only read the result.)"""
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
 def phone_key(raw: str | None, city: str | None = None, default_region: str = DEFAULT_PHONE_REGION) -> str | None:
     """E.164 number. A number without +/00 country code is read in the country of the record's city."""
     if raw is None:
@@ -252,9 +262,8 @@ def phone_key(raw: str | None, city: str | None = None, default_region: str = DE
     if not re.search(r"\d", text):
         return None
     region = country_for_city(city) or default_region
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
+    number = _parse_phone(text, region)
+    if number is None:
         return None
     # Possible (right length for the country) rather than valid: numbering plans change faster than
     # the metadata, and a phone never merges two records on its own anyway.
@@ -275,9 +284,8 @@ def phone_national_key(raw: str | None, city: str | None = None,
     if raw is None or not re.search(r"\d", raw):
         return None
     region = country_for_city(city) or default_region
-    try:
-        number = phonenumbers.parse(raw.strip(), region)
-    except phonenumbers.NumberParseException:
+    number = _parse_phone(raw.strip(), region)
+    if number is None:
         return None
     national = str(number.national_number)
     return national if len(national) >= _MIN_PHONE_DIGITS else None

@@ -394,3 +394,47 @@ def test_quality_on_synthetic_persons(train_model):
     print(f"pairwise F1 {f1:.4f} precision {precision:.4f} recall {recall:.4f} in {stats['seconds']} s")
     assert f1 >= 0.97, (f1, precision, recall)
     assert precision >= 0.97, (f1, precision, recall)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Scale: blocks are capped, and pair comparisons run in SQL.
+
+def test_blocks_larger_than_max_block_size_are_split_or_left_out():
+    from bountyguard import identity
+
+    con = duckdb.connect()
+    # six namesakes in one city and birth year, three born on one day; two in another city
+    candidates = {f"c{i}": ("Anna Berg", None, None, D(1990, 1, 1 + (i % 4 == 0)), city, None)
+                  for i, city in enumerate(["Berlin"] * 6 + ["Bonn"] * 2)}
+    load(con, {}, candidates)
+    config = IdentityConfig(max_block_size=3)
+    identity._register_normalisers(con, config)
+    identity._run_sql_file(con, "records.sql")
+    identity._build_splink_input(con, config)
+    counts = identity._blocked_pair_counts(con)
+    # name + birth year: 8 records, too many; split by city: Berlin's 6 too many, Bonn's 2 pair once
+    assert counts["name_year"] == 1
+    # name + city: Berlin's block is left out, Bonn's is kept
+    assert counts["name_city"] == 1
+    # birth date + first name token: 1990-01-01 has 6 records (split by city: Berlin 4, Bonn 2),
+    # 1990-01-02 has 2 (Berlin: c0, c4)
+    assert counts["date_first"] == 1 + 1
+    assert all(n <= len(candidates) * config.max_block_size / 2 for n in counts.values())
+    with pytest.raises(ValueError):
+        IdentityConfig.from_mapping({"max_block_size": 1})
+
+
+@pytest.mark.parametrize("a, b", [
+    ("han ian", "hahn ian peter"), ("iulai lanh", "hristof iulia lanh"), ("ian peter", "hahn ian peter"),
+    ("ivan sidorov", "ivan sidorov"), ("ivan sidorov", "petr sidorov"), ("ana shmidt", "laura maria shmidt"),
+    ("ian", "hahn ian peter"), ("ian ian", "ian peter"), (None, "ian peter"), ("a b c", "a bx cy dz"),
+])
+def test_the_sql_names_nest_agrees_with_the_python_one(a, b):
+    from bountyguard import identity
+    from bountyguard.normalize import names_nest
+
+    con = duckdb.connect()
+    identity._register_normalisers(con, IdentityConfig())
+    for x, y in ((a, b), (b, a)):
+        got = con.execute("SELECT bg_tokens_nest(string_split(?, ' '), string_split(?, ' '))", [x, y]).fetchall()
+        assert got == [(names_nest(x, y),)], (x, y)

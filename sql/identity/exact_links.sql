@@ -36,7 +36,7 @@ compared AS (
     SELECT p.unique_id_l, p.unique_id_r, p.key_kind,
            least(damerau_levenshtein(a.name_key, b.name_key),
                  damerau_levenshtein(a.name_key, b.name_key_reversed)) AS name_edits,
-           coalesce(bg_names_nest(a.name_key, b.name_key), false) AS names_nest,
+           bg_tokens_nest(a.name_tokens, b.name_tokens) AS names_nest,
            CASE
                WHEN a.birth_date IS NULL OR b.birth_date IS NULL THEN 'missing'
                WHEN a.birth_date = b.birth_date THEN 'equal'
