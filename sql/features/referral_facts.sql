@@ -1,12 +1,10 @@
 -- One row per referral known on the as-of date, with the persons behind it, the company it was for
 -- and, where it led to one, its hire and payout.
 CREATE OR REPLACE TABLE referral_facts AS
+-- Built after stints.sql: a referral's hire and payout are taken from its stint.
 WITH
 referral_hires AS (
-    SELECT referral_id, min(hire_id) AS hire_id FROM asof_hires WHERE referral_id IS NOT NULL GROUP BY referral_id
-),
-hire_payouts AS (
-    SELECT hire_id, min(payout_id) AS payout_id FROM payouts GROUP BY hire_id
+    SELECT referral_id, min(hire_id) AS hire_id FROM stints WHERE referral_id IS NOT NULL GROUP BY referral_id
 )
 SELECT
     r.referral_id,
@@ -19,13 +17,12 @@ SELECT
     r.referred_at,
     r.channel,
     rh.hire_id,
-    h.hired_at,
-    h.started_at,
-    hp.payout_id
+    s.hired_at,
+    s.started_at,
+    s.payout_id
 FROM asof_referrals r
 JOIN jobs j ON j.job_id = r.job_id
 LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = r.referrer_id
 LEFT JOIN person_records cp ON cp.record_type = 'candidate' AND cp.record_id = r.candidate_id
 LEFT JOIN referral_hires rh ON rh.referral_id = r.referral_id
-LEFT JOIN asof_hires h ON h.hire_id = rh.hire_id
-LEFT JOIN hire_payouts hp ON hp.hire_id = rh.hire_id;
+LEFT JOIN stints s ON s.hire_id = rh.hire_id;
