@@ -19,9 +19,26 @@ so identical inputs give identical ids. Everything runs inside DuckDB: the norma
 vectorised DuckDB functions and the tables never travel to Python as a whole.
 
 Personal data never goes to logs: the statistics returned and logged are counts only.
+
+State kept between runs, in the same database as the results (regular tables, so a daily run costs what
+the day's new data costs):
+
+- identity_key_cache: the normalised key of every distinct raw value (name, e-mail, phone with its
+  region and city, IBAN, city, profile URL), versioned by normalize.KEYS_VERSION. A run normalises only
+  values not cached yet; keys are a pure function of value and version, so results are the same as
+  with a cold cache. Values no record holds any more are removed on each run.
+- identity_model: the trained Splink model (its settings JSON with the estimated parameters), the
+  number of records it was trained on and a fingerprint of everything training depends on (model
+  specification, training parameters, key version, Splink version). A run reuses it unless no model
+  with that fingerprint is stored or the record count moved by more than retrain_after_growth of the
+  trained count. **So a run's persons can depend on the stored model**: the model is part of the run's
+  state, like the ledger. The same inputs with the same stored model give the same persons; the same
+  inputs with an empty identity_model give the same persons as a fresh database.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from contextlib import contextmanager
@@ -40,7 +57,7 @@ log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "identity"
 
 # Internal working tables: TEMP so they never land in the pipeline's database file.
-_WORK_TABLES = ("identity_keyed", "identity_exact_links", "identity_splink_input", "identity_fuzzy_links",
+_WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_fuzzy_links",
                 "identity_all_links", "identity_clusters")
 
 
@@ -77,6 +94,10 @@ class IdentityConfig:
     # scoring grows linearly with the records. A block that large means a common key (a frequent name
     # in a big city), whose agreement is weak evidence anyway; the other rules still pair its records.
     max_block_size: int = 20
+    # Reuse the trained model stored in the database (identity_model) unless the number of records
+    # moved by more than this share of the count it was trained on (0.2: retrain after 20% growth).
+    # 0 retrains whenever the count changes.
+    retrain_after_growth: float = 0.2
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None) -> "IdentityConfig":
@@ -113,6 +134,8 @@ class IdentityConfig:
             raise ValueError("[identity] predict_chunks must be at least 1")
         if self.max_block_size < 2:
             raise ValueError("[identity] max_block_size must be at least 2")
+        if not self.retrain_after_growth >= 0.0:
+            raise ValueError("[identity] retrain_after_growth must not be negative")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -509,6 +532,12 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> dict
     table = db.register("identity_splink_input", table_name="identity_splink_input")
     large_enough = n_records >= config.min_records_for_training
     trained = config.train_model and large_enough
+    stored = _stored_model(con, config, n_records) if trained else None
+    if stored is not None:
+        linker = Linker(table, stored, log_level=None)
+        stats["training_seconds"] = 0.0
+        stats["model"] = "reused"
+        return _predict(con, config, linker, stats)
     linker = Linker(table, _settings(config, trained), log_level=None)
     started = time.perf_counter()
     if large_enough:
@@ -527,7 +556,63 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> dict
                 rule, max_pairs=config.em_max_pairs)
     stats["training_seconds"] = round(time.perf_counter() - started, 2)
     stats["model"] = "trained" if trained else "built_in"
+    if trained:
+        _store_model(con, config, linker, n_records)
+    return _predict(con, config, linker, stats)
 
+
+# The trained model persists in identity_model (one row) so that runs on slowly growing data skip training.
+_MODEL_TABLE_DDL = """CREATE TABLE IF NOT EXISTS identity_model (
+    fingerprint VARCHAR NOT NULL, trained_records BIGINT NOT NULL, settings_json VARCHAR NOT NULL)"""
+
+
+def _model_fingerprint(config: IdentityConfig) -> str:
+    """Everything a trained model depends on besides the data: a stored model with another fingerprint
+    was trained under other rules and is never reused."""
+    import splink
+
+    spec = {
+        "settings": _settings(config, trained=True).create_settings_dict("duckdb"),
+        "training_blocks": _TRAINING_BLOCKS,
+        "deterministic_rules": _DETERMINISTIC_RULES,
+        "deterministic_recall": _DETERMINISTIC_RECALL,
+        "seed": config.seed,
+        "u_max_pairs": config.u_max_pairs,
+        "em_max_pairs": config.em_max_pairs,
+        "keys_version": normalize.KEYS_VERSION,
+        "splink": splink.__version__,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _stored_model(con: duckdb.DuckDBPyConnection, config: IdentityConfig, n_records: int
+                  ) -> dict[str, Any] | None:
+    """The stored trained settings, if trained under the same rules on a record count within
+    retrain_after_growth of n_records; else None (train)."""
+    _run(con, _MODEL_TABLE_DDL)
+    rows = con.execute("SELECT trained_records, settings_json FROM identity_model WHERE fingerprint = ?",
+                       [_model_fingerprint(config)]).fetchall()
+    if len(rows) != 1:
+        return None
+    trained_records, settings_json = rows[0]
+    if trained_records <= 0 or abs(n_records - trained_records) > config.retrain_after_growth * trained_records:
+        return None
+    return json.loads(settings_json)
+
+
+def _store_model(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker: Any, n_records: int) -> None:
+    settings = linker.misc.save_model_to_json()
+    settings.pop("linker_uid", None)  # names Splink's cache tables; a reusing run gets its own
+    _run(con, _MODEL_TABLE_DDL)
+    # (no transaction of our own: the caller may hold one. Interrupted in between, no model is stored
+    # and the next run trains.)
+    _run(con, "DELETE FROM identity_model")
+    con.execute("INSERT INTO identity_model VALUES (?, ?, ?)",
+                [_model_fingerprint(config), n_records, json.dumps(settings, sort_keys=True)]).complete()
+
+
+def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker: Any,
+             stats: dict[str, Any]) -> dict[str, Any]:
     chunks = config.predict_chunks
     predictions = linker.inference.predict(
         threshold_match_probability=config.match_threshold,
@@ -580,6 +665,15 @@ def _cluster(con: duckdb.DuckDBPyConnection) -> None:
                 f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
 
 
+def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    """identity_keyed: every record with its normalised keys, normalising only values not cached yet
+    (the normalisers must be registered)."""
+    _run_sql_file(con, "records.sql", {
+        "keys_version": normalize.KEYS_VERSION,
+        "phone_region": config.default_phone_region.upper(),
+    })
+
+
 def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | None = None) -> dict:
     """(Re)build person_records and person_links from the tables referrers and candidates.
 
@@ -591,7 +685,8 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
     stats: dict[str, Any] = {}
     _register_normalisers(con, config)
     with _resolution_session(con):
-        _run_sql_file(con, "records.sql")
+        _build_keyed(con, config)
+        stats["normalised_values"] = con.execute("SELECT count(*) FROM identity_new_values").fetchall()[0][0]
         stats["normalise_seconds"] = round(time.perf_counter() - started, 2)
         _run_sql_file(con, "exact_links.sql", {
             "max_key_group_size": config.max_key_group_size,

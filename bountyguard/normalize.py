@@ -22,6 +22,11 @@ from schwifty import IBAN
 # per-row Python cost down without letting memory grow with the table.
 _CACHE_SIZE = 200_000
 
+# Version of the normalisation rules. identity.py persists keys per raw value (identity_key_cache) and
+# reuses them across runs: bump this with ANY change that can change a key (folding, the city map, phone
+# or IBAN rules, a library upgrade that parses differently), or stale keys are used.
+KEYS_VERSION = 1
+
 DEFAULT_PHONE_REGION = "DE"
 # Shorter national numbers are service or extension numbers (some plans allow 2 digits), not a person's.
 _MIN_PHONE_DIGITS = 6

@@ -208,7 +208,8 @@ def test_links_carry_evidence_without_personal_data(resolved):
 def test_only_the_published_tables_are_left_behind(resolved):
     con, _, _ = resolved
     tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    assert tables == {"referrers", "candidates", "person_records", "person_links"}
+    # plus the state kept between runs: the key cache (and the trained model, when there is one)
+    assert tables == {"referrers", "candidates", "person_records", "person_links", "identity_key_cache"}
 
 
 def test_person_ids_are_stable_across_runs_and_connections(resolved):
@@ -409,7 +410,7 @@ def test_blocks_larger_than_max_block_size_are_split_or_left_out():
     load(con, {}, candidates)
     config = IdentityConfig(max_block_size=3)
     identity._register_normalisers(con, config)
-    identity._run_sql_file(con, "records.sql")
+    identity._build_keyed(con, config)
     identity._build_splink_input(con, config)
     counts = identity._blocked_pair_counts(con)
     # name + birth year: 8 records, too many; split by city: Berlin's 6 too many, Bonn's 2 pair once
@@ -438,3 +439,99 @@ def test_the_sql_names_nest_agrees_with_the_python_one(a, b):
     for x, y in ((a, b), (b, a)):
         got = con.execute("SELECT bg_tokens_nest(string_split(?, ' '), string_split(?, ' '))", [x, y]).fetchall()
         assert got == [(names_nest(x, y),)], (x, y)
+
+
+# ---------------------------------------------------------------------------------------------------
+# State between runs: the key cache and the stored model.
+
+def _tables(con):
+    return (sorted(con.execute("SELECT * FROM person_records").fetchall()),
+            sorted(con.execute("SELECT * FROM person_links").fetchall()))
+
+
+def _count_normaliser_calls(monkeypatch):
+    from bountyguard import normalize
+    calls = collections.Counter()
+    for name in ("name_key", "email_key", "phone_key", "phone_national_key", "iban_key", "city_key",
+                 "profile_key"):
+        original = getattr(normalize, name)
+
+        def counted(*args, _original=original, _name=name):
+            calls[_name] += 1
+            return _original(*args)
+        monkeypatch.setattr(normalize, name, counted)
+    return calls
+
+
+def test_a_second_run_normalises_only_new_values_and_gives_the_same_result(monkeypatch):
+    calls = _count_normaliser_calls(monkeypatch)
+    con = duckdb.connect()
+    items = list(REFERRERS.items())
+    load(con, dict(items[:5]), CANDIDATES)
+    first_stats = resolve_persons(con, IdentityConfig())
+    first_calls = sum(calls.values())
+    assert first_calls == first_stats["normalised_values"] > 0
+    assert con.execute("SELECT count(*) FROM identity_key_cache").fetchall()[0][0] == first_calls
+    first = _tables(con)
+
+    calls.clear()
+    stats = resolve_persons(con, IdentityConfig())
+    assert sum(calls.values()) == 0 and stats["normalised_values"] == 0
+    assert _tables(con) == first
+
+    # new records: only their raw values not seen before are normalised, and the result is the same as
+    # resolving everything in a fresh database
+    con.executemany("INSERT INTO referrers VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                    [[rid, *values, T0] for rid, values in items[5:]])
+    calls.clear()
+    stats = resolve_persons(con, IdentityConfig())
+    assert 0 < sum(calls.values()) == stats["normalised_values"] < first_calls
+    incremental = _tables(con)
+    fresh = duckdb.connect()
+    load(fresh, REFERRERS, CANDIDATES)
+    resolve_persons(fresh, IdentityConfig())
+    assert _tables(fresh) == incremental
+
+    # another default region gives other phone keys: cached per region, never mixed up
+    calls.clear()
+    resolve_persons(con, IdentityConfig(default_phone_region="AT"))
+    assert calls["phone_key"] > 0 and calls["name_key"] == 0
+    # a deleted record's values leave the cache; a stale key version is dropped
+    con.execute("DELETE FROM referrers WHERE referrer_id = 'r-yulia'")
+    con.execute("UPDATE identity_key_cache SET version = -1 WHERE kind = 'email'")
+    resolve_persons(con, IdentityConfig())
+    assert con.execute("SELECT count(*) FROM identity_key_cache WHERE raw = 'Юлия Щукина' "
+                       "OR version <> (SELECT max(version) FROM identity_key_cache)").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM identity_key_cache WHERE kind = 'email'").fetchall()[0][0] > 0
+
+
+def test_the_trained_model_is_reused_until_the_data_grows_past_the_threshold():
+    records = synthetic_persons(1200, seed=7)
+    rows = {rid: (name, None, None, day, city, None) for kind, rid, name, day, city, _ in records}
+    ids = sorted(rows)
+    con = duckdb.connect()
+    load(con, {}, {rid: rows[rid] for rid in ids[:int(len(ids) * 0.9)]})
+    assert resolve_persons(con, IdentityConfig())["model"] == "trained"
+    first = _tables(con)
+    stored = con.execute("SELECT settings_json FROM identity_model").fetchall()
+    assert len(stored) == 1
+
+    again = resolve_persons(con, IdentityConfig())
+    assert again["model"] == "reused" and again["training_seconds"] == 0.0
+    assert _tables(con) == first
+    assert con.execute("SELECT settings_json FROM identity_model").fetchall() == stored
+
+    # ~11% more records: below retrain_after_growth (0.2), the stored model is used
+    con.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                    [[rid, *rows[rid], T0] for rid in ids[int(len(ids) * 0.9):]])
+    assert resolve_persons(con, IdentityConfig())["model"] == "reused"
+    # a lower threshold retrains; other training rules never reuse a model
+    assert resolve_persons(con, IdentityConfig(retrain_after_growth=0.05))["model"] == "trained"
+    assert resolve_persons(con, IdentityConfig(retrain_after_growth=0.05))["model"] == "reused"
+    assert resolve_persons(con, IdentityConfig(seed=43))["model"] == "trained"
+
+
+def test_retrain_after_growth_must_not_be_negative():
+    with pytest.raises(ValueError):
+        IdentityConfig.from_mapping({"retrain_after_growth": -0.1})
+    assert IdentityConfig.from_mapping({"retrain_after_growth": 0}).retrain_after_growth == 0.0

@@ -1,55 +1,89 @@
 -- Every referrer and candidate record once, with its normalised identity keys.
--- bg_* are the Python normalisers of bountyguard/normalize.py registered as DuckDB functions. They run
--- once per distinct raw value (names and cities repeat a lot), and the keys are joined back.
+-- bg_* are the Python normalisers of bountyguard/normalize.py registered as DuckDB functions. They are
+-- the expensive part, so their results persist per distinct raw value in identity_key_cache (a regular
+-- table: it survives between runs in the pipeline's database file) and each run normalises only the raw
+-- values not in it yet. The key version (normalize.KEYS_VERSION) is part of the key: rows of another
+-- version are stale and removed. `context` is what else a key depends on: for phones the default region
+-- and the record's city ('' elsewhere). Values no longer in any record are removed too, so the cache
+-- never keeps personal data the source tables no longer hold.
+CREATE TABLE IF NOT EXISTS identity_key_cache (
+    version INTEGER NOT NULL,
+    kind VARCHAR NOT NULL,
+    raw VARCHAR NOT NULL,
+    context VARCHAR NOT NULL,
+    key VARCHAR,
+    PRIMARY KEY (version, kind, raw, context)
+);
+
+CREATE OR REPLACE TEMP TABLE identity_raw_records AS
+SELECT 'referrer' AS record_type, referrer_id AS record_id, full_name, email, phone,
+       payout_iban, birth_date, city, NULL::VARCHAR AS profile_url,
+       -- a phone typed without country code takes its country from the city, else the default region
+       CASE WHEN phone IS NOT NULL THEN
+           CASE WHEN city IS NULL THEN $phone_region ELSE $phone_region || ':' || city END
+       END AS phone_context
+FROM referrers
+UNION ALL
+SELECT 'candidate', candidate_id, full_name, email, phone,
+       NULL::VARCHAR, birth_date, city, profile_url,
+       CASE WHEN phone IS NOT NULL THEN
+           CASE WHEN city IS NULL THEN $phone_region ELSE $phone_region || ':' || city END
+       END
+FROM candidates;
+
+-- The distinct raw values of this run, per kind of key.
+CREATE OR REPLACE TEMP TABLE identity_raw_values AS
+SELECT DISTINCT 'name' AS kind, full_name AS raw, '' AS context, NULL::VARCHAR AS city
+    FROM identity_raw_records WHERE full_name IS NOT NULL
+UNION ALL SELECT DISTINCT 'email', email, '', NULL FROM identity_raw_records WHERE email IS NOT NULL
+UNION ALL SELECT DISTINCT 'phone', phone, phone_context, city FROM identity_raw_records WHERE phone IS NOT NULL
+UNION ALL SELECT DISTINCT 'phone_national', phone, phone_context, city
+    FROM identity_raw_records WHERE phone IS NOT NULL
+UNION ALL SELECT DISTINCT 'iban', payout_iban, '', NULL FROM identity_raw_records WHERE payout_iban IS NOT NULL
+UNION ALL SELECT DISTINCT 'city', city, '', NULL FROM identity_raw_records WHERE city IS NOT NULL
+UNION ALL SELECT DISTINCT 'profile', profile_url, '', NULL FROM identity_raw_records WHERE profile_url IS NOT NULL;
+
+DELETE FROM identity_key_cache c
+WHERE c.version <> $keys_version
+   OR NOT EXISTS (SELECT 1 FROM identity_raw_values v
+                  WHERE v.kind = c.kind AND v.raw = c.raw AND v.context = c.context);
+
+-- Only the values not cached yet: each kind on its own, so an interrupted run leaves a consistent cache.
+CREATE OR REPLACE TEMP TABLE identity_new_values AS
+SELECT v.* FROM identity_raw_values v
+WHERE NOT EXISTS (SELECT 1 FROM identity_key_cache c
+                  WHERE c.version = $keys_version AND c.kind = v.kind AND c.raw = v.raw
+                    AND c.context = v.context);
+
+INSERT INTO identity_key_cache
+SELECT $keys_version, kind, raw, context, CASE kind
+    WHEN 'name' THEN bg_name_key(raw)
+    WHEN 'email' THEN bg_email_key(raw)
+    WHEN 'phone' THEN bg_phone_key(raw, city)
+    WHEN 'phone_national' THEN bg_phone_national_key(raw, city)
+    WHEN 'iban' THEN bg_iban_key(raw)
+    WHEN 'city' THEN bg_city_key(raw)
+    WHEN 'profile' THEN bg_profile_key(raw)
+END
+FROM identity_new_values;
+
 CREATE OR REPLACE TEMP TABLE identity_keyed AS
-WITH raw_records AS (
-    SELECT 'referrer' AS record_type, referrer_id AS record_id, full_name, email, phone,
-           payout_iban, birth_date, city, NULL::VARCHAR AS profile_url
-    FROM referrers
-    UNION ALL
-    SELECT 'candidate', candidate_id, full_name, email, phone,
-           NULL::VARCHAR, birth_date, city, profile_url
-    FROM candidates
-),
-names AS (
-    SELECT full_name, bg_name_key(full_name) AS name_key
-    FROM (SELECT DISTINCT full_name FROM raw_records WHERE full_name IS NOT NULL)
-),
-emails AS (
-    SELECT email, bg_email_key(email) AS email_key
-    FROM (SELECT DISTINCT email FROM raw_records WHERE email IS NOT NULL)
-),
-phones AS (
-    -- the city gives the country of a number typed without country code
-    SELECT phone, city, bg_phone_key(phone, city) AS phone_key,
-           -- the same number typed with and without country code on a record without a city
-           bg_phone_national_key(phone, city) AS phone_national
-    FROM (SELECT DISTINCT phone, city FROM raw_records WHERE phone IS NOT NULL)
-),
-ibans AS (
-    SELECT payout_iban, bg_iban_key(payout_iban) AS iban_key
-    FROM (SELECT DISTINCT payout_iban FROM raw_records WHERE payout_iban IS NOT NULL)
-),
-cities AS (
-    SELECT city, bg_city_key(city) AS city_key
-    FROM (SELECT DISTINCT city FROM raw_records WHERE city IS NOT NULL)
-),
-profiles AS (
-    SELECT profile_url, bg_profile_key(profile_url) AS profile_key
-    FROM (SELECT DISTINCT profile_url FROM raw_records WHERE profile_url IS NOT NULL)
+WITH cached AS (
+    SELECT kind, raw, context, key FROM identity_key_cache WHERE version = $keys_version
 ),
 keyed AS (
     SELECT r.record_type, r.record_id,
            r.record_type || ':' || r.record_id AS unique_id,
-           n.name_key, e.email_key, p.phone_key, p.phone_national, i.iban_key,
-           r.birth_date, c.city_key, pr.profile_key
-    FROM raw_records r
-    LEFT JOIN names n ON n.full_name = r.full_name
-    LEFT JOIN emails e ON e.email = r.email
-    LEFT JOIN phones p ON p.phone = r.phone AND p.city IS NOT DISTINCT FROM r.city
-    LEFT JOIN ibans i ON i.payout_iban = r.payout_iban
-    LEFT JOIN cities c ON c.city = r.city
-    LEFT JOIN profiles pr ON pr.profile_url = r.profile_url
+           n.key AS name_key, e.key AS email_key, p.key AS phone_key, pn.key AS phone_national,
+           i.key AS iban_key, r.birth_date, c.key AS city_key, pr.key AS profile_key
+    FROM identity_raw_records r
+    LEFT JOIN cached n ON n.kind = 'name' AND n.raw = r.full_name AND n.context = ''
+    LEFT JOIN cached e ON e.kind = 'email' AND e.raw = r.email AND e.context = ''
+    LEFT JOIN cached p ON p.kind = 'phone' AND p.raw = r.phone AND p.context = r.phone_context
+    LEFT JOIN cached pn ON pn.kind = 'phone_national' AND pn.raw = r.phone AND pn.context = r.phone_context
+    LEFT JOIN cached i ON i.kind = 'iban' AND i.raw = r.payout_iban AND i.context = ''
+    LEFT JOIN cached c ON c.kind = 'city' AND c.raw = r.city AND c.context = ''
+    LEFT JOIN cached pr ON pr.kind = 'profile' AND pr.raw = r.profile_url AND pr.context = ''
 )
 SELECT *,
        -- token lists and both token orders: a typo in a first letter can change the sorted order
