@@ -39,15 +39,12 @@ def sql_text(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
 
 
-def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None):
-    """Run every statement of a file under sql/ (named $parameters come from `params`)."""
-    text = sql_text(relative)
-    statements = [s for s in _split_statements(text) if s.strip()]
-    result = None
-    for statement in statements:
+def run_sql_file(con: duckdb.DuckDBPyConnection, relative: str, params: dict | None = None) -> None:
+    """Run every statement of a file under sql/ to its end (named $parameters come from `params`;
+    in DuckDB 2.0 an unread result would block the connection)."""
+    for statement in _split_statements(sql_text(relative)):
         used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
-        result = con.execute(statement, used) if used else con.execute(statement)
-    return result
+        con.execute(statement, used or None).complete()
 
 
 def _split_statements(text: str) -> list[str]:

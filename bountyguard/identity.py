@@ -43,7 +43,6 @@ import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import duckdb
@@ -51,10 +50,10 @@ import pyarrow as pa
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from bountyguard import normalize
+from bountyguard.db import run_sql_file
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "identity"
 
 # Internal working tables: TEMP so they never land in the pipeline's database file.
 _WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_fuzzy_links",
@@ -460,15 +459,6 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None
     con.execute(sql, params).complete()
 
 
-def _run_sql_file(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None) -> None:
-    text = (SQL_DIR / name).read_text(encoding="utf-8")
-    for statement in (s.strip() for s in text.split(";")):
-        if statement and not all(line.strip().startswith("--") or not line.strip()
-                                 for line in statement.splitlines()):
-            used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
-            _run(con, statement, used or None)
-
-
 def _table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
@@ -668,7 +658,7 @@ def _cluster(con: duckdb.DuckDBPyConnection) -> None:
 def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
     """identity_keyed: every record with its normalised keys, normalising only values not cached yet
     (the normalisers must be registered)."""
-    _run_sql_file(con, "records.sql", {
+    run_sql_file(con, "identity/records.sql", {
         "keys_version": normalize.KEYS_VERSION,
         "phone_region": config.default_phone_region.upper(),
     })
@@ -688,7 +678,7 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
         _build_keyed(con, config)
         stats["normalised_values"] = con.execute("SELECT count(*) FROM identity_new_values").fetchall()[0][0]
         stats["normalise_seconds"] = round(time.perf_counter() - started, 2)
-        _run_sql_file(con, "exact_links.sql", {
+        run_sql_file(con, "identity/exact_links.sql", {
             "max_key_group_size": config.max_key_group_size,
             "contact_name_max_edits": config.contact_name_max_edits,
         })
@@ -700,7 +690,7 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
             SELECT * FROM identity_fuzzy_links
         """)
         _cluster(con)
-        _run_sql_file(con, "person_tables.sql")
+        run_sql_file(con, "identity/person_tables.sql")
     records, persons = con.execute(
         "SELECT count(*), count(DISTINCT person_id) FROM person_records").fetchall()[0]
     stats["records"] = records
