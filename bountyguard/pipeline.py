@@ -168,7 +168,7 @@ def validate(db: str | Path, run_id: str) -> dict:
             [[run_id, c["check"], c["table"], c["success"], None if isinstance(c["observed"], float) else c["observed"],
               c["detail"]] for c in outcome["checks"]],
         )
-        con.execute("UPDATE runs SET step = 'validated' WHERE run_id = ?", [run_id])
+        run.mark(con, "validated")
     finally:
         con.close()
     outcome["message"] = gate.failure_message(outcome)
@@ -420,12 +420,7 @@ def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> di
 
 def _fallback_persons(con) -> None:
     """Each record its own person: enough to decide holds when identity resolution could not run."""
-    con.execute(
-        "CREATE OR REPLACE TABLE person_records AS "
-        "SELECT 'referrer' AS record_type, referrer_id AS record_id, 'referrer:' || referrer_id AS person_id, "
-        "NULL::VARCHAR AS iban_key FROM referrers "
-        "UNION ALL SELECT 'candidate', candidate_id, 'candidate:' || candidate_id, NULL FROM candidates"
-    )
+    run_sql_file(con, "identity/fallback_persons.sql")
     run_sql_file(con, "features/stints.sql")
 
 
