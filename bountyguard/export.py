@@ -10,7 +10,7 @@ import duckdb
 
 from bountyguard.db import connect
 from bountyguard.errors import BountyguardError
-from bountyguard.report import published_root
+from bountyguard.report import load_verified_report, published_root
 
 EXPORT_FILES = ("report.json", "flags.csv", "payout_decisions.csv", "identities.csv")
 
@@ -79,7 +79,8 @@ def export_run(db: str | Path, out: str | Path, run_id: str | None = None) -> di
     source = root / run_id
     out.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
-        # readers take the published copy and never open the working DuckDB file
+        # readers take the published copy, never the working DuckDB file, and only once it verifies
+        load_verified_report(source)
         for name in EXPORT_FILES:
             shutil.copyfile(source / name, out / name)
     else:

@@ -68,3 +68,12 @@ def test_release_batch_carries_normalised_valid_ibans_only(tmp_path):
     pipeline.run(p.write_landing(tmp_path / "landing"), tmp_path / "bg.duckdb", "2026-06-30")
     _, _, batch = load_verified_report(latest_published(tmp_path / "bg.duckdb"))
     assert {b["payout_id"]: b["payee_iban"] for b in batch} == {"P1": "DE89370400440532013000", "P2": ""}
+
+
+def test_export_refuses_a_changed_report(published, tmp_path):
+    from bountyguard.cli import main
+
+    run_dir, _ = published
+    edit_report(run_dir, lambda r: r["decision_counts"].update(release=999))
+    assert main(["export", "--db", str(tmp_path / "bg.duckdb"), "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out" / "report.json").exists()
