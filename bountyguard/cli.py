@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_run_summary(summary: dict) -> None:
     print(f"run {summary['run_id']}: report {summary['status']}")
     for table, t in summary["tables"].items():
-        line = f"  {table:<13} {t['rows_in']:>9} in {t['rows_loaded']:>9} loaded {t['rows_rejected']:>7} rejected"
+        line = (f"  {table:<13} {t['rows_in']:>9} in {t['rows_loaded']:>9} loaded {t['rows_rejected']:>7} rejected"
+                f" {t.get('rows_quarantined', 0):>7} quarantined")
         print(line + (f"  PROBLEM: {t['problem']}" if t.get("problem") else ""))
     rejects = summary.get("rejects_sample") or []
     if rejects:
@@ -87,6 +88,12 @@ def _print_run_summary(summary: dict) -> None:
             print(f"    {r['file']}: line {r['line']}{column}: {r['reason']}")
         if len(rejects) > 10:
             print(f"    … and more in report.json (rejects_sample) and the `rejects` table")
+    quarantined = summary.get("quarantine_sample") or []
+    if quarantined:
+        print(f"  quarantined rows (first {len(quarantined)}; all of them are in the DuckDB table `quarantine`; "
+              "their payouts are held with data_inconsistent):")
+        for q in quarantined[:10]:
+            print(f"    {q['table']} {q['key']}: {q['check']}")
     v = summary["validation"]
     print(f"  validation: {'passed' if v['success'] else 'FAILED'} ({v.get('evaluated', 0)} checks, {v.get('failed', 0)} failed)")
     flags = ", ".join(f"{k} {n}" for k, n in summary["flag_counts"].items() if n) or "none"

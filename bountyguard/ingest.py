@@ -4,8 +4,9 @@ Each table file is read as text first, so that a bad value becomes a reject with
 column instead of an error that stops the load. Each row then either enters the current state
 (upserted by primary key, a later updated_at winning) or lands in `rejects` with the reason:
 rows in = loaded + rejected, per table and run. A file that cannot be read as its table at all
-(missing, unreadable, a required column absent) is recorded as a problem of the run; validation then
-fails the run closed.
+(missing, unreadable, a contract column absent or a column the contract does not have) is recorded as a
+problem of the run; the report is then not clean. A row naming a record that does not exist is loaded
+and quarantined by validation, not rejected (CONTRACT.md, "Bad data").
 """
 from __future__ import annotations
 
@@ -138,6 +139,7 @@ def _ingest_table(con, run_id: str, landing: Path, table: Table) -> dict:
         return result
     header = [r[0] for r in con.execute("DESCRIBE raw_rows").fetchall()][1:]
     missing = [c for c in table.column_names if c not in header]
+    extra = [c for c in header if c not in table.column_names]
     rows_in = con.execute("SELECT count(*) FROM raw_rows").fetchone()[0] + len(structural)
     result["rows_in"] = rows_in
     if missing:
@@ -151,6 +153,11 @@ def _ingest_table(con, run_id: str, landing: Path, table: Table) -> dict:
             [run_id, table.name, str(path), missing[0], "header is missing this column: no row of the file can be loaded"],
         )
         return result
+    if extra:
+        # loaded all the same, but a file whose columns differ from the contract is not the export the
+        # platform agreed to send (a renamed column, a changed export): the data as a whole is in doubt
+        result["problem"] = (f"{path}: line 1 (header): column(s) {', '.join(extra[:5])} are not in the contract's "
+                             f"{table.name} table")
     _stage(con, run_id, path, table, structural)
     rejected = con.execute(
         "SELECT count(DISTINCT line) FROM rejects WHERE run_id = ? AND table_name = ? AND source_file = ?",
@@ -223,19 +230,8 @@ def _stage(con, run_id: str, path: Path, table: Table, structural: list[dict]) -
             WHERE {key} IS NOT NULL GROUP BY ALL HAVING count(*) > 1)
         """
     )
-    for col in table.columns:
-        if not col.references:
-            continue
-        parent, parent_key = col.references.split(".")
-        c = _q(col.name)
-        con.execute(
-            f"""
-            UPDATE staged SET _problems = list_append(_problems, {{'column_name': {_lit(col.name)},
-                'reason': {_lit(f'unknown foreign key: no {parent} row with this {parent_key} (or it was rejected)')},
-                'value': {c}}})
-            WHERE {c} IS NOT NULL AND {c} NOT IN (SELECT {_q(parent_key)} FROM {_q(parent)})
-            """
-        )
+    # A row naming a record that does not exist is read fine: it is loaded and quarantined by the
+    # gate (sql/validation/quarantine.sql), holding only its own payouts, not rejected here.
     con.execute(
         f"""
         INSERT INTO rejects

@@ -19,7 +19,7 @@ import duckdb
 from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
 from bountyguard.contract import DECISIONS, PATTERNS
-from bountyguard.db import connect, run_sql_file, sql_text
+from bountyguard.db import connect, enter_as_of, run_sql_file, sql_text
 from bountyguard.errors import BountyguardError
 from bountyguard.ingest import ingest_landing
 from bountyguard.report import (
@@ -64,9 +64,7 @@ class _Run:
 
     def enter(self, con: duckdb.DuckDBPyConnection) -> None:
         """Give this connection the run's as-of view of the data."""
-        con.execute("CREATE OR REPLACE TEMP TABLE run_context AS SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of",
-                    [self.run_id, self.as_of])
-        run_sql_file(con, "staging/as_of.sql")
+        enter_as_of(con, self.run_id, self.as_of)
 
     def mark(self, con: duckdb.DuckDBPyConnection, step: str) -> None:
         con.execute("UPDATE runs SET step = ? WHERE run_id = ?", [step, self.run_id])
@@ -236,12 +234,14 @@ def decide(db: str | Path, run_id: str) -> dict:
     con, run = _open(db, run_id)
     try:
         outcome = _validation_outcome(con, run_id)
-        return _decide(con, run, validation_passed=bool(outcome and outcome["success"]))
+        return _decide(con, run, closed_reason=None if outcome and outcome["success"] else "data_not_clean")
     finally:
         con.close()
 
 
-def _decide(con, run: _Run, validation_passed: bool) -> dict:
+def _decide(con, run: _Run, closed_reason: str | None) -> dict:
+    """`closed_reason`: None for a run whose data passed validation, else the reason code that holds
+    every due payout (data_not_clean, run_failed)."""
     from bountyguard.ledger import analyst_decisions, paid_payout_ids
 
     db_path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
@@ -264,7 +264,7 @@ def _decide(con, run: _Run, validation_passed: bool) -> dict:
         con.executemany("INSERT INTO run_paid_payouts VALUES (?, ?)", [[run.run_id, pid] for pid in paid])
     con.execute("CREATE OR REPLACE TEMP TABLE paid_by_bountyguard AS "
                 "SELECT payout_id FROM run_paid_payouts WHERE run_id = ?", [run.run_id])
-    run_sql_file(con, "decisions/rejected_payout_rows.sql", {"run_id": run.run_id})
+    run_sql_file(con, "decisions/payouts_with_bad_rows.sql", {"run_id": run.run_id})
     cfg = run.config["decisions"]
     con.execute("DELETE FROM payout_decisions WHERE run_id = ?", [run.run_id])
     con.execute(
@@ -272,7 +272,7 @@ def _decide(con, run: _Run, validation_passed: bool) -> dict:
         f"FROM ({sql_text('decisions/payout_decisions.sql')})",
         {
             "run_id": run.run_id,
-            "validation_passed": validation_passed,
+            "closed_reason": closed_reason,
             "hold_severities": list(cfg["hold_severities"]),
             "not_owed_patterns": list(cfg["not_owed_patterns"]),
             "clawback_patterns": list(cfg["clawback_patterns"]),
@@ -303,15 +303,21 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
 
     if status != "clean":
         # belt and braces: whatever a step decided, a report that is not clean releases nothing
+        code = "run_failed" if status == "failed" else "data_not_clean"
         con.execute(
-            "UPDATE payout_decisions SET decision = 'hold' WHERE run_id = ? AND decision = 'release'", [run.run_id]
-        )
+            "UPDATE payout_decisions SET decision = 'hold', reasons = ? WHERE run_id = ? AND decision = 'release'",
+            [code, run.run_id])
     tables = {
         t: {"file": Path(f).name if f else None, "rows_in": i, "rows_loaded": l, "rows_rejected": r, "problem": p}
         for t, f, i, l, r, p in con.execute(
             "SELECT table_name, source_file, rows_in, rows_loaded, rows_rejected, problem FROM load_stats "
             "WHERE run_id = ? ORDER BY table_name", [run.run_id]).fetchall()
     }
+    quarantined = dict(con.execute(
+        "SELECT table_name, count(DISTINCT record_key) FROM quarantine WHERE run_id = ? GROUP BY ALL",
+        [run.run_id]).fetchall())
+    for name, t in tables.items():
+        t["rows_quarantined"] = quarantined.get(name, 0)
     for t in tables.values():
         if t["problem"] and run.landing:
             t["problem"] = t["problem"].replace(run.landing + "/", "")
@@ -346,6 +352,11 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         "tables": tables,
         "rejects_sample": [
             {"table": t, "file": Path(f).name, "line": ln, "column": c, "reason": r} for t, f, ln, c, r in rejects
+        ],
+        "quarantine_sample": [
+            {"table": t, "key": k, "check": c} for t, k, c in con.execute(
+                "SELECT table_name, record_key, check_name FROM quarantine WHERE run_id = ? "
+                "ORDER BY table_name, record_key, check_name LIMIT 50", [run.run_id]).fetchall()
         ],
         "validation": validation,
         "flag_counts": flag_counts,
@@ -384,6 +395,7 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         "tables": tables,
         "validation": validation,
         "rejects_sample": report["rejects_sample"],
+        "quarantine_sample": report["quarantine_sample"],
     }
 
 
@@ -412,7 +424,7 @@ def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> di
             con.close()
     con, run = _open(db, run_id)
     try:
-        _decide(con, run, validation_passed=False)
+        _decide(con, run, closed_reason="run_failed" if status == "failed" else "data_not_clean")
         return _publish(con, db, run, status, outcome, error)
     finally:
         con.close()
@@ -474,5 +486,5 @@ def _summary_from_reports(con, db, run_id: str) -> dict:
         "report_path": str(published / "report.json"), "published_dir": str(published),
         "flag_counts": report["flag_counts"], "decision_counts": report["decision_counts"],
         "tables": report["tables"], "validation": report["validation"],
-        "rejects_sample": report["rejects_sample"],
+        "rejects_sample": report["rejects_sample"], "quarantine_sample": report.get("quarantine_sample", []),
     }

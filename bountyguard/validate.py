@@ -1,22 +1,24 @@
-"""The data-quality gate. Any doubt about the data fails the run closed: report not_clean, every
-payout held.
+"""The data-quality gate, at the three levels of CONTRACT.md ("Bad data"). One bad row holds its own
+payouts, never everyone's; abuse is data to screen, never bad data.
 
-What is checked, and where, is chosen so the gate stays seconds when the history has ten million rows:
+- **rejected** (ingest.py): a row that cannot be read or typed is not loaded; it is listed with file,
+  line, column and reason, and the payouts it touches are held with `data_rejected`.
+- **quarantined** (here): a row that reads fine but contradicts other data in a way no abuse pattern
+  explains is loaded and listed in `quarantine`; the payouts it touches are held with
+  `data_inconsistent`. The checks are sql/validation/quarantine.sql (joins, checksums) plus the
+  single-row rules declared once in `ROW_RULES` (amounts, ranges, ISO codes, e-mail syntax), run as
+  one SQL query over the whole current state, so a row stays quarantined until it is corrected.
+- **not clean**: the data as a whole cannot be trusted: a file missing or with other columns, a
+  table's rejected or quarantined rows above the configured rate, a table with fewer rows than
+  after the previous run, an increment far above the usual one. The report is `not_clean` and every
+  due payout is held with `data_not_clean`.
 
-- **Rows loaded by this run** (`_loaded_run_id = run_id`, an increment is about a day of data) are
-  pulled per table into a pandas frame and validated by a Great Expectations suite per table: keys
-  not null and unique, required values present, enums of the contract, amounts positive,
-  guarantee_days 0 to 365, ISO 4217 currencies and ISO 3166-1 alpha-2 countries (pycountry), e-mail
-  and IBAN syntax. The rules are declared once (`ROW_RULES`) and can also run as DuckDB SQL: an
-  increment above `row_check_max_rows` (a first full load) is checked by that SQL over all its rows
-  instead, because GX on pandas costs about 10 s per million rows and a sample could miss the one
-  bad row.
-- **Rows loaded by earlier runs** get the same rules as one SQL scan per table: a run that failed
-  validation still upserted its rows, so a bad row must keep failing later runs until it is fixed.
-- **Cross-table and temporal rules** (sql/validation/checks.sql) and **volumes against earlier
-  runs** (a current-state table shrinking; an increment far above the usual) are DuckDB SQL.
-- Every number of the above lands in one long metrics frame that the `bountyguard_gate` GX suite
-  validates (allowed >= observed, nothing missing), so one GX run holds every outcome of the run.
+Great Expectations holds every outcome: the row rules run as GX suites on each run's new rows
+(pandas, up to `row_check_max_rows`; above that the same rules run as DuckDB SQL), and every number
+(quarantine counts per check, reject and quarantine counts against what the rates allow, volumes)
+lands in one metrics frame that the `bountyguard_gate` suite validates (allowed >= observed, nothing
+missing). Counts of the quarantine checks are reported for the record (their allowed value is the
+count itself); what decides `not_clean` is the per-table totals against the configured rates.
 
 Personal data never reaches GX's results or Data Docs: the row suites run with SUMMARY results and
 no unexpected values (`partial_unexpected_count` 0), and failure details name record keys, never
@@ -28,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,31 +55,25 @@ DEFAULTS = {
     "volume_min_history_runs": 3,  # earlier runs needed before "usual" means anything
     "volume_history_runs": 10,  # how many earlier runs make the usual increment (their median)
     "row_check_max_rows": 100_000,  # a larger increment is row-checked in DuckDB SQL, not pandas
+    "max_quarantine_rate": 0.01,  # a table with a larger share of quarantined rows is not clean
+    "tolerated_bad_rows": 3,  # this many rejected or quarantined rows per table never make it not clean
 }
 
 ISO_4217 = tuple(sorted(c.alpha_3 for c in pycountry.currencies))
 ISO_3166_ALPHA_2 = tuple(sorted(c.alpha_2 for c in pycountry.countries))
 # Syntax only: one @, no spaces, a dot in the domain. Deliverability and aliases are identity
-# resolution's business, as is the IBAN checksum.
+# resolution's business.
 EMAIL_SYNTAX = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 IBAN_SYNTAX = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
+QUARANTINE_SQL = "validation/quarantine.sql"
 
-# Cross-table checks that sql/validation/checks.sql must report; a missing one fails the gate.
-CROSS_TABLE_CHECKS = (
-    "referral_before_hire",
-    "start_before_end",
-    "eligible_at_is_start_plus_guarantee",
-    "payout_matches_hire_referral",
-    "hire_job_matches_referral_job",
-    "released_payout_has_released_at",
-    "one_payout_per_hire",
-    "payout_amount_is_the_job_bounty",
-    "referral_parents_exist",
-    "hire_parents_exist",
-    "payout_parents_exist",
-    "job_company_exists",
-    "application_parents_exist",
-)
+
+def quarantine_checks() -> dict[str, str]:
+    """The join and checksum checks, {check: table}, read from sql/validation/quarantine.sql (each
+    branch starts with `SELECT '<check>' AS check_name, '<table>' AS table_name`), so no list in
+    Python mirrors the SQL."""
+    return dict(re.findall(r"SELECT\s+'([a-z0-9_]+)'\s+AS\s+check_name,\s*'([a-z_]+)'\s+AS\s+table_name",
+                           sql_text(QUARANTINE_SQL)))
 
 
 @dataclass(frozen=True)
@@ -105,9 +102,10 @@ class RowRule:
 
 
 # Frame columns computed from a raw column, as (raw column, SQL expression): IBANs are typed with
-# spaces and in any case, their syntax is checked on the compact upper-case form.
+# spaces, dashes, dots and in any case; their syntax is checked on the compact upper-case form
+# (macro iban_compact, sql/macros.sql).
 DERIVED = {
-    ("referrers", "payout_iban_compact"): ("payout_iban", "upper(regexp_replace(payout_iban, '\\s+', '', 'g'))"),
+    ("referrers", "payout_iban_compact"): ("payout_iban", "iban_compact(payout_iban)"),
 }
 
 
@@ -140,6 +138,23 @@ def _row_rules() -> tuple[RowRule, ...]:
 
 
 ROW_RULES = _row_rules()
+
+
+def _value_rules() -> list[RowRule]:
+    """The row rules a loaded row can still break: a missing or duplicate key never gets past ingest
+    (nor does an unknown enum value), the rest is checked on the loaded state."""
+    return [r for r in ROW_RULES if r.kind not in ("not_null", "unique") and r.column != TABLES[r.table].key]
+
+
+def quarantine_sql() -> str:
+    """One query listing every quarantined row of the current state: (check_name, table_name,
+    record_key), from sql/validation/quarantine.sql plus one branch per value rule."""
+    branches = [
+        f"SELECT {_sql_literal(r.check)} AS check_name, {_sql_literal(r.table)} AS table_name, "
+        f'"{TABLES[r.table].key}" AS record_key FROM "{r.table}" WHERE {_violation_sql(r)}'
+        for r in _value_rules()
+    ]
+    return "\nUNION ALL\n".join([f"SELECT * FROM ({sql_text(QUARANTINE_SQL)})", *branches])
 
 
 def _rules_of(table: str) -> list[RowRule]:
@@ -209,31 +224,38 @@ def _metric(check, table, observed, allowed, detail=None) -> dict:
     return {"check_name": check, "table_name": table, "observed": observed, "allowed": allowed, "detail": detail}
 
 
+def _allowed_bad_rows(rate: float, rows: int, settings: dict) -> int:
+    """How many bad rows a table may have before the data as a whole is in doubt."""
+    return max(int(math.floor(rate * rows)), int(settings["tolerated_bad_rows"]))
+
+
 def collect_metrics(con: duckdb.DuckDBPyConnection, run_id: str, config: dict,
                     docs_root: str | Path | None = None) -> GateInput:
     """Every SQL-side number of the gate, and this run's increments for the GX row suites.
 
-    Also records this run's current-state row counts (table_volumes), which the next run's shrink
-    check compares with. `docs_root` defaults to `<db stem>.gx` beside the DuckDB file."""
+    Also records this run's quarantined rows (`quarantine`) and current-state row counts
+    (table_volumes, which the next run's shrink check compares with). `docs_root` defaults to
+    `<db stem>.gx` beside the DuckDB file."""
     settings = validation_settings(config)
+    run_sql_file(con, "macros.sql")  # the IBAN checks' macros, whether or not the caller entered a run
     metrics: list[dict] = []
     run_row = con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]).fetchone()
     as_of = run_row[0] if run_row else None
 
-    max_rate = float(config["ingest"]["max_reject_rate"])
+    max_reject_rate = float(config["ingest"]["max_reject_rate"])
     load_stats = {}
     for table, rows_in, rejected, problem in con.execute(
         "SELECT table_name, rows_in, rows_rejected, problem FROM load_stats WHERE run_id = ?", [run_id]
     ).fetchall():
         load_stats[table] = rows_in
         metrics.append(_metric(f"file_readable__{table}", table, 1 if problem else 0, 0, problem))
-        rate = (rejected / rows_in) if rows_in else 0.0
-        metrics.append(_metric(f"reject_rate__{table}", table, rate, max_rate,
-                               f"{rejected} of {rows_in} rows rejected" if rejected else None))
+        allowed = _allowed_bad_rows(max_reject_rate, rows_in, settings)
+        metrics.append(_metric(
+            f"rejected_rows__{table}", table, rejected, allowed,
+            (f"{rejected} of {rows_in} rows rejected (at most {allowed} allowed: max_reject_rate "
+             f"{max_reject_rate:g}); their payouts are held with data_rejected") if rejected else None))
 
-    for check_name, table, violations in con.execute(sql_text("validation/checks.sql"), {"run_id": run_id}).fetchall():
-        metrics.append(_metric(check_name, table, violations, 0,
-                               f"{violations} violating rows" if violations else None))
+    metrics += _quarantine_metrics(con, run_id, settings)
 
     increments: dict[str, pd.DataFrame] = {}
     for table in LOAD_ORDER:
@@ -251,49 +273,77 @@ def collect_metrics(con: duckdb.DuckDBPyConnection, run_id: str, config: dict,
                      docs_root=Path(docs_root) if docs_root and settings["data_docs"] else None)
 
 
-def _row_rule_metrics(con, run_id: str, table: str, settings: dict, increments: dict) -> list[dict]:
-    """One SQL scan of the table: per rule, the violations among rows of earlier runs and (used when
-    the increment is too big for pandas) among this run's rows."""
-    rules = _rules_of(table)
-    per_rule = [r for r in rules if r.kind != "unique"]  # uniqueness is the table's primary key
-    counts = ", ".join(f"count(*) FILTER (WHERE {_violation_sql(r)})" for r in per_rule)
-    rows = {
-        this_run: (n, list(v))
-        for this_run, n, *v in con.execute(
-            f'SELECT _loaded_run_id IS NOT DISTINCT FROM $run_id AS this_run, count(*), {counts} '
-            f'FROM "{table}" GROUP BY ALL', {"run_id": run_id}).fetchall()
-    }
+def _quarantine_metrics(con, run_id: str, settings: dict) -> list[dict]:
+    """Record this run's quarantined rows; report each check's count (for the record) and each
+    table's distinct quarantined rows against what `max_quarantine_rate` allows."""
+    con.execute("DELETE FROM quarantine WHERE run_id = ?", [run_id])
+    con.execute(f"INSERT INTO quarantine SELECT DISTINCT $run_id, table_name, record_key, check_name "
+                f"FROM ({quarantine_sql()})", {"run_id": run_id})
+    by_check = {(c, t): (n, keys) for c, t, n, keys in con.execute(
+        "SELECT check_name, table_name, count(*), list(record_key ORDER BY record_key)[1:3] "
+        "FROM quarantine WHERE run_id = ? GROUP BY ALL", [run_id]).fetchall()}
     metrics = []
-    earlier_n, earlier = rows.get(False, (0, [0] * len(per_rule)))
-    broken = [f"{r.column} {r.rule} ({n})" for r, n in zip(per_rule, earlier) if n]
-    metrics.append(_metric(
-        f"earlier_rows_valid__{table}", table, sum(earlier), 0,
-        f"rows loaded by earlier runs still break rules: {', '.join(broken)}; fix them at the source" if broken
-        else None))
+    checks = {**quarantine_checks(), **{r.check: r.table for r in _value_rules()}}
+    for check, table in checks.items():
+        n, keys = by_check.get((check, table), (0, []))
+        key = TABLES[table].key
+        metrics.append(_metric(
+            f"quarantine__{check}", table, n, n,  # for the record: the per-table total below decides
+            f"{n} rows quarantined, their payouts held with data_inconsistent; e.g. "
+            + ", ".join(f"{key} {k}" for k in keys) if n else None))
+    rate = float(settings["max_quarantine_rate"])
+    quarantined = dict(con.execute(
+        "SELECT table_name, count(DISTINCT record_key) FROM quarantine WHERE run_id = ? GROUP BY ALL",
+        [run_id]).fetchall())
+    for table in LOAD_ORDER:
+        rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        n = quarantined.get(table, 0)
+        allowed = _allowed_bad_rows(rate, rows, settings)
+        metrics.append(_metric(
+            f"quarantined_rows__{table}", table, n, allowed,
+            f"{n} of {rows} rows quarantined (at most {allowed} allowed: max_quarantine_rate {rate:g})"
+            if n else None))
+    return metrics
 
-    increment_n, current = rows.get(True, (0, [0] * len(per_rule)))
+
+def _row_rule_metrics(con, run_id: str, table: str, settings: dict, increments: dict) -> list[dict]:
+    """The increment for the table's GX suite; or, when the increment is too big for pandas (a first
+    full load), the same rules' counts over this run's rows in one SQL scan. Either way the counts
+    are for the record: a breaking row is quarantined (or was rejected) on its own."""
+    rules = _rules_of(table)
+    increment_n = con.execute(f'SELECT count(*) FROM "{table}" WHERE _loaded_run_id = $run_id',
+                              {"run_id": run_id}).fetchone()[0]
     if increment_n <= settings["row_check_max_rows"]:
         increments[table] = con.execute(_frame_sql(table), {"run_id": run_id}).df()
-        return metrics  # the GX suite of the table adds one metric per rule
-    # A first full load: exact counts in SQL rather than minutes of pandas (or a sample that could
-    # miss the one bad row).
+        return []  # the GX suite of the table adds one metric per rule
+    per_rule = [r for r in rules if r.kind != "unique"]  # uniqueness is the table's primary key
+    counts = ", ".join(f"count(*) FILTER (WHERE {_violation_sql(r)})" for r in per_rule)
+    current = con.execute(f'SELECT {counts} FROM "{table}" WHERE _loaded_run_id = $run_id',
+                          {"run_id": run_id}).fetchone()
     key = TABLES[table].key
     dupes = con.execute(f'SELECT count("{key}") - count(DISTINCT "{key}") FROM "{table}" '
                         "WHERE _loaded_run_id = $run_id", {"run_id": run_id}).fetchone()[0]
     by_rule = dict(zip((r.check for r in per_rule), current))
+    metrics = []
     for r in rules:
         n = dupes if r.kind == "unique" else by_rule[r.check]
         note = f"checked in DuckDB SQL: {increment_n} rows loaded by this run, above row_check_max_rows"
-        metrics.append(_metric(r.check, table, n, 0,
+        metrics.append(_metric(r.check, table, n, _row_rule_allowed(r, n),
                                f"{n} of {increment_n} rows loaded by this run: {r.column} {r.says} ({note})"
                                if n else note))
     return metrics
 
 
+def _row_rule_allowed(rule: RowRule, count: int) -> int:
+    """A key rule must hold (ingest guarantees it: a break means the gate cannot vouch for the load);
+    a value rule's breaking rows are quarantined, so its count is reported, not gated."""
+    return 0 if rule not in _value_rules() else count
+
+
+
 def _volume_metrics(con, run_id: str, rows_in: dict, settings: dict) -> list[dict]:
     """A current-state table never shrinks (upserts do not delete), and an increment far above the
     usual one means a wrong export (a full dump sent as a delta, a duplicated feed)."""
-    run_sql_file(con, "validation/volumes.sql")
     started = con.execute("SELECT started_at FROM runs WHERE run_id = ?", [run_id]).fetchone()
     started = started[0] if started else None
     counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in LOAD_ORDER}
@@ -398,7 +448,8 @@ def _failure_detail(frame: pd.DataFrame, rule: RowRule, count: int) -> str:
         examples += " (values withheld: personal data)"
     else:
         examples = ", ".join(f"{key} {k}: {v!r}" for k, v in zip(rows[key], rows[rule.column]))
-    return f"{count} of {len(frame)} rows loaded by this run: {rule.column} {rule.says}; e.g. {examples}"
+    return (f"{count} of {len(frame)} rows loaded by this run: {rule.column} {rule.says}; e.g. {examples}"
+            + ("; quarantined" if rule in _value_rules() else ""))
 
 
 def _context(docs_root: Path | None):
@@ -492,7 +543,8 @@ def run_gate(metrics: list[dict]) -> dict:
                     all_metrics.append(_metric(check, table, math.nan, 0,
                                                f"GX could not evaluate {rule.column} on {len(frame)} rows"))
                 else:
-                    all_metrics.append(_metric(check, table, int(count), 0, _failure_detail(frame, rule, int(count))))
+                    all_metrics.append(_metric(check, table, int(count), _row_rule_allowed(rule, int(count)),
+                                               _failure_detail(frame, rule, int(count))))
             for rule in _rules_of(table):
                 if rule.check not in seen:
                     all_metrics.append(_metric(rule.check, table, math.nan, 0, "GX returned no result"))
@@ -567,6 +619,8 @@ def run_gate(metrics: list[dict]) -> dict:
 
 
 def _table_of(check: str) -> str:
+    if check.startswith("quarantine__") and check.removeprefix("quarantine__") in quarantine_checks():
+        return quarantine_checks()[check.removeprefix("quarantine__")]
     return check.rsplit("__", 1)[1] if "__" in check else "all"
 
 
@@ -575,9 +629,10 @@ def _expected_checks(gate_input: GateInput) -> set[str]:
     (no run) expects nothing more than it holds."""
     if gate_input.run_id is None:
         return set()
-    expected = set(CROSS_TABLE_CHECKS)
+    expected = {f"quarantine__{check}" for check in quarantine_checks()}
+    expected |= {f"quarantine__{r.check}" for r in _value_rules()}
     for table in LOAD_ORDER:
-        expected |= {f"file_readable__{table}", f"reject_rate__{table}", f"earlier_rows_valid__{table}",
+        expected |= {f"file_readable__{table}", f"rejected_rows__{table}", f"quarantined_rows__{table}",
                      f"volume_not_shrinking__{table}", f"volume_increment_usual__{table}"}
         expected |= {r.check for r in _rules_of(table)}
     return expected

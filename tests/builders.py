@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from bountyguard.contract import TABLES
-from bountyguard.db import run_sql_file
+from bountyguard.db import enter_as_of, run_sql_file
 
 DEFAULTS = {
     "referrers": {"full_name": "Referrer", "email": None, "phone": None, "payout_iban": None,
@@ -99,8 +99,7 @@ class Platform:
                     f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
                     [row.get(c) for c in cols],
                 )
-        con.execute("CREATE OR REPLACE TEMP TABLE run_context AS SELECT 'test' AS run_id, ?::DATE AS as_of", [as_of])
-        run_sql_file(con, "staging/as_of.sql")
+        enter_as_of(con, "test", as_of)
         persons = persons or {}
         con.execute(
             "CREATE OR REPLACE TABLE person_records (record_type VARCHAR, record_id VARCHAR, person_id VARCHAR, "

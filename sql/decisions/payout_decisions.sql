@@ -3,12 +3,17 @@
 --   void      the bounty is not owed: its hire ended before the guarantee end, or its referral does
 --             not own the candidate (a not-owed pattern on its hire or referral); final: a payout
 --             an earlier clean report voided stays void
---   hold      the data failed validation, one of its own input rows was rejected, or a flag of a
---             hold severity touches its referral, hire, referrer person or candidate person
+--   hold      one of its own rows was rejected or quarantined (data_rejected, data_inconsistent),
+--             the run is not clean or failed (data_not_clean, run_failed), an analyst holds it
+--             (analyst_hold), or a flag of a hold severity touches its referral, hire, referrer
+--             person or candidate person
 --   clawback  already released, but not owed, or touched by a high-severity abuse pattern
 --   release   none of the above (an analyst's release also lifts the holds the analyst saw, never a
 --             void; a pattern found after the analyst decided holds the payout again)
--- Parameters: $run_id, $validation_passed, $hold_severities, $not_owed_patterns, $clawback_patterns.
+-- Every decision but release carries at least one reason code (CONTRACT.md, Output).
+-- Parameters: $run_id, $closed_reason (NULL, 'data_not_clean' or 'run_failed'), $hold_severities,
+-- $not_owed_patterns, $clawback_patterns. Inputs besides the run's tables: payouts_with_bad_rows,
+-- analyst_decision_input, paid_by_bountyguard (temp tables the decision step builds first).
 WITH
 payouts_in_scope AS (
     -- a payout bountyguard's ledger has paid counts as released even while the platform still says
@@ -57,8 +62,7 @@ payout_flags AS (
         list_sort(list_distinct(list(pattern) FILTER (
             WHERE list_contains($hold_severities, severity)))) AS holding,
         list_sort(list_distinct(list(pattern) FILTER (
-            WHERE severity = 'high' AND list_contains($clawback_patterns, pattern)))) AS abusive,
-        list_sort(list_distinct(list(pattern))) AS all_patterns
+            WHERE severity = 'high' AND list_contains($clawback_patterns, pattern)))) AS abusive
     FROM touching_flags
     GROUP BY payout_id
 ),
@@ -70,9 +74,11 @@ earlier_voids AS (
     WHERE d.decision = 'void' AND d.run_id <> $run_id
     GROUP BY d.payout_id
 ),
-rejected_payouts AS (
-    -- payouts whose own rows (payout, hire, referral, referrer, candidate, job) were rejected this run
-    SELECT DISTINCT payout_id FROM rejected_payout_rows
+bad_rows AS (
+    -- this run's rejected or quarantined rows among the payout's own records (payouts_with_bad_rows.sql)
+    SELECT payout_id, list_sort(list_distinct(list(reason))) AS reasons
+    FROM payouts_with_bad_rows
+    GROUP BY payout_id
 ),
 decided AS (
     SELECT
@@ -81,22 +87,21 @@ decided AS (
         coalesce(f.not_owed, []) AS not_owed,
         coalesce(f.holding, []) AS holding,
         coalesce(f.abusive, []) AS abusive,
-        coalesce(f.all_patterns, []) AS all_patterns,
         a.decision AS analyst_decision,
         coalesce(a.reasons_seen, []) AS analyst_reasons_seen,
-        r.payout_id IS NOT NULL AS rows_rejected,
+        coalesce(b.reasons, []) AS bad_row_reasons,
         v.reasons AS earlier_void_reasons
     FROM payouts_in_scope p
     LEFT JOIN payout_flags f USING (payout_id)
     LEFT JOIN analyst_decision_input a USING (payout_id)
-    LEFT JOIN rejected_payouts r USING (payout_id)
+    LEFT JOIN bad_rows b USING (payout_id)
     LEFT JOIN earlier_voids v USING (payout_id)
 )
 SELECT payout_id, decision, array_to_string(reasons, ';') AS reasons
 FROM (
     -- payouts whose row this run could not read: no data to decide on, so they are held
-    SELECT DISTINCT payout_id, 'hold' AS decision, []::VARCHAR[] AS reasons
-    FROM rejected_payout_rows
+    SELECT DISTINCT payout_id, 'hold' AS decision, ['data_rejected'] AS reasons
+    FROM payouts_with_bad_rows
     WHERE payout_id NOT IN (SELECT payout_id FROM payouts)
     UNION ALL
     SELECT
@@ -104,21 +109,28 @@ FROM (
         CASE
             WHEN status = 'released' AND (len(not_owed) > 0 OR len(abusive) > 0) THEN 'clawback'
             WHEN status = 'released' THEN NULL
-            WHEN len(not_owed) > 0 OR earlier_void_reasons IS NOT NULL THEN 'void'
+            WHEN earlier_void_reasons IS NOT NULL THEN 'void'
+            -- its own rows are doubtful: not even a void (which is final) is decided on them
+            WHEN len(bad_row_reasons) > 0 THEN 'hold'
+            WHEN len(not_owed) > 0 THEN 'void'
             WHEN analyst_decision = 'void' THEN 'void'
-            WHEN NOT $validation_passed OR rows_rejected THEN 'hold'
+            WHEN $closed_reason IS NOT NULL THEN 'hold'
             -- an analyst's release lifts the holds the analyst saw, not patterns found since
             WHEN analyst_decision = 'release' AND list_has_all(analyst_reasons_seen, holding) THEN 'release'
             WHEN analyst_decision = 'hold' OR len(holding) > 0 THEN 'hold'
             ELSE 'release'
         END AS decision,
+        -- the codes behind the decision: pattern codes first, then the data, run or analyst code
         CASE
             WHEN status = 'released' THEN list_sort(list_distinct(list_concat(not_owed, abusive)))
-            WHEN len(not_owed) > 0 THEN not_owed
             WHEN earlier_void_reasons IS NOT NULL THEN string_split(earlier_void_reasons, ';')
-            WHEN analyst_decision = 'void' THEN all_patterns
-            WHEN NOT $validation_passed OR rows_rejected OR analyst_decision = 'hold' THEN all_patterns
+            WHEN len(bad_row_reasons) > 0
+                THEN list_concat(list_sort(list_distinct(list_concat(not_owed, holding))), bad_row_reasons)
+            WHEN len(not_owed) > 0 THEN not_owed
+            WHEN analyst_decision = 'void' THEN list_append(holding, 'analyst_void')
+            WHEN $closed_reason IS NOT NULL THEN list_append(holding, $closed_reason)
             WHEN analyst_decision = 'release' AND list_has_all(analyst_reasons_seen, holding) THEN []
+            WHEN analyst_decision = 'hold' THEN list_append(holding, 'analyst_hold')
             ELSE holding
         END AS reasons
     FROM decided

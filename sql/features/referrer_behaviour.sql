@@ -10,12 +10,7 @@
 -- $exit_window_days: an exit this many days or fewer after the guarantee end counts as "soon after".
 -- A share of a few events says little: 1 of 1 is not 12 of 12. The *_lower_bound features are the
 -- lower end of the share's 95% Wilson interval (0 when nothing was observed), so a share ranks high
--- only when it is high *and* rests on enough events.
-CREATE OR REPLACE TEMP MACRO wilson_lower_bound(k, n) AS
-    CASE WHEN n > 0 THEN
-        (k / n + 1.9208 / n - 1.96 * sqrt((k / n) * (1 - k / n) / n + 0.9604 / (n * n))) / (1 + 3.8416 / n)
-    ELSE 0 END;
-
+-- only when it is high *and* rests on enough events (macro wilson_lower_bound, sql/macros.sql).
 CREATE OR REPLACE TABLE referrer_behaviour AS
 WITH
 run_day AS (

@@ -36,6 +36,25 @@ CREATE TABLE IF NOT EXISTS rejects (
     value VARCHAR                       -- the offending value; NULL for personal-data columns
 );
 
+-- rows that were loaded but contradict other data (sql/validation/quarantine.sql and the value rules of
+-- validate.ROW_RULES), per run: the payouts they touch are held with data_inconsistent
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_id VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    record_key VARCHAR NOT NULL,
+    check_name VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, table_name, record_key, check_name)
+);
+
+-- each run's current-state row count per table, recorded by the validation gate: upserts never delete
+-- a row, so the next run's report is not clean if a table holds fewer rows than after this one
+CREATE TABLE IF NOT EXISTS table_volumes (
+    run_id VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    rows_current BIGINT NOT NULL,
+    PRIMARY KEY (run_id, table_name)
+);
+
 CREATE TABLE IF NOT EXISTS validation_results (
     run_id VARCHAR NOT NULL,
     check_name VARCHAR NOT NULL,
