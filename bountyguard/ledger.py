@@ -357,13 +357,18 @@ def analyst_decisions(db_path: str | Path) -> list[dict]:
 # --- clawbacks --------------------------------------------------------------------------------------
 
 
-def list_clawbacks(con: sqlite3.Connection, report: dict, clawback_decisions: list[dict]) -> int:
-    """Record a clean report's clawback decisions, once per payout: a payout already listed (by any
-    earlier report) keeps its row. Returns how many payouts were newly listed. Call inside a
-    transaction. The amount is known only for payouts bountyguard paid itself."""
+def list_clawbacks(con: sqlite3.Connection, report: dict, decisions: list[dict]) -> int:
+    """Record a clean report's money to recover, once per payout: its `clawback` decisions (paid as
+    the platform says), and its `void` decisions of payouts bountyguard itself paid while the platform
+    still lists them pending (the contract decides a pending payout release, hold or void; not owed
+    and already paid means recover it). A payout already listed (by any earlier report) keeps its
+    row. Returns how many payouts were newly listed. Call inside a transaction. The amount is known
+    only for payouts bountyguard paid itself."""
     paid = release_rows(con)
     listed = 0
-    for d in clawback_decisions:
+    for d in decisions:
+        if not (d["decision"] == "clawback" or (d["decision"] == "void" and d["payout_id"] in paid)):
+            continue
         release = paid.get(d["payout_id"], {})
         listed += con.execute(
             "INSERT OR IGNORE INTO clawbacks (payout_id, report_sha256, run_id, reasons, amount, currency, listed_at) "

@@ -192,7 +192,6 @@ def release(
     if no_account:
         log.warning("%d payouts decided release have no payee account and are not paid: %s",
                     len(no_account), ", ".join(no_account))
-    clawback_decisions = [d for d in decisions if d["decision"] == "clawback"]
     summary: dict[str, Any] = {
         "run_id": report["run_id"],
         "as_of": report.get("as_of"),
@@ -216,7 +215,7 @@ def release(
         with _release_run(db_path) as run:
             # (a) claim, in one write transaction: what we read here cannot change before we commit.
             with ledger.immediate(con):
-                summary["clawbacks_listed"] = ledger.list_clawbacks(con, report, clawback_decisions)
+                summary["clawbacks_listed"] = ledger.list_clawbacks(con, report, decisions)
                 to_claim = _payable(instructions, ledger.release_rows(con), ledger.latest_analyst_decisions(con), summary)
                 for instruction in to_claim:
                     key = ledger.idempotency_key(instruction["payout_id"])
@@ -331,7 +330,7 @@ def clawbacks(db_path: str | Path) -> list[dict]:
     try:
         if report.get("status") == "clean":
             with ledger.immediate(con):
-                ledger.list_clawbacks(con, report, [d for d in decisions if d["decision"] == "clawback"])
+                ledger.list_clawbacks(con, report, decisions)
         return ledger.clawback_rows(con)
     finally:
         con.close()

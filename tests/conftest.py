@@ -1,5 +1,10 @@
+import contextlib
+import io
 import os
+import runpy
+import sys
 import tempfile
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -25,3 +30,63 @@ def con():
     connection = duckdb.connect()
     yield connection
     connection.close()
+
+
+# --- every run the tests publish must follow the contract -------------------------------------------
+
+CHECKER = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "check_export.py"
+
+
+def _contract_problems(con, run, published_dir: str) -> str | None:
+    """Run ../shared/tools/check_export.py on a published run. Its landing is the run's current state
+    (an increment names only its own rows, the decisions cover the whole history), plus payout rows
+    that could not be read at all (they are decided too: held)."""
+    from bountyguard.contract import LOAD_ORDER, TABLES
+
+    with tempfile.TemporaryDirectory() as landing:
+        for table in LOAD_ORDER:
+            cols = ", ".join(f'"{c}"' for c in TABLES[table].column_names)
+            query = f'SELECT {cols} FROM "{table}"'
+            if table == "payouts":
+                query += (" UNION ALL SELECT DISTINCT record_key, NULL, NULL, NULL, NULL, NULL, NULL, 'pending', "
+                          "NULL, NULL FROM rejects WHERE run_id = $run_id AND table_name = 'payouts' "
+                          "AND record_key IS NOT NULL AND record_key NOT IN (SELECT payout_id FROM payouts)")
+            con.execute(f"COPY ({query}) TO '{Path(landing) / (table + '.csv')}' (HEADER)",
+                        {"run_id": run.run_id} if table == "payouts" else None)
+        checker = runpy.run_path(str(CHECKER), run_name="check_export")
+        out = io.StringIO()
+        argv = sys.argv
+        sys.argv = ["check_export.py", "--landing", landing, "--export", published_dir,
+                    "--as-of", run.as_of.isoformat()]
+        try:
+            with contextlib.redirect_stdout(out):
+                code = checker["main"]()
+        finally:
+            sys.argv = argv
+    return None if code == 0 else f"run {run.run_id} ({published_dir}):\n{out.getvalue()}"
+
+
+@pytest.fixture(autouse=True)
+def every_published_run_follows_the_contract(monkeypatch):
+    """Wrap the one function that publishes a run: after each publish in this test, the contract's
+    own checker must pass on it (clean, not_clean and failed reports alike)."""
+    if not CHECKER.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHECKER} is missing: the contract checker must run on every published run in CI")
+        yield
+        return
+    from bountyguard import pipeline
+
+    original = pipeline._publish
+    problems: list[str] = []
+
+    def publish_and_check(con, db, run, status, outcome, error=None):
+        summary = original(con, db, run, status, outcome, error)
+        problem = _contract_problems(con, run, summary["published_dir"])
+        if problem:
+            problems.append(problem)
+        return summary
+
+    monkeypatch.setattr(pipeline, "_publish", publish_and_check)
+    yield
+    assert not problems, "published runs break CONTRACT.md:\n" + "\n".join(problems)

@@ -140,7 +140,7 @@ def test_paid_payout_ids_counts_every_release_state_and_only_reads(tmp_path):
     ledger.mark_sent(con, ledger.idempotency_key("P1"), "file", "file:1")
     ledger.append_analyst_decision(con, "P3", "release", "ana", "checked")  # decided, never paid
     with ledger.immediate(con):
-        ledger.list_clawbacks(con, {"report_sha256": "r", "run_id": "run-1"}, [{"payout_id": "P4", "reasons": "x"}])
+        ledger.list_clawbacks(con, {"report_sha256": "r", "run_id": "run-1"}, [{"payout_id": "P4", "decision": "clawback", "reasons": "x"}])
     con.close()
     assert ledger.paid_payout_ids(db) == ["P1", "P2"]
 
@@ -152,9 +152,9 @@ def test_a_clawback_is_listed_once_per_payout_whatever_report_lists_it_again(tmp
     first = {"report_sha256": "sha-day-1", "run_id": "run-1"}
     second = {"report_sha256": "sha-day-2", "run_id": "run-2"}
     with ledger.immediate(con):
-        assert ledger.list_clawbacks(con, first, [{"payout_id": "P1", "reasons": "early_exit"}]) == 1
+        assert ledger.list_clawbacks(con, first, [{"payout_id": "P1", "decision": "clawback", "reasons": "early_exit"}]) == 1
     with ledger.immediate(con):
-        assert ledger.list_clawbacks(con, second, [{"payout_id": "P1", "reasons": "early_exit;self_referral"}]) == 0
+        assert ledger.list_clawbacks(con, second, [{"payout_id": "P1", "decision": "clawback", "reasons": "early_exit;self_referral"}]) == 0
     rows = ledger.clawback_rows(con)
     assert [(r["payout_id"], r["report_sha256"], r["run_id"], r["reasons"], r["amount"], r["state"]) for r in rows] == [
         ("P1", "sha-day-1", "run-1", "early_exit", "250.00", "listed")

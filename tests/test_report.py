@@ -62,12 +62,17 @@ def test_release_batch_carries_normalised_valid_ibans_only(tmp_path):
     p = Platform()
     p.job("J1", "C1")
     p.add("referrers", referrer_id="R1", payout_iban="de89 3704 0044 0532 0130 00")
-    p.add("referrers", referrer_id="R2", payout_iban="DE89 3704 0044 0532 0130 01")  # checksum fails
+    p.add("referrers", referrer_id="R2", payout_iban=None)  # no account on file yet
+    p.add("referrers", referrer_id="R3", payout_iban="DE89-3704-0044-0532-0130-01")  # check digits fail
     p.referred_hire("1", "R1", "K1", "J1", started="2026-03-02")
     p.referred_hire("2", "R2", "K2", "J1", started="2026-03-02")
+    p.referred_hire("3", "R3", "K3", "J1", started="2026-03-02")
     pipeline.run(p.write_landing(tmp_path / "landing"), tmp_path / "bg.duckdb", "2026-06-30")
-    _, _, batch = load_verified_report(latest_published(tmp_path / "bg.duckdb"))
+    report, decisions, batch = load_verified_report(latest_published(tmp_path / "bg.duckdb"))
+    # released without an account: listed with an empty payee, waiting in the payout job
     assert {b["payout_id"]: b["payee_iban"] for b in batch} == {"P1": "DE89370400440532013000", "P2": ""}
+    # a mistyped account is quarantined: its payout is held, never sent to the wrong account
+    assert {d["payout_id"]: (d["decision"], d["reasons"]) for d in decisions}["P3"] == ("hold", "data_inconsistent")
 
 
 def test_export_refuses_a_changed_report(published, tmp_path):

@@ -13,21 +13,19 @@
 -- Every decision but release carries at least one reason code (CONTRACT.md, Output).
 -- Parameters: $run_id, $closed_reason (NULL, 'data_not_clean' or 'run_failed'), $hold_severities,
 -- $not_owed_patterns, $clawback_patterns. Inputs besides the run's tables: payouts_with_bad_rows,
--- analyst_decision_input, paid_by_bountyguard (temp tables the decision step builds first).
+-- analyst_decision_input (temp tables the decision step builds first).
 WITH
 payouts_in_scope AS (
-    -- a payout bountyguard's ledger has paid counts as released even while the platform still says
-    -- pending: it is never decided release again, and a later-found early exit claws it back
-    SELECT p.payout_id,
-           CASE WHEN b.payout_id IS NOT NULL THEN 'released' ELSE p.status END AS status,
-           p.hire_id, p.referral_id, p.referrer_id,
+    -- decided by the platform's status, as the contract says (a pending payout is released, held or
+    -- voided; only a released one is clawed back). A payout bountyguard's own ledger already paid is
+    -- never paid twice (the ledger), and its void is listed for clawback by the payout job.
+    SELECT p.payout_id, p.status, p.hire_id, p.referral_id, p.referrer_id,
            s.candidate_person_id,
            coalesce(rp.person_id, 'referrer:' || p.referrer_id) AS referrer_person_id
     FROM asof_payouts p
-    LEFT JOIN paid_by_bountyguard b ON b.payout_id = p.payout_id
     LEFT JOIN stints s ON s.hire_id = p.hire_id
     LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = p.referrer_id
-    WHERE p.is_due OR p.status = 'released' OR b.payout_id IS NOT NULL
+    WHERE p.is_due OR p.status = 'released'
 ),
 run_flags AS (
     SELECT pattern, entity_type, entity_id, person_id, severity FROM flags WHERE run_id = $run_id

@@ -1,62 +1,143 @@
--- velocity_spike: a referrer person's referrals in the last $recent_days days far above both their
--- own history (the monthly average of the $baseline_days before) and their peers (the
--- $peer_multiplier times the $peer_quantile quantile of all active referrers' recent counts).
--- Steady high volume (a power recruiter) is not a spike: it is their own history.
+-- velocity_spike: a referrer person who, at some time in the last $lookback_days, filed referrals far
+-- above both their own history and their peers. A bounty falls due months after its referral (hiring
+-- lag plus a 30 to 180 day guarantee), so a burst is judged when it happened, not only while it is
+-- within the last days before the run: each referral is compared with the referrer's volume around
+-- the time it was made.
+--
+-- A referral is part of a burst when, in the $burst_days days up to and including it, its referrer
+-- person filed at least $min_burst_referrals referrals, at least $min_ratio_to_own_history times what
+-- their own rate over the $baseline_days before that would give (at least one), and more than
+-- $peer_multiplier times what the referrers active in that calendar month filed at their
+-- $peer_quantile quantile (the median by default, which a few spikers cannot raise).
+-- Own history is the referrer account's known past: a new account (signed up after the data begins)
+-- has none; an older one is judged once $min_known_history_days of its baseline lie within the data.
+-- Steady high volume is the referrer's own history, not a burst; a campaign week of an established
+-- referrer (a few times their usual weekly volume) stays well below the ratio over $burst_days days.
 WITH
-bounds AS (
-    SELECT as_of + INTERVAL 1 DAY AS recent_end,
-           as_of + INTERVAL 1 DAY - to_days(CAST($recent_days AS INTEGER)) AS recent_start,
-           as_of + INTERVAL 1 DAY - to_days(CAST($recent_days + $baseline_days AS INTEGER)) AS baseline_start
-    FROM run_context
+run_day AS (
+    SELECT as_of FROM run_context
 ),
-per_referrer AS (
+data_start AS (
+    -- the platform's data begins here: before it, nobody's history is known
+    SELECT min(referred_at) AS known_from FROM referral_facts
+),
+referral_volume AS (
     SELECT
-        f.referrer_person_id,
-        max(f.referrer_id) AS latest_referrer_id,
-        list(DISTINCT f.referrer_id ORDER BY f.referrer_id) AS referrer_ids,
-        count(*) FILTER (WHERE f.referred_at >= b.recent_start) AS recent_referrals,
-        count(*) FILTER (WHERE f.referred_at >= b.baseline_start AND f.referred_at < b.recent_start) AS baseline_referrals,
-        count(DISTINCT f.candidate_person_id) FILTER (WHERE f.referred_at >= b.recent_start) AS recent_candidates,
-        count(*) FILTER (WHERE f.referred_at >= b.recent_start AND f.hire_id IS NOT NULL) AS recent_hires
+        f.referral_id, f.referrer_id, f.referrer_person_id, f.candidate_person_id, f.referred_at, f.hire_id,
+        f.payout_id,
+        count(*) OVER (PARTITION BY f.referrer_person_id ORDER BY f.referred_at
+                       RANGE BETWEEN to_days(CAST($burst_days AS INTEGER)) PRECEDING AND CURRENT ROW)
+            AS burst_referrals,
+        count(*) OVER (PARTITION BY f.referrer_person_id ORDER BY f.referred_at
+                       RANGE BETWEEN to_days(CAST($burst_days + $baseline_days AS INTEGER)) PRECEDING
+                             AND to_days(CAST($burst_days AS INTEGER)) PRECEDING)
+            AS baseline_referrals,
+        -- the part of the baseline period in which this account's history is known: not before the
+        -- account signed up (a new account has no history: all of it is its burst), not before the data
+        f.referred_at - to_days(CAST($burst_days AS INTEGER)) AS burst_start,
+        greatest(f.referred_at - to_days(CAST($burst_days + $baseline_days AS INTEGER)),
+                 coalesce(a.signed_up_at, d.known_from)) AS history_start,
+        a.signed_up_at >= d.known_from AS new_account
     FROM referral_facts f
-    CROSS JOIN bounds b
-    WHERE f.referred_at >= b.baseline_start
-    GROUP BY f.referrer_person_id
+    CROSS JOIN data_start d
+    LEFT JOIN referrers a ON a.referrer_id = f.referrer_id
 ),
-peers AS (
-    SELECT quantile_cont(recent_referrals, $peer_quantile) AS peer_level
-    FROM per_referrer
-    WHERE recent_referrals > 0
+judged_volume AS (
+    -- a baseline cut short by the start of the data says nothing about an older account: such a
+    -- referral is judged only once $min_known_history_days of its history are known
+    SELECT v.*,
+           greatest(date_diff('day', greatest(v.history_start, d.known_from), v.burst_start), 0) AS known_history_days
+    FROM referral_volume v
+    CROSS JOIN data_start d
+    WHERE v.new_account
+       OR date_diff('day', greatest(v.history_start, d.known_from), v.burst_start) >= $min_known_history_days
 ),
-spikes AS (
+monthly_volume AS (
+    SELECT referrer_person_id, date_trunc('month', referred_at) AS month, count(*) AS referrals
+    FROM referral_facts
+    GROUP BY ALL
+),
+peer_level AS (
+    -- what an active referrer files in a month; months are compared with months, so the level is
+    -- scaled to $burst_days when a referral's window is judged
+    SELECT month, quantile_cont(referrals, $peer_quantile) AS monthly_level
+    FROM monthly_volume
+    GROUP BY month
+),
+expected_volume AS (
     SELECT
-        r.*,
-        r.baseline_referrals * $recent_days / $baseline_days AS expected_recent,
-        p.peer_level
-    FROM per_referrer r
-    CROSS JOIN peers p
-    WHERE r.recent_referrals >= $min_recent_referrals
-      AND r.recent_referrals >= $min_ratio_to_own_history
-                               * greatest(r.baseline_referrals * $recent_days / $baseline_days, 1.0)
-      AND r.recent_referrals > $peer_multiplier * p.peer_level
+        v.*,
+        coalesce(v.baseline_referrals * $burst_days / nullif(greatest(v.known_history_days, $burst_days), 0), 0)
+            AS expected_from_own_history,
+        p.monthly_level * $burst_days / 30.0 AS peer_level
+    FROM judged_volume v
+    JOIN peer_level p ON p.month = date_trunc('month', v.referred_at)
+    CROSS JOIN run_day d
+    WHERE v.referred_at >= d.as_of - to_days(CAST($lookback_days AS INTEGER))
+),
+burst_referrals AS (
+    SELECT *
+    FROM expected_volume
+    WHERE burst_referrals >= $min_burst_referrals
+      AND burst_referrals >= $min_ratio_to_own_history * greatest(expected_from_own_history, 1.0)
+      AND burst_referrals > $peer_multiplier * peer_level
+),
+burst_members AS (
+    -- every referral inside a window that crossed the line belongs to the burst (only spikers' rows)
+    SELECT DISTINCT f.referrer_person_id, f.referral_id, f.referrer_id, f.candidate_person_id, f.referred_at,
+           f.hire_id, f.payout_id
+    FROM burst_referrals b
+    JOIN referral_facts f
+      ON f.referrer_person_id = b.referrer_person_id
+     AND f.referred_at BETWEEN b.burst_start AND b.referred_at
+),
+peaks AS (
+    SELECT referrer_person_id, max(burst_referrals) AS peak_referrals,
+           arg_max(expected_from_own_history, burst_referrals) AS expected_at_peak,
+           arg_max(peer_level, burst_referrals) AS peer_level_at_peak
+    FROM burst_referrals
+    GROUP BY referrer_person_id
+),
+spikers AS (
+    SELECT
+        m.referrer_person_id,
+        max(m.referrer_id ORDER BY m.referred_at) AS latest_referrer_id,
+        list(DISTINCT m.referrer_id ORDER BY m.referrer_id) AS referrer_ids,
+        min(m.referred_at) AS burst_from,
+        max(m.referred_at) AS burst_to,
+        any_value(p.peak_referrals) AS peak_referrals,
+        any_value(p.expected_at_peak) AS expected_at_peak,
+        any_value(p.peer_level_at_peak) AS peer_level_at_peak,
+        count(DISTINCT m.candidate_person_id) AS burst_candidates,
+        count(m.hire_id) AS burst_hires,
+        list(m.referral_id ORDER BY m.referred_at, m.referral_id) AS burst_referral_ids,
+        list(m.payout_id ORDER BY m.payout_id) FILTER (WHERE m.payout_id IS NOT NULL) AS burst_payout_ids
+    FROM burst_members m
+    JOIN peaks p USING (referrer_person_id)
+    GROUP BY m.referrer_person_id
 )
 SELECT
     'referrer' AS entity_type,
     latest_referrer_id AS entity_id,
     referrer_person_id AS person_id,
-    round(least(1.0, recent_referrals / (4.0 * greatest(expected_recent, 1.0) * $min_ratio_to_own_history / 2)), 4) AS score,
+    round(least(1.0, peak_referrals / (2.0 * $min_ratio_to_own_history * greatest(expected_at_peak, 1.0))), 4)
+        AS score,
     'medium' AS severity,
     to_json({
         'referrer_person_id': referrer_person_id,
         'referrer_ids': referrer_ids,
-        'recent_days': $recent_days,
-        'recent_referrals': recent_referrals,
-        'recent_candidates': recent_candidates,
-        'recent_hires': recent_hires,
-        'expected_from_own_history': round(expected_recent, 2),
+        'burst_from': burst_from,
+        'burst_to': burst_to,
+        'burst_days': $burst_days,
+        'peak_referrals_in_burst_days': peak_referrals,
+        'expected_from_own_history': round(expected_at_peak, 2),
         'baseline_days': $baseline_days,
-        'peer_level': round(peer_level, 2),
+        'peer_level': round(peer_level_at_peak, 2),
         'peer_quantile': $peer_quantile,
-        'peer_multiplier': $peer_multiplier
+        'peer_multiplier': $peer_multiplier,
+        'burst_candidates': burst_candidates,
+        'burst_hires': burst_hires,
+        'burst_referral_ids': burst_referral_ids,
+        'burst_payout_ids': coalesce(burst_payout_ids, [])
     })::VARCHAR AS evidence
-FROM spikes
+FROM spikers

@@ -6,8 +6,9 @@ from detectors.velocity_spike import VelocitySpikeDetector
 AS_OF = dt.date(2026, 6, 30)
 
 
-def referrals(platform, referrer, per_month, months, recent=None, tag=""):
-    """`per_month` referrals a month for `months` months before the last 30 days, then `recent`."""
+def referrals(platform, referrer, per_month, months, recent=None, tag="", end=AS_OF):
+    """`per_month` referrals a month for `months` months before the 30 days up to `end`, then
+    `recent` in those 30 days."""
     if not platform.rows["jobs"]:
         platform.job("J1", "C1")
     if not any(r["referrer_id"] == referrer for r in platform.rows["referrers"]):
@@ -24,9 +25,9 @@ def referrals(platform, referrer, per_month, months, recent=None, tag=""):
 
     for m in range(months):
         for k in range(per_month):
-            add(AS_OF - dt.timedelta(days=31 + 30 * m + k))
+            add(end - dt.timedelta(days=31 + 30 * m + k))
     for k in range(recent if recent is not None else per_month):
-        add(AS_OF - dt.timedelta(days=k % 29))
+        add(end - dt.timedelta(days=k % 29))
 
 
 def test_burst_far_above_own_history_and_peers_is_flagged(platform, con):
@@ -37,8 +38,9 @@ def test_burst_far_above_own_history_and_peers_is_flagged(platform, con):
     flags = VelocitySpikeDetector().detect(con)
     assert [f[1] for f in flags] == ["R-burst"]
     ev = json.loads(flags[0][5])
-    assert ev["recent_referrals"] == 15
-    assert ev["expected_from_own_history"] == round(12 * 30 / 365, 2)  # 12 in the year before
+    assert ev["peak_referrals_in_burst_days"] == 15
+    assert len(ev["burst_referral_ids"]) >= 10
+    assert ev["expected_from_own_history"] <= 1.2  # about one a month in the year before
 
 
 def test_power_recruiter_with_steady_high_volume_is_not_a_spike(platform, con):
@@ -51,5 +53,39 @@ def test_power_recruiter_with_steady_high_volume_is_not_a_spike(platform, con):
 
 def test_small_increase_is_not_a_spike(platform, con):
     referrals(platform, "R-busy", per_month=2, months=12, recent=6)  # triple, but only 6 referrals
+    platform.load(con, as_of=str(AS_OF))
+    assert VelocitySpikeDetector().detect(con) == []
+
+
+def test_burst_months_ago_is_caught_when_its_bounties_fall_due(platform, con):
+    """The burst was eight months before the run: its hires' guarantees end now."""
+    burst_end = AS_OF - dt.timedelta(days=240)
+    referrals(platform, "R-burst", per_month=1, months=12, recent=15, end=burst_end)
+    for i in range(10):
+        referrals(platform, f"R-peer{i}", per_month=2, months=20)
+    platform.load(con, as_of=str(AS_OF))
+    flags = VelocitySpikeDetector().detect(con)
+    assert [f[1] for f in flags] == ["R-burst"]
+    ev = json.loads(flags[0][5])
+    assert ev["burst_to"][:10] <= str(burst_end)
+
+
+def test_burst_older_than_the_lookback_is_history(platform, con):
+    referrals(platform, "R-old", per_month=1, months=12, recent=15, end=AS_OF - dt.timedelta(days=700))
+    for i in range(10):
+        referrals(platform, f"R-peer{i}", per_month=2, months=30)
+    platform.load(con, as_of=str(AS_OF))
+    assert VelocitySpikeDetector().detect(con) == []
+
+
+def test_campaign_week_of_an_established_referrer_is_not_a_spike(platform, con):
+    """Eight a month for a year, then a job-fair week with five times the weekly volume."""
+    referrals(platform, "R-fair", per_month=8, months=12, recent=8)
+    for k in range(10):  # the campaign week: ten more referrals within seven days
+        platform.add("candidates", candidate_id=f"KF{k}")
+        platform.add("referrals", referral_id=f"RFF{k}", referrer_id="R-fair", candidate_id=f"KF{k}",
+                     job_id="J1", referred_at=f"{AS_OF - dt.timedelta(days=k % 7)}T09:00:00Z")
+    for i in range(10):
+        referrals(platform, f"R-peer{i}", per_month=2, months=12)
     platform.load(con, as_of=str(AS_OF))
     assert VelocitySpikeDetector().detect(con) == []
