@@ -15,6 +15,7 @@ from bountyguard.errors import BountyguardError
 EXIT_CLEAN = 0
 EXIT_NOT_CLEAN = 3
 EXIT_FAILED = 4
+WORLDS = ("own", "field")
 
 
 def _date(text: str) -> dt.date:
@@ -49,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--as-of", type=_date, default=dt.date(2026, 6, 30))
     p.add_argument("--rule-free-abuse", action="store_true",
-                   help="add referrers whose abuse no rule targets (for the anomaly evaluation)")
+                   help="add referrers whose abuse no rule targets (for the anomaly evaluation; own world only)")
+    p.add_argument("--world", choices=WORLDS, default="own",
+                   help="own: bountyguard's generator; field: the independent world (bountyguard/fieldworld), "
+                        "written by someone who never read the detectors")
 
     p = sub.add_parser("evaluate", help="score a run against ground truth (per pattern, payouts, identities, money)")
     p.add_argument("--db", type=Path, help="the DuckDB file of the run to score (its published report is read)")
@@ -63,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="with --seeds: a configuration to evaluate")
     p.add_argument("--sweep", help="score each value of one setting, e.g. velocity_spike.min_ratio_to_own_history=2,4,8")
     p.add_argument("--plot", type=Path, help="with --sweep: write the trade-off as a PNG")
+    p.add_argument("--world", choices=(*WORLDS, "both"), default="own",
+                   help="with --seeds: which generated world(s) to score (field: the independent one)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
     try:
@@ -124,12 +130,23 @@ def _export(args) -> int:
     return 0
 
 
-def _generate(args) -> int:
+def _generate_world(world: str, out: Path, seed: int, scale: float, as_of: dt.date,
+                    rule_free_abuse: bool = False) -> dict:
+    if world == "field":
+        if rule_free_abuse:
+            raise BountyguardError("generate --rule-free-abuse: only the own world has rule-free abusers")
+        from bountyguard.fieldworld import generate as generate_field
+
+        return generate_field(out, seed=seed, scale=scale, as_of=as_of)
     from bountyguard.generator import generate
 
-    summary = generate(args.out, seed=args.seed, scale=args.scale, as_of=args.as_of,
-                       rule_free_abuse=args.rule_free_abuse)
-    print(f"wrote {args.out / 'landing'} and {args.out / 'truth'} (seed {args.seed}, scale {args.scale}, as of {args.as_of})")
+    return generate(out, seed=seed, scale=scale, as_of=as_of, rule_free_abuse=rule_free_abuse)
+
+
+def _generate(args) -> int:
+    summary = _generate_world(args.world, args.out, args.seed, args.scale, args.as_of, args.rule_free_abuse)
+    print(f"wrote {args.out / 'landing'} and {args.out / 'truth'} ({args.world} world, seed {args.seed}, "
+          f"scale {args.scale}, as of {args.as_of})")
     for key, value in summary.items():
         print(f"  {key}: {value}")
     return 0
@@ -155,15 +172,16 @@ def _evaluate(args) -> int:
     from bountyguard import pipeline
     from bountyguard.config import parse_setting
     from bountyguard.evaluate import evaluate, format_scores, format_sweep, plot_sweep, sweep
-    from bountyguard.generator import generate
     from bountyguard.report import latest_published, published_root
 
     datasets = []  # (landing, truth)
     if args.seeds:
-        for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
-            folder = args.work / f"seed{seed}"
-            generate(folder, seed=seed, scale=args.scale, as_of=args.as_of)
-            datasets.append((folder / "landing", folder / "truth"))
+        worlds = WORLDS if args.world == "both" else (args.world,)
+        for world in worlds:
+            for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
+                folder = args.work / f"{world}-seed{seed}"
+                _generate_world(world, folder, seed, args.scale, args.as_of)
+                datasets.append((folder / "landing", folder / "truth"))
     elif args.truth:
         datasets.append((args.landing or args.truth.parent / "landing", args.truth))
     if args.sweep:
