@@ -19,8 +19,10 @@ How the truth is decided, so that the pipeline can implement exactly the same ru
 - duplicate_referral (role candidate): a hired referral whose candidate *person* was known to the job's
   company before `referred_at`: an earlier referral there by a different referrer person, an own
   application there (source direct or agency), or an earlier hire there.
-- job_hopping (role candidate): a candidate person with ended tenures shorter than 120 days at 4 or more
-  different companies (so a serial re-referral victim with 4+ stints is a job hopper too).
+- job_hopping (role candidate): a candidate person with tenures that ended within a probation period
+  (shorter than 183 days, German probation being at most six months; a contract that simply ran out
+  does not count) at 3 or more different companies (so a serial re-referral victim with 3+ stints is a
+  job hopper too).
 - serial_rereferral (candidate and colluding referrers), self_referral, shared_payout_account,
   referral_ring, velocity_spike (referrers), anomaly (referrers, `rule_free_abuse` only): as injected;
   the honest background is built so that none of them occurs by accident.
@@ -60,7 +62,8 @@ from bountyguard.contract import LOAD_ORDER, PATTERNS, TABLES
 
 HISTORY_DAYS = 1276  # 2023-01-01 .. 2026-06-30 for the default as-of date
 DUE_WINDOW_DAYS = 45  # payouts that fell due this recently are still pending: the run decides them
-SHORT_TENURE_DAYS = 120
+SHORT_TENURE_DAYS = 183  # ends within a probation period (in Germany at most six months)
+JOB_HOPPING_COMPANIES = 3
 LATE_REFERRAL_MINUTES = 2 * 1440
 DAY = 1440  # minutes; all times are minutes since the first day of the history
 BUCKET = 10  # days per bucket of open jobs / active referrers
@@ -1362,7 +1365,7 @@ class _World:
         short: dict[Person, list] = {}
         for h in sorted(self.hires, key=lambda h: h.id):
             person = h.candidate.person
-            if h.end is not None and h.end - h.start < SHORT_TENURE_DAYS:
+            if h.end is not None and h.end - h.start < SHORT_TENURE_DAYS and h.reason != "contract_end":
                 short.setdefault(person, []).append(h)
             r = h.referral
             if r is None:
@@ -1384,7 +1387,7 @@ class _World:
             if h.payout is not None:
                 self.void_reasons[h.payout] = reasons
         for person, hires in short.items():
-            if len({h.job.company for h in hires}) >= 4:
+            if len({h.job.company for h in hires}) >= JOB_HOPPING_COMPANIES:
                 records = []
                 for h in hires:
                     if h.candidate not in records:

@@ -7,6 +7,7 @@ early_exits AS (
     FROM stints
     WHERE ended_at IS NOT NULL
       AND ended_at < guarantee_end
+      AND referral_id IS NOT NULL  -- a direct hire carries no bounty: nothing is owed or not owed
 )
 SELECT
     'hire' AS entity_type,

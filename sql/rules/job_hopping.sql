@@ -1,5 +1,8 @@
 -- job_hopping: a candidate person with many short tenures at different companies within the window,
 -- whoever referred them (a bounty-farmed expert with enough short stints is a job-hopper too).
+-- A short tenure is one that ended within a probation period ($short_tenure_days; in Germany probation
+-- is at most six months), referred or not; a fixed-term contract that simply ran out (contract_end)
+-- is not a short tenure.
 WITH
 recent_stints AS (
     SELECT *
@@ -11,6 +14,7 @@ short_stints AS (
     FROM recent_stints
     WHERE ended_at IS NOT NULL
       AND tenure_days < $short_tenure_days
+      AND end_reason IS DISTINCT FROM 'contract_end'
 ),
 hoppers AS (
     SELECT

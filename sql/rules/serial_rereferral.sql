@@ -1,6 +1,7 @@
 -- serial_rereferral: one person placed through referrals again and again, each stint ending shortly
 -- after its guarantee period (the bounty-farming scheme: referrer and expert split each bounty).
--- Flags the candidate person, and every referrer person who placed that candidate twice or more.
+-- Flags the candidate person, and every referrer person who placed that candidate in a stint that ended
+-- shortly after its guarantee (colluding referrers often take turns, each placing the expert once).
 WITH
 referred_stints AS (
     SELECT *,
@@ -61,7 +62,9 @@ colluding_referrers AS (
     FROM referred_stints s
     JOIN farmed_candidates f USING (candidate_person_id)
     GROUP BY s.referrer_person_id, f.candidate_person_id
-    HAVING count(*) >= 2
+    -- a group of referrers may take turns: each one who placed the farmed candidate in a stint that
+    -- ended just after its guarantee took part in the rhythm, even if only once
+    HAVING count(*) FILTER (WHERE s.exit_after_guarantee) >= 1
 ),
 referrer_flags AS (
     SELECT

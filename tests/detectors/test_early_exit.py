@@ -56,3 +56,12 @@ def test_hire_after_as_of_date_is_not_seen(platform, con):
                            hired="2026-07-10T09:00:00Z", referred="2026-07-01T09:00:00Z")
     platform.load(con, as_of="2026-06-30")
     assert EarlyExitDetector().detect(con) == []
+
+
+def test_direct_hire_ending_early_owes_no_bounty_and_is_not_flagged(platform, con):
+    platform.job("J1", "C1", guarantee_days=90)
+    platform.add("candidates", candidate_id="K1")
+    platform.add("hires", hire_id="H1", candidate_id="K1", job_id="J1", hired_at="2025-12-20T09:00:00Z",
+                 started_at="2026-01-05", ended_at="2026-02-01", end_reason="resigned")
+    platform.load(con, as_of="2026-06-30")
+    assert EarlyExitDetector().detect(con) == []

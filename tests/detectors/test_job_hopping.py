@@ -4,7 +4,8 @@ import json
 from detectors.job_hopping import JobHoppingDetector
 
 
-def stints(platform, candidate, tenures, gap=30, referred=False, guarantee=90, start="2024-01-08", tag=""):
+def stints(platform, candidate, tenures, gap=30, referred=False, guarantee=90, start="2024-01-08", tag="",
+           reason="resigned"):
     day = dt.date.fromisoformat(start)
     for i, tenure in enumerate(tenures):
         job = f"J{tag}{i}"
@@ -18,7 +19,7 @@ def stints(platform, candidate, tenures, gap=30, referred=False, guarantee=90, s
                 platform.add("candidates", candidate_id=candidate)
             platform.add("hires", hire_id=f"H{tag}{i}", candidate_id=candidate, job_id=job,
                          hired_at=f"{day - dt.timedelta(days=10)}T09:00:00Z", started_at=str(day),
-                         ended_at=str(end) if end else None, end_reason="resigned" if end else None)
+                         ended_at=str(end) if end else None, end_reason=reason if end else None)
         day = (end or day) + dt.timedelta(days=gap)
 
 
@@ -36,7 +37,15 @@ def test_many_short_tenures_flag_the_candidate_whoever_referred(platform, con):
 def test_honest_changers_are_not_job_hoppers(platform, con):
     stints(platform, "K1", [500, 700, 400])                 # honest job changer
     stints(platform, "K2", [40, 60, 700, 400], tag="b")      # two short jobs early in a career
-    stints(platform, "K3", [95, 100, 130, 110], tag="c")     # three short stints, one a little longer
+    stints(platform, "K3", [95, 100, 130, 110], tag="c", reason="contract_end")  # a contractor's fixed terms
+    stints(platform, "K5", [150, 200, 170, 400], tag="e")    # two within probation, one just past it
     stints(platform, "K4", [30, 40, None], tag="d")          # still in the third job
     platform.load(con, as_of="2026-06-30")
     assert JobHoppingDetector().detect(con) == []
+
+
+def test_short_means_within_a_six_month_probation(platform, con):
+    stints(platform, "K1", [170, 150, 175])                 # three exits within probation: a hopper
+    stints(platform, "K2", [190, 200, 185], tag="b")         # each just past six months: not short
+    platform.load(con, as_of="2026-06-30")
+    assert [f[1] for f in JobHoppingDetector().detect(con)] == ["K1"]

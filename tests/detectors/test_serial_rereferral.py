@@ -81,3 +81,12 @@ def test_thresholds_come_from_the_constructor(platform, con):
     platform.load(con, as_of="2026-06-30")
     flags = SerialRereferralDetector(min_placements=2, min_exits_after_guarantee=1).detect(con)
     assert {f[0] for f in flags} == {"candidate", "referrer"}
+
+
+def test_referrers_taking_turns_are_each_flagged(platform, con):
+    """A group of referrers takes turns, each placing the expert once; every stint they placed ended
+    just after its guarantee. The referrer of the current, still running stint is not (yet) flagged."""
+    farm(platform, ["K1"], ["R1", "R2", "R3", "R4"])
+    platform.load(con, as_of="2026-06-30")
+    referrers = {f[1] for f in SerialRereferralDetector().detect(con) if f[0] == "referrer"}
+    assert referrers == {"R1", "R2", "R3"}
