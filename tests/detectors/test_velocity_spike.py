@@ -75,7 +75,8 @@ def test_burst_older_than_the_lookback_is_history(platform, con):
     for i in range(10):
         referrals(platform, f"R-peer{i}", per_month=2, months=30)
     platform.load(con, as_of=str(AS_OF))
-    assert VelocitySpikeDetector().detect(con) == []
+    assert [f[1] for f in VelocitySpikeDetector().detect(con)] == ["R-old"]  # within three years
+    assert VelocitySpikeDetector(lookback_days=548).detect(con) == []
 
 
 def test_campaign_week_of_an_established_referrer_is_not_a_spike(platform, con):
