@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", type=Path, help="with --sweep: write the trade-off as a PNG")
     p.add_argument("--world", choices=(*WORLDS, "both"), default="own",
                    help="with --seeds: which generated world(s) to score (field: the independent one)")
+    p.add_argument("--febrl", action="store_true",
+                   help="also measure identity resolution on the public FEBRL sets 1, 2 and 4 (../shared/data/febrl)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
     try:
@@ -171,7 +173,8 @@ def _evaluate(args) -> int:
 
     from bountyguard import pipeline
     from bountyguard.config import parse_setting
-    from bountyguard.evaluate import evaluate, format_scores, format_sweep, plot_sweep, sweep
+    from bountyguard.baseline import baseline_run
+    from bountyguard.evaluate import evaluate, format_comparison, format_scores, format_sweep, plot_sweep, sweep
     from bountyguard.report import latest_published, published_root
 
     datasets = []  # (landing, truth)
@@ -194,7 +197,7 @@ def _evaluate(args) -> int:
         if args.plot:
             print(f"plot: {plot_sweep(rows, args.plot)}")
         return 0
-    results = []
+    results, baselines = [], []
     if args.seeds:
         for landing, truth in datasets:
             db = landing.parent / "bountyguard.duckdb"
@@ -202,6 +205,7 @@ def _evaluate(args) -> int:
                 stale.unlink(missing_ok=True)
             summary = pipeline.run(landing, db, args.as_of, args.config)
             results.append(evaluate(Path(summary["published_dir"]), truth, landing))
+            baselines.append(evaluate(baseline_run(landing, args.as_of, landing.parent / "baseline"), truth, landing))
     else:
         if not (args.db and args.truth):
             raise BountyguardError("evaluate: give --db and --truth (a run to score), or --seeds")
@@ -210,10 +214,22 @@ def _evaluate(args) -> int:
             raise BountyguardError(f"{args.db}: no published run to evaluate")
         landing, truth = datasets[0]
         results.append(evaluate(run_dir, truth, landing))
+        as_of = dt.date.fromisoformat(results[0]["as_of"])
+        baselines.append(evaluate(baseline_run(landing, as_of, args.db.parent / f"{args.db.stem}.baseline"),
+                                  truth, landing))
+    for scores, baseline in zip(results, baselines):
+        scores["baseline"] = baseline
     if args.json:
         print(json.dumps(results if args.seeds else results[0], indent=2))
     else:
-        print("\n\n".join(format_scores(r) for r in results))
+        print("\n\n".join(
+            f"== {label}\n{format_scores(r)}\n\nbeside the textbook baseline (exact keys, one simple rule per "
+            f"pattern):\n{format_comparison(r, r['baseline'])}"
+            for label, r in zip([str(t.parent.name) for _, t in datasets], results)))
+    if args.febrl:
+        from bountyguard.febrl import febrl_scores, format_febrl
+
+        print("\n" + format_febrl(febrl_scores()))
     return 0
 
 

@@ -173,6 +173,21 @@ def format_scores(scores: dict) -> str:
     return "\n".join(lines)
 
 
+def format_comparison(ours: dict, baseline: dict) -> str:
+    """bountyguard's scores beside the textbook baseline's (bountyguard/baseline.py) on the same data:
+    what the design adds over exact keys and one simple rule per pattern."""
+    lines = [f"{'pattern':<22}{'bountyguard P':>14}{'R':>7}{'baseline P':>12}{'R':>7}"]
+    for pattern, s in ours["patterns"].items():
+        if pattern == "anomaly":
+            continue
+        b = baseline["patterns"][pattern]
+        lines.append(f"{pattern:<22}{_fmt(s['precision']):>14}{_fmt(s['recall']):>7}"
+                     f"{_fmt(b['precision']):>12}{_fmt(b['recall']):>7}")
+    lines.append(f"{'payout blocking F1':<22}{_fmt(ours['payouts']['f1']):>14}{'':>7}{_fmt(baseline['payouts']['f1']):>12}")
+    lines.append(f"{'identity pairwise F1':<22}{_fmt(ours['identity']['f1']):>14}{'':>7}{_fmt(baseline['identity']['f1']):>12}")
+    return "\n".join(lines)
+
+
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
