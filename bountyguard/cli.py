@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also measure identity resolution on the public FEBRL sets 1, 2 and 4 (../shared/data/febrl)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
 
+    sub.add_parser("models", help="print the graph of SQL models: build order, storage, inputs, consumers")
+
     try:
         from bountyguard import cli_payouts
     except ImportError:  # pragma: no cover - the payout commands ship with the package
@@ -151,6 +153,13 @@ def _generate(args) -> int:
           f"scale {args.scale}, as of {args.as_of})")
     for key, value in summary.items():
         print(f"  {key}: {value}")
+    return 0
+
+
+def _models(args) -> int:
+    from bountyguard.models import describe
+
+    print(describe())
     return 0
 
 
@@ -237,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
-    handlers = {"run": _run, "export": _export, "generate": _generate, "evaluate": _evaluate}
+    handlers = {"run": _run, "export": _export, "generate": _generate, "evaluate": _evaluate, "models": _models}
     try:
         if args.command == "payouts":
             from bountyguard import cli_payouts

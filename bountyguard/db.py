@@ -35,15 +35,6 @@ def connect(db_path: str | Path, *, read_only: bool = False, wait_seconds: float
     return con
 
 
-def enter_as_of(con: duckdb.DuckDBPyConnection, run_id: str, as_of) -> None:
-    """Give a connection a run's view of the data: the shared macros, then the platform's data as
-    known on the as-of date (sql/staging/as_of.sql)."""
-    run_sql_file(con, "macros.sql")
-    con.execute("CREATE OR REPLACE TEMP TABLE run_context AS SELECT ?::VARCHAR AS run_id, ?::DATE AS as_of",
-                [run_id, as_of])
-    run_sql_file(con, "staging/as_of.sql")
-
-
 def sql_text(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
 

@@ -19,7 +19,8 @@ import duckdb
 from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
 from bountyguard.contract import DECISIONS, PATTERNS
-from bountyguard.db import connect, enter_as_of, run_sql_file, sql_text
+from bountyguard import models
+from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
 from bountyguard.ingest import ingest_landing
 from bountyguard.report import (
@@ -64,7 +65,7 @@ class _Run:
 
     def enter(self, con: duckdb.DuckDBPyConnection) -> None:
         """Give this connection the run's as-of view of the data."""
-        enter_as_of(con, self.run_id, self.as_of)
+        models.enter_run(con, self.run_id, self.as_of)
 
     def mark(self, con: duckdb.DuckDBPyConnection, step: str) -> None:
         con.execute("UPDATE runs SET step = ? WHERE run_id = ?", [step, self.run_id])
@@ -204,11 +205,12 @@ def detect(db: str | Path, run_id: str) -> dict:
         con.execute(
             "INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id]
         )
-        run_sql_file(con, "features/stints.sql")
-        run_sql_file(con, "features/referral_facts.sql")
+        detectors = build_detectors(run.config)
+        # the features every detector reads, built once in dependency order (detectors build nothing)
+        models.build(con, sorted({m for d in detectors for m in d.required_models()}), config=run.config)
         con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
         counts = {}
-        for detector in build_detectors(run.config):
+        for detector in detectors:
             rows = detector.detect(con)
             counts[detector.pattern] = len(rows)
             if rows:
@@ -264,20 +266,18 @@ def _decide(con, run: _Run, closed_reason: str | None) -> dict:
         con.executemany("INSERT INTO run_paid_payouts VALUES (?, ?)", [[run.run_id, pid] for pid in paid])
     con.execute("CREATE OR REPLACE TEMP TABLE paid_by_bountyguard AS "
                 "SELECT payout_id FROM run_paid_payouts WHERE run_id = ?", [run.run_id])
-    run_sql_file(con, "decisions/payouts_with_bad_rows.sql", {"run_id": run.run_id})
+    models.build(con, ["payouts_with_bad_rows"], params={"run_id": run.run_id})
     cfg = run.config["decisions"]
     con.execute("DELETE FROM payout_decisions WHERE run_id = ?", [run.run_id])
-    con.execute(
-        "INSERT INTO payout_decisions SELECT $run_id, payout_id, decision, reasons "
-        f"FROM ({sql_text('decisions/payout_decisions.sql')})",
-        {
-            "run_id": run.run_id,
-            "closed_reason": closed_reason,
-            "hold_severities": list(cfg["hold_severities"]),
-            "not_owed_patterns": list(cfg["not_owed_patterns"]),
-            "clawback_patterns": list(cfg["clawback_patterns"]),
-        },
-    )
+    sql, params = models.query("new_payout_decisions", params={
+        "run_id": run.run_id,
+        "closed_reason": closed_reason,
+        "hold_severities": list(cfg["hold_severities"]),
+        "not_owed_patterns": list(cfg["not_owed_patterns"]),
+        "clawback_patterns": list(cfg["clawback_patterns"]),
+    })
+    con.execute(f"INSERT INTO payout_decisions SELECT $run_id, payout_id, decision, reasons FROM ({sql})",
+                {**params, "run_id": run.run_id})
     run.mark(con, "decided")
     counts = {d: 0 for d in DECISIONS}
     counts.update(con.execute(
@@ -321,7 +321,7 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
     for t in tables.values():
         if t["problem"] and run.landing:
             t["problem"] = t["problem"].replace(run.landing + "/", "")
-    inputs = con.execute(sql_text("features/inputs_digest.sql")).fetchall()
+    inputs = con.execute(models.query("inputs_digest")[0]).fetchall()
     inputs.append(("analyst_decisions", con.execute(
         "SELECT list([payout_id, decision, reasons_seen] ORDER BY payout_id) FROM run_analyst_decisions "
         "WHERE run_id = ?", [run.run_id]).fetchone()[0] or []))
@@ -433,7 +433,7 @@ def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> di
 def _fallback_persons(con) -> None:
     """Each record its own person: enough to decide holds when identity resolution could not run."""
     run_sql_file(con, "identity/fallback_persons.sql")
-    run_sql_file(con, "features/stints.sql")
+    models.build(con, ["stints"])
 
 
 def fail_run(db: str | Path, run_id: str, error: str) -> dict | None:

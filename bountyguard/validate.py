@@ -40,7 +40,8 @@ import pandas as pd
 import pycountry
 
 from bountyguard.contract import LOAD_ORDER, TABLES
-from bountyguard.db import run_sql_file, sql_text
+from bountyguard import models
+from bountyguard.db import run_sql_file
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ ISO_3166_ALPHA_2 = tuple(sorted(c.alpha_2 for c in pycountry.countries))
 # resolution's business.
 EMAIL_SYNTAX = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 IBAN_SYNTAX = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
-QUARANTINE_SQL = "validation/quarantine.sql"
 
 
 def quarantine_checks() -> dict[str, str]:
@@ -73,7 +73,7 @@ def quarantine_checks() -> dict[str, str]:
     branch starts with `SELECT '<check>' AS check_name, '<table>' AS table_name`), so no list in
     Python mirrors the SQL."""
     return dict(re.findall(r"SELECT\s+'([a-z0-9_]+)'\s+AS\s+check_name,\s*'([a-z_]+)'\s+AS\s+table_name",
-                           sql_text(QUARANTINE_SQL)))
+                           models.models()["quarantine"].sql))
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def quarantine_sql() -> str:
         f'"{TABLES[r.table].key}" AS record_key FROM "{r.table}" WHERE {_violation_sql(r)}'
         for r in _value_rules()
     ]
-    return "\nUNION ALL\n".join([f"SELECT * FROM ({sql_text(QUARANTINE_SQL)})", *branches])
+    return "\nUNION ALL\n".join([f"SELECT * FROM ({models.query('quarantine')[0]}\n)", *branches])
 
 
 def _rules_of(table: str) -> list[RowRule]:

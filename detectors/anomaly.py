@@ -27,7 +27,6 @@ import duckdb
 import numpy as np
 from scipy.stats import rankdata
 
-from bountyguard.db import run_sql_file
 from detectors.base import Detector
 
 # The features the models see by default; the tables hold more (volume per window, distinct companies,
@@ -129,10 +128,9 @@ class AnomalyDetector(Detector):
         )
 
     # -- features ---------------------------------------------------------------------------------------
-    def build_features(self, con: duckdb.DuckDBPyConnection) -> None:
-        """(Re)build the per-person behaviour tables of the entities this detector scores."""
-        for entity in self.params["entities"]:
-            run_sql_file(con, ENTITIES[entity][1], {"exit_window_days": self.params["exit_window_days"]})
+    def required_models(self) -> tuple[str, ...]:
+        """The per-person behaviour tables of the entities this detector scores."""
+        return tuple(ENTITIES[entity][0] for entity in self.params["entities"])
 
     def feature_matrix(self, con, entity: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """person ids (sorted: row order never depends on how DuckDB scheduled the query) and features."""
@@ -189,7 +187,6 @@ class AnomalyDetector(Detector):
 
     # -- the detector -----------------------------------------------------------------------------------
     def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:
-        self.build_features(con)
         self.scores_, self.model_scores_, self.feature_names_, self.n_persons_ = {}, {}, {}, {}
         rows = []
         for entity in self.params["entities"]:

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import duckdb
 
-from bountyguard.db import sql_text
+from bountyguard import models
 
 FLAG_COLUMNS = ("entity_type", "entity_id", "person_id", "score", "severity", "evidence")
 
@@ -25,32 +25,35 @@ class Detector(ABC):
 
     @abstractmethod
     def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:
-        """Return the offending entities as tuples in FLAG_COLUMNS order."""
+        """Return the offending entities as tuples in FLAG_COLUMNS order. The models this detector
+        reads (`required_models`) are built before it runs; a detector builds nothing itself."""
+
+    def required_models(self) -> tuple[str, ...]:
+        """The SQL models (bountyguard/models.py) this detector reads."""
+        return ()
 
     def get_params(self) -> dict:
         return dict(self.params)
 
 
 class SqlRuleDetector(Detector):
-    """A rule that is one SQL file under sql/rules/ returning the offending rows with evidence.
+    """A rule that is one SQL model under sql/rules/ returning the offending rows with evidence.
     Its `$name` parameters are the detector's parameters."""
 
     sql_file: ClassVar[str]
 
+    @property
+    def model(self) -> str:
+        return self.sql_file.removeprefix("rules/").removesuffix(".sql")
+
+    def required_models(self) -> tuple[str, ...]:
+        return (self.model,)
+
     def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:
-        query = sql_text(self.sql_file)
-        params = {k: v for k, v in self.params.items() if f"${k}" in query}
-        missing = [
-            name for name in _placeholders(query) if name not in params
-        ]
-        if missing:
-            raise ValueError(f"{self.sql_file}: no value for parameter(s) {', '.join(missing)}")
-        rows = con.execute(f"SELECT {', '.join(FLAG_COLUMNS)} FROM ({query})", params).fetchall()
+        try:
+            query, params = models.query(self.model, params=self.params)
+        except models.ModelError as exc:
+            raise ValueError(str(exc)) from None
+        rows = con.execute(f"SELECT {', '.join(FLAG_COLUMNS)} FROM ({query})", params or None).fetchall()
         self.n_flags_ = len(rows)
         return rows
-
-
-def _placeholders(query: str) -> set[str]:
-    import re
-
-    return set(re.findall(r"\$([a-z_][a-z0-9_]*)", query))

@@ -9,7 +9,7 @@ import json
 
 import networkx as nx
 
-from bountyguard.db import sql_text
+from bountyguard import models
 from detectors.base import Detector
 
 
@@ -19,8 +19,11 @@ class ReferralRingDetector(Detector):
     def __init__(self, min_cycle_length: int = 2, max_cycle_length: int = 4):
         super().__init__(min_cycle_length=min_cycle_length, max_cycle_length=max_cycle_length)
 
+    def required_models(self) -> tuple[str, ...]:
+        return ("referral_edges",)
+
     def detect(self, con) -> list[tuple]:
-        edges = con.execute(sql_text("features/referral_edges.sql")).fetchall()
+        edges = con.execute(models.query("referral_edges")[0]).fetchall()
         graph = nx.DiGraph()
         for from_person, to_person, referral_ids, hires in edges:
             graph.add_edge(from_person, to_person, referral_ids=list(referral_ids), hires=hires)

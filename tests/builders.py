@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 
 from bountyguard.contract import TABLES
-from bountyguard.db import enter_as_of, run_sql_file
+from bountyguard import models
+from bountyguard.db import run_sql_file
 
 DEFAULTS = {
     "referrers": {"full_name": "Referrer", "email": None, "phone": None, "payout_iban": None,
@@ -99,7 +100,7 @@ class Platform:
                     f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
                     [row.get(c) for c in cols],
                 )
-        enter_as_of(con, "test", as_of)
+        models.enter_run(con, "test", as_of)
         persons = persons or {}
         con.execute(
             "CREATE OR REPLACE TABLE person_records (record_type VARCHAR, record_id VARCHAR, person_id VARCHAR, "
@@ -119,6 +120,11 @@ class Platform:
                     [rtype, rid, persons.get(rid, f"{rtype}:{rid}"),
                      iban.replace(" ", "").upper() if iban else None],
                 )
-        run_sql_file(con, "features/stints.sql")
-        run_sql_file(con, "features/referral_facts.sql")
+        models.build(con, ["stints", "referral_facts"])
         return con
+
+
+def run_detector(detector, con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """What the pipeline does for one detector: build the models it reads, then run it."""
+    models.build(con, detector.required_models(), params=detector.get_params(), upstream=False)
+    return detector.detect(con)

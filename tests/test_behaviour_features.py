@@ -5,7 +5,7 @@ import math
 import duckdb
 import pytest
 
-from bountyguard.db import run_sql_file
+from bountyguard import models
 from tests.builders import Platform
 
 AS_OF = "2026-06-30"
@@ -57,7 +57,7 @@ def features(platform: Platform, as_of: str = AS_OF) -> dict[str, dict[str, dict
         platform.load(con, as_of=as_of, persons={"K1": "P-K", "K4": "P-K"})
         out = {}
         for table in ("referrer_behaviour", "candidate_behaviour"):
-            run_sql_file(con, f"features/{table}.sql", PARAMS)
+            models.build(con, [table], params=PARAMS)
             rel = con.execute(f"SELECT * FROM {table} ORDER BY person_id")
             names = [d[0] for d in rel.description]
             out[table] = {row[0]: dict(zip(names[1:], row[1:])) for row in rel.fetchall()}

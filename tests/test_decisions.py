@@ -50,7 +50,7 @@ def test_decisions_follow_the_flags(tmp_path):
     assert decisions["P4"] == ("clawback", "early_exit")
     # the farmed series: the released bounties are clawed back, the running one held
     assert [decisions[pid][0] for pid in farm] == ["clawback", "clawback", "clawback", "hold"]
-    assert decisions[farm[3]][1] == "serial_rereferral"
+    assert decisions[farm[3]][1] == "job_hopping;serial_rereferral"  # three exits within probation: both
 
 
 def test_analyst_decisions_are_honoured_by_the_next_run(tmp_path):
@@ -65,7 +65,7 @@ def test_analyst_decisions_are_honoured_by_the_next_run(tmp_path):
 
     ledger = open_ledger(db)
     append_analyst_decision(ledger, farm[3], "release", "analyst.anna", "checked: a genuine contractor",
-                            reasons_seen="serial_rereferral")
+                            reasons_seen="job_hopping;serial_rereferral")
     append_analyst_decision(ledger, "P1", "void", "analyst.anna", "the candidate applied directly")
     ledger.close()
     second = pipeline.run(landing, db, AS_OF)
@@ -122,7 +122,7 @@ def test_an_analysts_release_does_not_lift_patterns_found_later(tmp_path):
     append_analyst_decision(ledger, farm[3], "release", "analyst.anna", "busy month", reasons_seen="velocity_spike")
     ledger.close()
     decisions = decisions_of(pipeline.run(p.write_landing(tmp_path / "landing"), db, AS_OF))
-    assert decisions[farm[3]] == ("hold", "serial_rereferral")
+    assert decisions[farm[3]] == ("hold", "job_hopping;serial_rereferral")
 
 
 def test_a_payout_bountyguard_paid_is_clawed_back_when_it_turns_out_not_owed(tmp_path):

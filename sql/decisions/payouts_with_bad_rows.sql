@@ -4,7 +4,8 @@
 --   data_inconsistent  one of its rows is quarantined: loaded, but contradicting other data.
 -- "Its rows" are the payout itself, its hire, its referral, its referrer, the hire's candidate and job,
 -- and the job's company. One bad row holds its own payouts, never everyone's.
-CREATE OR REPLACE TEMP TABLE payouts_with_bad_rows AS
+-- inputs: hires, jobs, payouts, quarantine, rejects
+-- materialized: temp_table
 WITH
 bad_keys AS (
     SELECT DISTINCT table_name, record_key, 'data_rejected' AS reason
@@ -36,4 +37,4 @@ UNION
 SELECT b.record_key AS payout_id, b.reason
 FROM bad_keys b
 WHERE b.table_name = 'payouts' AND b.reason = 'data_rejected'
-  AND b.record_key NOT IN (SELECT payout_id FROM payouts);
+  AND b.record_key NOT IN (SELECT payout_id FROM payouts)

@@ -11,7 +11,8 @@
 -- A share of a few events says little: 1 of 1 is not 12 of 12. The *_lower_bound features are the
 -- lower end of the share's 95% Wilson interval (0 when nothing was observed), so a share ranks high
 -- only when it is high *and* rests on enough events (macro wilson_lower_bound, sql/macros.sql).
-CREATE OR REPLACE TABLE candidate_behaviour AS
+-- inputs: candidates, person_records, referral_facts, run_context, stints
+-- config: anomaly
 WITH
 run_day AS (
     SELECT as_of FROM run_context
@@ -126,4 +127,4 @@ SELECT
     CAST(m.top_referrer_bounty_share AS DOUBLE) AS top_referrer_bounty_share
 FROM measured m
 CROSS JOIN population_medians pm
-ORDER BY m.person_id;
+ORDER BY m.person_id

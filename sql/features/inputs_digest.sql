@@ -1,6 +1,8 @@
 -- Per table: row count and an order-independent 128-bit digest of the rows' contract columns, so the
 -- report's inputs_sha256 names the exact input state in one cheap scan (the XOR of per-row MD5s:
 -- primary keys are unique, so no two identical rows can cancel out).
+-- inputs: applications, candidates, companies, hires, jobs, payouts, referrals, referrers
+-- materialized: query
 SELECT 'referrers' AS table_name, count(*) AS row_count,
        coalesce(bit_xor(md5_number(CAST((referrer_id, full_name, email, phone, payout_iban, birth_date, city, signed_up_at, updated_at) AS VARCHAR))), 0)::VARCHAR AS digest
 FROM referrers

@@ -1,6 +1,8 @@
 -- The person-level referral graph, reduced to what can be on a cycle: an edge referrer person ->
 -- candidate person for each pair, kept only when both ends are both referrer and candidate somewhere
 -- (a cycle needs every member to refer and to be referred). Self-referrals are not edges of a ring.
+-- inputs: referral_facts
+-- materialized: query
 WITH
 edges AS (
     SELECT referrer_person_id AS from_person, candidate_person_id AS to_person,

@@ -1,7 +1,7 @@
 -- One row per referral known on the as-of date, with the persons behind it, the company it was for
 -- and, where it led to one, its hire and payout.
-CREATE OR REPLACE TABLE referral_facts AS
--- Built after stints.sql: a referral's hire and payout are taken from its stint.
+-- A referral's hire and payout are taken from its stint.
+-- inputs: asof_referrals, jobs, person_records, stints
 WITH
 referral_hires AS (
     SELECT referral_id, min(hire_id) AS hire_id FROM stints WHERE referral_id IS NOT NULL GROUP BY referral_id
@@ -25,4 +25,4 @@ JOIN jobs j ON j.job_id = r.job_id
 LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = r.referrer_id
 LEFT JOIN person_records cp ON cp.record_type = 'candidate' AND cp.record_id = r.candidate_id
 LEFT JOIN referral_hires rh ON rh.referral_id = r.referral_id
-LEFT JOIN stints s ON s.hire_id = rh.hire_id;
+LEFT JOIN stints s ON s.hire_id = rh.hire_id

@@ -1,7 +1,7 @@
 -- One row per hire known on the as-of date: who worked where, from when to when, relative to the
 -- job's guarantee period, who referred them and which payout it carries. Persons, not records:
 -- candidate_person_id / referrer_person_id come from identity resolution (person_records).
-CREATE OR REPLACE TABLE stints AS
+-- inputs: asof_hires, asof_referrals, companies, jobs, payouts, person_records
 WITH
 hire_payouts AS (
     SELECT hire_id, min(payout_id) AS payout_id FROM payouts GROUP BY hire_id
@@ -35,4 +35,4 @@ LEFT JOIN companies co ON co.company_id = j.company_id
 LEFT JOIN asof_referrals r ON r.referral_id = h.referral_id
 LEFT JOIN person_records cp ON cp.record_type = 'candidate' AND cp.record_id = h.candidate_id
 LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = r.referrer_id
-LEFT JOIN hire_payouts hp ON hp.hire_id = h.hire_id;
+LEFT JOIN hire_payouts hp ON hp.hire_id = h.hire_id

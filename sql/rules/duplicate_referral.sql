@@ -3,6 +3,7 @@
 -- application, or earlier employment there), so this referral does not own the bounty.
 -- $ownership_window_days > 0 limits how far back an earlier referral or application counts (0: no limit).
 -- Only referrals that led to a hire are flagged: they are the ones that claim a bounty.
+-- inputs: asof_applications, jobs, person_records, referral_facts, stints
 WITH
 claiming_referrals AS (
     SELECT * FROM referral_facts WHERE hire_id IS NOT NULL

@@ -1,6 +1,7 @@
 -- early_exit: the hire ended before its guarantee period was over, so the bounty is not owed.
 -- One flag per hire. Severity is high when the stint lasted less than $high_severity_share of the
 -- guarantee period (a quick exit is the strongest sign of a placement that was never meant to last).
+-- inputs: stints
 WITH
 early_exits AS (
     SELECT *

@@ -3,6 +3,7 @@
 -- A short tenure is one that ended within a probation period ($short_tenure_days; in Germany probation
 -- is at most six months), referred or not; a fixed-term contract that simply ran out (contract_end)
 -- is not a short tenure.
+-- inputs: run_context, stints
 WITH
 recent_stints AS (
     SELECT *

@@ -1,5 +1,6 @@
 -- late_referral: the referral was submitted after the hire was agreed, or implausibly close before
 -- it (less than $min_hours_before_hire hours): the referrer did not bring the candidate in.
+-- inputs: referral_facts
 SELECT
     'referral' AS entity_type,
     referral_id AS entity_id,

@@ -1,6 +1,7 @@
 -- self_referral: the referrer and the referred candidate are the same person (after identity
 -- resolution: an alias e-mail, a transliterated name or a reformatted phone does not hide it).
 -- One flag per referral; the evidence names the link that made the two records one person.
+-- inputs: person_links, referral_facts
 WITH
 self_referrals AS (
     SELECT *

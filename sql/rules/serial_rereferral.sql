@@ -2,6 +2,7 @@
 -- after its guarantee period (the bounty-farming scheme: referrer and expert split each bounty).
 -- Flags the candidate person, and every referrer person who placed that candidate in a stint that ended
 -- shortly after its guarantee (colluding referrers often take turns, each placing the expert once).
+-- inputs: run_context, stints
 WITH
 referred_stints AS (
     SELECT *,

@@ -1,6 +1,7 @@
 -- shared_payout_account: several referrer accounts pay out to the same bank account (IBAN compared
 -- after normalisation: spaces and case do not hide it). One flag per referrer person involved; the
 -- evidence shows the IBAN masked to its country and last four characters.
+-- inputs: payouts, person_records
 WITH
 referrer_accounts AS (
     SELECT pr.record_id AS referrer_id, pr.person_id, pr.iban_key

@@ -13,6 +13,7 @@
 -- has none; an older one is judged once $min_known_history_days of its baseline lie within the data.
 -- Steady high volume is the referrer's own history, not a burst; a campaign week of an established
 -- referrer (a few times their usual weekly volume) stays well below the ratio over $burst_days days.
+-- inputs: referral_facts, referrers, run_context
 WITH
 run_day AS (
     SELECT as_of FROM run_context

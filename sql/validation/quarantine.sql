@@ -10,6 +10,7 @@
 --
 -- What is deliberately NOT here: a referral submitted after its hire is the late_referral scheme, and
 -- several referrers claiming one candidate is duplicate_referral. Abuse is data to screen, never bad data.
+-- inputs: applications, candidates, companies, hires, jobs, payouts, referrals, referrers
 WITH
 hires_with_referral AS MATERIALIZED (
     SELECT h.hire_id, h.referral_id, h.job_id <> r.job_id OR h.candidate_id <> r.candidate_id AS other_job_or_candidate

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from detectors.anomaly import AnomalyDetector
-from tests.builders import Platform
+from tests.builders import Platform, run_detector
 
 AS_OF = dt.date(2026, 6, 30)
 GUARANTEES = (30, 60, 90, 180)
@@ -121,7 +121,7 @@ def population():
     con = duckdb.connect()
     platform.load(con, as_of=str(AS_OF))
     detector = AnomalyDetector()
-    flags = detector.detect(con)
+    flags = run_detector(detector, con)
     yield con, detector, flags
     con.close()
 
@@ -191,7 +191,7 @@ def test_candidates_are_scored_too(population):
 
 def test_hold_threshold_raises_severity_to_medium(population):
     con, _, _ = population
-    flags = AnomalyDetector(hold_threshold=0.99, entities=("referrer",)).detect(con)
+    flags = run_detector(AnomalyDetector(hold_threshold=0.99, entities=("referrer",)), con)
     assert flags and {f[4] for f in flags if f[3] >= 0.99} == {"medium"}
     assert {f[4] for f in flags if f[3] < 0.99} <= {"low"}
 
@@ -203,7 +203,7 @@ def test_a_small_population_is_not_ranked(con):
         platform.referred_hire(str(i), f"R{i}", f"K{i}", "J1", started="2026-01-05")
     platform.load(con, as_of=str(AS_OF))
     detector = AnomalyDetector()
-    assert detector.detect(con) == []
+    assert run_detector(detector, con) == []
     assert detector.n_persons_ == {"referrer": 10, "candidate": 10}
 
 
@@ -212,15 +212,15 @@ def test_unknown_models_and_features_are_refused(con):
         AnomalyDetector(models=("lof",))
     Platform().load(con, as_of=str(AS_OF))
     with pytest.raises(ValueError, match="no column"):
-        AnomalyDetector(referrer_features=("shoe_size",), entities=("referrer",)).detect(con)
+        run_detector(AnomalyDetector(referrer_features=("shoe_size",), entities=("referrer",)), con)
 
 
 def test_scores_are_deterministic_whatever_the_row_order(population):
     con, detector, flags = population
-    assert AnomalyDetector().detect(con) == flags
+    assert run_detector(AnomalyDetector(), con) == flags
     # the same facts stored in another physical order: features are sorted by person before fitting
     for table, key in (("stints", "hire_id"), ("referral_facts", "referral_id"), ("person_records", "record_id")):
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY md5({key} || 'x')")
     again = AnomalyDetector()
-    assert again.detect(con) == flags
+    assert run_detector(again, con) == flags
     assert again.scores_ == detector.scores_

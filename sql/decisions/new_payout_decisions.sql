@@ -14,6 +14,7 @@
 -- Parameters: $run_id, $closed_reason (NULL, 'data_not_clean' or 'run_failed'), $hold_severities,
 -- $not_owed_patterns, $clawback_patterns. Inputs besides the run's tables: payouts_with_bad_rows,
 -- analyst_decision_input (temp tables the decision step builds first).
+-- inputs: analyst_decision_input, asof_payouts, flags, payout_decisions, payouts, payouts_with_bad_rows, person_records, reports, stints
 WITH
 payouts_in_scope AS (
     -- decided by the platform's status, as the contract says (a pending payout is released, held or

@@ -1,0 +1,8 @@
+-- The platform's data as it was known on the run's as-of date (run_context.as_of), never "now":
+-- events after the as-of day do not exist yet, and an exit dated after it has not happened yet.
+-- A backtest with an earlier as-of date therefore sees what a run on that day would have seen.
+-- Referrals made by the end of the as-of day.
+-- inputs: referrals, run_context
+SELECT r.*
+FROM referrals r
+WHERE r.referred_at < (SELECT as_of FROM run_context) + INTERVAL 1 DAY
