@@ -49,17 +49,6 @@ SUITE_NAME = "bountyguard_gate"
 DOCS_INDEX_RESULTS = 9 * 30  # the Data Docs index lists the results of about the last 30 runs
 DATASOURCE = "bountyguard"
 
-# [validation] settings and their defaults (read with .get: older configurations lack them)
-DEFAULTS = {
-    "data_docs": True,
-    "volume_max_factor": 10.0,  # an increment above this many times the usual one fails
-    "volume_min_history_runs": 3,  # earlier runs needed before "usual" means anything
-    "volume_history_runs": 10,  # how many earlier runs make the usual increment (their median)
-    "row_check_max_rows": 100_000,  # a larger increment is row-checked in DuckDB SQL, not pandas
-    "max_quarantine_rate": 0.01,  # a table with a larger share of quarantined rows is not clean
-    "tolerated_bad_rows": 3,  # this many rejected or quarantined rows per table never make it not clean
-}
-
 ISO_4217 = tuple(sorted(c.alpha_3 for c in pycountry.currencies))
 ISO_3166_ALPHA_2 = tuple(sorted(c.alpha_2 for c in pycountry.countries))
 # Syntax only: one @, no spaces, a dot in the domain. Deliverability and aliases are identity
@@ -204,8 +193,8 @@ class GateInput(list):
 
 
 def validation_settings(config: dict) -> dict:
-    section = config.get("validation", {}) if isinstance(config, dict) else {}
-    return {k: section.get(k, default) for k, default in DEFAULTS.items()}
+    """The [validation] section (bountyguard/default_config.toml documents each setting)."""
+    return dict(config["validation"])
 
 
 def docs_root_for(db_path: str | Path) -> Path:

@@ -31,7 +31,7 @@ REGISTRY: dict[str, type[Detector]] = {
 
 def build_detectors(config: dict) -> list[Detector]:
     """One detector per registered pattern, parameterised from its configuration section."""
-    return [cls(**config.get(pattern, {})) for pattern, cls in REGISTRY.items()]
+    return [cls.from_config(config) for cls in REGISTRY.values()]
 
 
 __all__ = ["Detector", "SqlRuleDetector", "REGISTRY", "build_detectors"]

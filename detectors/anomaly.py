@@ -27,6 +27,7 @@ import duckdb
 import numpy as np
 from scipy.stats import rankdata
 
+from bountyguard.errors import ConfigError
 from detectors.base import Detector
 
 # The features the models see by default; the tables hold more (volume per window, distinct companies,
@@ -58,6 +59,7 @@ CANDIDATE_FEATURES = (
     "median_days_referral_to_hire",
     "top_referrer_bounty_share",
 )
+FEATURES = {"referrer": REFERRER_FEATURES, "candidate": CANDIDATE_FEATURES}
 
 # entity type -> (feature table, its SQL file, person-record type, evidence key for the record ids)
 ENTITIES = {
@@ -73,12 +75,11 @@ class AnomalyDetector(Detector):
 
     top_share: the share of each population (referrer persons, candidate persons) that is flagged;
     min_score: nobody below this combined score (0..1) is flagged, even inside the top share;
-    hold_threshold: a score at or above it makes the flag `medium` (held); None: always `low`;
+    hold_threshold: a score at or above it makes the flag `medium` (held); above 1: always `low`;
     min_population: a population smaller than this is not ranked at all;
-    max_flags: at most this many flags per entity type and run (None: no cap);
+    max_flags: at most this many flags per entity type and run (0: no cap);
     models: the PyOD models of the ensemble (ecod, copod, hbos, iforest);
     entities: which populations to score (referrer, candidate);
-    referrer_features / candidate_features: columns of the behaviour tables the models see;
     exit_window_days: an exit at most this many days after the guarantee end counts as "soon after";
     explain_top: how many features the evidence names;
     hbos_bins, iforest_estimators, random_state: model settings (IForest's seed is fixed).
@@ -89,43 +90,24 @@ class AnomalyDetector(Detector):
 
     pattern = "anomaly"
 
-    def __init__(
-        self,
-        top_share: float = 0.02,
-        min_score: float = 0.9,
-        hold_threshold: float | None = None,
-        min_population: int = 50,
-        max_flags: int | None = None,
-        models: tuple[str, ...] | list[str] = ("ecod", "copod", "hbos"),
-        entities: tuple[str, ...] | list[str] = ("referrer", "candidate"),
-        referrer_features: tuple[str, ...] | list[str] = REFERRER_FEATURES,
-        candidate_features: tuple[str, ...] | list[str] = CANDIDATE_FEATURES,
-        exit_window_days: int = 30,
-        explain_top: int = 3,
-        hbos_bins: int = 10,
-        iforest_estimators: int = 100,
-        random_state: int = 0,
-    ):
-        unknown = [m for m in models if m not in MODELS]
-        if unknown or not models:
-            raise ValueError(f"anomaly.models: choose from {', '.join(MODELS)} (got {list(models)})")
-        if [e for e in entities if e not in ENTITIES]:
-            raise ValueError(f"anomaly.entities: choose from {', '.join(ENTITIES)} (got {list(entities)})")
-        # the configuration file cannot say "none" (TOML has no null): 0 flags cap and a threshold
-        # above every possible score mean "no cap" and "never hold"
-        if max_flags is not None and max_flags <= 0:
-            max_flags = None
-        if hold_threshold is not None and hold_threshold > 1:
-            hold_threshold = None
-        if not 0 <= top_share <= 1:
-            raise ValueError("anomaly.top_share must be between 0 and 1")
-        super().__init__(
-            top_share=top_share, min_score=min_score, hold_threshold=hold_threshold,
-            min_population=min_population, max_flags=max_flags, models=tuple(models), entities=tuple(entities),
-            referrer_features=tuple(referrer_features), candidate_features=tuple(candidate_features),
-            exit_window_days=int(exit_window_days), explain_top=explain_top, hbos_bins=hbos_bins,
-            iforest_estimators=iforest_estimators, random_state=random_state,
-        )
+    def check_params(self) -> None:
+        unknown = [m for m in self.models if m not in MODELS]
+        if unknown or not self.models:
+            raise ConfigError(f"[anomaly] models: choose from {', '.join(MODELS)} (got {list(self.models)})")
+        if [e for e in self.entities if e not in ENTITIES]:
+            raise ConfigError(f"[anomaly] entities: choose from {', '.join(ENTITIES)} (got {list(self.entities)})")
+        if not 0 <= self.top_share <= 1:
+            raise ConfigError("[anomaly] top_share must be between 0 and 1")
+
+    # the configuration file cannot say "none" (TOML has no null): a flag cap of 0 and a threshold
+    # above every possible score mean "no cap" and "never hold"
+    @property
+    def flag_cap(self) -> int | None:
+        return self.max_flags if self.max_flags > 0 else None
+
+    @property
+    def holding_score(self) -> float | None:
+        return self.hold_threshold if self.hold_threshold <= 1 else None
 
     # -- features ---------------------------------------------------------------------------------------
     def required_models(self) -> tuple[str, ...]:
@@ -135,7 +117,7 @@ class AnomalyDetector(Detector):
     def feature_matrix(self, con, entity: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """person ids (sorted: row order never depends on how DuckDB scheduled the query) and features."""
         table = ENTITIES[entity][0]
-        names = list(self.params[f"{entity}_features"])
+        names = list(FEATURES[entity])
         known = {r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
         missing = [n for n in names if n not in known]
@@ -208,8 +190,8 @@ class AnomalyDetector(Detector):
         # highest score first, person id breaks ties: identical inputs, identical flags
         order = np.lexsort((persons.astype(str), -combined))
         n_flags = math.floor(self.params["top_share"] * n)
-        if self.params["max_flags"] is not None:  # what analysts can review per run
-            n_flags = min(n_flags, self.params["max_flags"])
+        if self.flag_cap is not None:  # what analysts can review per run
+            n_flags = min(n_flags, self.flag_cap)
         chosen = [i for i in order[:n_flags] if combined[i] >= self.params["min_score"]]
         if not chosen:
             return []
@@ -218,7 +200,7 @@ class AnomalyDetector(Detector):
         medians = np.median(X, axis=0)
         table, _, record_type, ids_key = ENTITIES[entity]
         records = self._records(con, entity, record_type, [persons[i] for i in chosen])
-        hold = self.params["hold_threshold"]
+        hold = self.holding_score
         rows = []
         for rank, (i, top) in enumerate(zip(chosen, top_features), start=1):
             person = persons[i]

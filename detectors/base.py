@@ -13,15 +13,48 @@ from typing import ClassVar
 import duckdb
 
 from bountyguard import models
+from bountyguard.errors import ConfigError
 
 FLAG_COLUMNS = ("entity_type", "entity_id", "person_id", "score", "severity", "evidence")
 
 
 class Detector(ABC):
+    """Parameters are the keys of the configuration section named like the pattern, and only those:
+    bountyguard/default_config.toml is their one home (no defaults here). `from_config` builds a
+    detector from a loaded configuration (the packaged defaults when none is given), with overrides;
+    each parameter is an attribute, as in scikit-learn. A wrong or missing parameter is a
+    ConfigError, which fails a run (and an Airflow task) without retrying."""
+
     pattern: ClassVar[str]
 
     def __init__(self, **params):
-        self.params = params
+        from bountyguard.config import defaults
+
+        known = set(defaults().get(self.pattern, {}))
+        unknown, missing = sorted(set(params) - known), sorted(known - set(params))
+        if unknown or missing:
+            raise ConfigError(f"[{self.pattern}]: " + "; ".join(
+                ([f"unknown setting(s) {', '.join(unknown)}"] if unknown else [])
+                + ([f"missing setting(s) {', '.join(missing)}"] if missing else []))
+                + f" (settings: {', '.join(sorted(known)) or 'none'})")
+        for name, value in params.items():
+            setattr(self, name, value)
+        self._param_names = tuple(sorted(params))
+        self.check_params()
+
+    @classmethod
+    def from_config(cls, config: dict | None = None, **overrides) -> "Detector":
+        from bountyguard.config import load_config
+
+        section = (config if config is not None else load_config()).get(cls.pattern, {})
+        return cls(**{**section, **overrides})
+
+    def check_params(self) -> None:
+        """Raise ConfigError for a value out of range (subclasses with constraints override this)."""
+
+    @property
+    def params(self) -> dict:
+        return {name: getattr(self, name) for name in self._param_names}
 
     @abstractmethod
     def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:

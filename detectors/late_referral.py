@@ -5,6 +5,3 @@ from detectors.base import SqlRuleDetector
 class LateReferralDetector(SqlRuleDetector):
     pattern = "late_referral"
     sql_file = "rules/late_referral.sql"
-
-    def __init__(self, min_hours_before_hire: int = 48):
-        super().__init__(min_hours_before_hire=min_hours_before_hire)

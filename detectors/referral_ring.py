@@ -10,14 +10,16 @@ import json
 import networkx as nx
 
 from bountyguard import models
+from bountyguard.errors import ConfigError
 from detectors.base import Detector
 
 
 class ReferralRingDetector(Detector):
     pattern = "referral_ring"
 
-    def __init__(self, min_cycle_length: int = 2, max_cycle_length: int = 4):
-        super().__init__(min_cycle_length=min_cycle_length, max_cycle_length=max_cycle_length)
+    def check_params(self) -> None:
+        if not 2 <= self.min_cycle_length <= self.max_cycle_length:
+            raise ConfigError("[referral_ring] need 2 <= min_cycle_length <= max_cycle_length")
 
     def required_models(self) -> tuple[str, ...]:
         return ("referral_edges",)
@@ -28,8 +30,8 @@ class ReferralRingDetector(Detector):
         for from_person, to_person, referral_ids, hires in edges:
             graph.add_edge(from_person, to_person, referral_ids=list(referral_ids), hires=hires)
         rings: dict[str, list[list[str]]] = {}
-        for cycle in nx.simple_cycles(graph, length_bound=self.params["max_cycle_length"]):
-            if len(cycle) < self.params["min_cycle_length"]:
+        for cycle in nx.simple_cycles(graph, length_bound=self.max_cycle_length):
+            if len(cycle) < self.min_cycle_length:
                 continue
             start = cycle.index(min(cycle))  # one canonical rotation: identical inputs, identical evidence
             cycle = cycle[start:] + cycle[:start]

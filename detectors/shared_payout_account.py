@@ -5,6 +5,3 @@ from detectors.base import SqlRuleDetector
 class SharedPayoutAccountDetector(SqlRuleDetector):
     pattern = "shared_payout_account"
     sql_file = "rules/shared_payout_account.sql"
-
-    def __init__(self, min_accounts: int = 2):
-        super().__init__(min_accounts=min_accounts)

@@ -1,5 +1,6 @@
 """velocity_spike: a referrer's volume far above their own history and their peers, judged around
 the time each referral was made (a burst's bounties fall due months later)."""
+from bountyguard.errors import ConfigError
 from detectors.base import SqlRuleDetector
 
 
@@ -7,11 +8,8 @@ class VelocitySpikeDetector(SqlRuleDetector):
     pattern = "velocity_spike"
     sql_file = "rules/velocity_spike.sql"
 
-    def __init__(self, burst_days: int = 30, baseline_days: int = 365, min_burst_referrals: int = 10,
-                 min_ratio_to_own_history: float = 6.0, peer_quantile: float = 0.5, peer_multiplier: float = 3.0,
-                 lookback_days: int = 1095, min_known_history_days: int = 90):
-        super().__init__(burst_days=burst_days, baseline_days=baseline_days,
-                         min_burst_referrals=min_burst_referrals,
-                         min_ratio_to_own_history=min_ratio_to_own_history, peer_quantile=peer_quantile,
-                         peer_multiplier=peer_multiplier, lookback_days=lookback_days,
-                         min_known_history_days=min_known_history_days)
+    def check_params(self) -> None:
+        if not 0 <= self.peer_quantile <= 1:
+            raise ConfigError("[velocity_spike] peer_quantile must be between 0 and 1")
+        if min(self.burst_days, self.baseline_days, self.lookback_days) <= 0:
+            raise ConfigError("[velocity_spike] burst_days, baseline_days and lookback_days must be positive")

@@ -120,7 +120,7 @@ def population():
     platform = build_population()
     con = duckdb.connect()
     platform.load(con, as_of=str(AS_OF))
-    detector = AnomalyDetector()
+    detector = AnomalyDetector.from_config()
     flags = run_detector(detector, con)
     yield con, detector, flags
     con.close()
@@ -191,7 +191,7 @@ def test_candidates_are_scored_too(population):
 
 def test_hold_threshold_raises_severity_to_medium(population):
     con, _, _ = population
-    flags = run_detector(AnomalyDetector(hold_threshold=0.99, entities=("referrer",)), con)
+    flags = run_detector(AnomalyDetector.from_config(hold_threshold=0.99, entities=("referrer",)), con)
     assert flags and {f[4] for f in flags if f[3] >= 0.99} == {"medium"}
     assert {f[4] for f in flags if f[3] < 0.99} <= {"low"}
 
@@ -202,25 +202,29 @@ def test_a_small_population_is_not_ranked(con):
     for i in range(10):
         platform.referred_hire(str(i), f"R{i}", f"K{i}", "J1", started="2026-01-05")
     platform.load(con, as_of=str(AS_OF))
-    detector = AnomalyDetector()
+    detector = AnomalyDetector.from_config()
     assert run_detector(detector, con) == []
     assert detector.n_persons_ == {"referrer": 10, "candidate": 10}
 
 
-def test_unknown_models_and_features_are_refused(con):
-    with pytest.raises(ValueError, match="anomaly.models"):
-        AnomalyDetector(models=("lof",))
-    Platform().load(con, as_of=str(AS_OF))
-    with pytest.raises(ValueError, match="no column"):
-        run_detector(AnomalyDetector(referrer_features=("shoe_size",), entities=("referrer",)), con)
+def test_unknown_models_and_settings_are_configuration_errors():
+    """A configuration error fails a run (and its Airflow task) at once: retrying cannot fix it."""
+    from bountyguard.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[anomaly\] models"):
+        AnomalyDetector.from_config(models=["lof"])
+    with pytest.raises(ConfigError, match="top_share"):
+        AnomalyDetector.from_config(top_share=1.5)
+    with pytest.raises(ConfigError, match="unknown setting"):
+        AnomalyDetector.from_config(shoe_size=44)
 
 
 def test_scores_are_deterministic_whatever_the_row_order(population):
     con, detector, flags = population
-    assert run_detector(AnomalyDetector(), con) == flags
+    assert run_detector(AnomalyDetector.from_config(), con) == flags
     # the same facts stored in another physical order: features are sorted by person before fitting
     for table, key in (("stints", "hire_id"), ("referral_facts", "referral_id"), ("person_records", "record_id")):
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY md5({key} || 'x')")
-    again = AnomalyDetector()
+    again = AnomalyDetector.from_config()
     assert run_detector(again, con) == flags
     assert again.scores_ == detector.scores_

@@ -12,7 +12,7 @@ def test_earlier_referral_by_someone_else_owns_the_candidate(platform, con):
                  referred_at="2026-01-10T09:00:00Z")
     platform.referred_hire("1", "R-second", "K1b", "J1", started="2026-03-02", referred="2026-01-20T09:00:00Z")
     platform.load(con, as_of="2026-06-30", persons={"K1": "P-k", "K1b": "P-k"})
-    flags = DuplicateReferralDetector().detect(con)
+    flags = DuplicateReferralDetector.from_config().detect(con)
     assert [(f[0], f[1]) for f in flags] == [("referral", "RF1")]
     ev = json.loads(flags[0][5])
     assert ev["known_before"] == [{"kind": "earlier_referral", "id": "RF0", "at": "2026-01-10 09:00:00",
@@ -32,7 +32,7 @@ def test_own_application_and_earlier_employment_count(platform, con):
                  started_at="2023-02-01", ended_at="2024-02-01", end_reason="resigned")
     platform.referred_hire("2", "R2", "K2", "J3", started="2026-03-02")
     platform.load(con, as_of="2026-06-30")
-    kinds = {f[1]: json.loads(f[5])["known_before"][0]["kind"] for f in DuplicateReferralDetector().detect(con)}
+    kinds = {f[1]: json.loads(f[5])["known_before"][0]["kind"] for f in DuplicateReferralDetector.from_config().detect(con)}
     assert kinds == {"RF1": "own_application", "RF2": "earlier_employment"}
 
 
@@ -55,7 +55,7 @@ def test_look_alikes_own_the_candidate(platform, con):
     platform.add("applications", application_id="A2", candidate_id="K2", job_id="J1",
                  applied_at="2026-02-28T09:00:00Z", source="direct")
     platform.load(con, as_of="2026-06-30")
-    assert DuplicateReferralDetector().detect(con) == []
+    assert DuplicateReferralDetector.from_config().detect(con) == []
 
 
 def test_ownership_window_limits_how_far_back_a_referral_counts(platform, con):
@@ -66,5 +66,5 @@ def test_ownership_window_limits_how_far_back_a_referral_counts(platform, con):
     platform.add("referrers", referrer_id="R9")
     platform.referred_hire("3", "R3", "K3", "J3", started="2026-03-02")
     platform.load(con, as_of="2026-06-30")
-    assert [f[1] for f in DuplicateReferralDetector().detect(con)] == ["RF3"]  # default: no limit
-    assert DuplicateReferralDetector(ownership_window_days=365).detect(con) == []
+    assert [f[1] for f in DuplicateReferralDetector.from_config().detect(con)] == ["RF3"]  # default: no limit
+    assert DuplicateReferralDetector.from_config(ownership_window_days=365).detect(con) == []

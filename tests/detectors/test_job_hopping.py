@@ -27,7 +27,7 @@ def test_many_short_tenures_flag_the_candidate_whoever_referred(platform, con):
     stints(platform, "K1", [40, 75, 60, 110, 55])  # direct hires, exits follow no guarantee
     stints(platform, "K2", [20, 45, 100, 70], referred=True, tag="b")  # referred by four referrers
     platform.load(con, as_of="2026-06-30")
-    flags = {f[1]: f for f in JobHoppingDetector().detect(con)}
+    flags = {f[1]: f for f in JobHoppingDetector.from_config().detect(con)}
     assert set(flags) == {"K1", "K2"}
     ev = json.loads(flags["K1"][5])
     assert ev["short_stints"] == 5 and ev["companies"] == 5
@@ -41,11 +41,11 @@ def test_honest_changers_are_not_job_hoppers(platform, con):
     stints(platform, "K5", [150, 200, 170, 400], tag="e")    # two within probation, one just past it
     stints(platform, "K4", [30, 40, None], tag="d")          # still in the third job
     platform.load(con, as_of="2026-06-30")
-    assert JobHoppingDetector().detect(con) == []
+    assert JobHoppingDetector.from_config().detect(con) == []
 
 
 def test_short_means_within_a_six_month_probation(platform, con):
     stints(platform, "K1", [170, 150, 175])                 # three exits within probation: a hopper
     stints(platform, "K2", [190, 200, 185], tag="b")         # each just past six months: not short
     platform.load(con, as_of="2026-06-30")
-    assert [f[1] for f in JobHoppingDetector().detect(con)] == ["K1"]
+    assert [f[1] for f in JobHoppingDetector.from_config().detect(con)] == ["K1"]

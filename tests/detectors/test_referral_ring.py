@@ -22,7 +22,7 @@ def test_two_and_three_person_rings_are_found_on_persons(platform, con):
     persons = {"RA": "A", "KA": "A", "RB": "B", "KB": "B", "RX": "X", "KX": "X", "RY": "Y", "KY": "Y",
                "RZ": "Z", "KZ": "Z"}
     platform.load(con, as_of="2026-06-30", persons=persons)
-    flags = {f[2]: f for f in ReferralRingDetector().detect(con)}
+    flags = {f[2]: f for f in ReferralRingDetector.from_config().detect(con)}
     assert set(flags) == {"A", "B", "X", "Y", "Z"}
     assert flags["A"][1] == "RA"  # names one of the person's referrer records
     ring = json.loads(flags["Y"][5])["rings"][0]
@@ -40,7 +40,7 @@ def test_chains_stars_and_self_referrals_are_not_rings(platform, con):
     refer(platform, "6", "RM", "KM")   # a self-referral is its own pattern
     persons = {"RA": "A", "KB": "B", "RB": "B", "KC": "C", "RP": "P", "KQ": "Q", "RQ": "Q", "RM": "M", "KM": "M"}
     platform.load(con, as_of="2026-06-30", persons=persons)
-    assert ReferralRingDetector().detect(con) == []
+    assert ReferralRingDetector.from_config().detect(con) == []
 
 
 def test_cycles_longer_than_the_bound_are_ignored(platform, con):
@@ -50,5 +50,5 @@ def test_cycles_longer_than_the_bound_are_ignored(platform, con):
         b = people[(i + 1) % len(people)]
         refer(platform, str(i), f"R{a}", f"K{b}")
     platform.load(con, as_of="2026-06-30", persons={f"{r}{p}": p for p in people for r in "RK"})
-    assert ReferralRingDetector(max_cycle_length=4).detect(con) == []
-    assert len(ReferralRingDetector(max_cycle_length=5).detect(con)) == 5
+    assert ReferralRingDetector.from_config(max_cycle_length=4).detect(con) == []
+    assert len(ReferralRingDetector.from_config(max_cycle_length=5).detect(con)) == 5

@@ -25,7 +25,7 @@ def test_same_candidate_record_farmed_by_one_referrer_flags_both(platform, con):
     farm(platform, ["K1"], ["R1"])
     platform.load(con, as_of="2026-06-30")
 
-    flags = {(r[0], r[1]): r for r in SerialRereferralDetector().detect(con)}
+    flags = {(r[0], r[1]): r for r in SerialRereferralDetector.from_config().detect(con)}
 
     assert set(flags) == {("candidate", "K1"), ("referrer", "R1")}
     ev = json.loads(flags[("candidate", "K1")][5])
@@ -41,7 +41,7 @@ def test_records_of_one_person_are_counted_together(platform, con):
     farm(platform, ["K1", "K2", "K3"], ["R1"])
     platform.load(con, as_of="2026-06-30", persons={"K1": "P-expert", "K2": "P-expert", "K3": "P-expert"})
 
-    flags = SerialRereferralDetector().detect(con)
+    flags = SerialRereferralDetector.from_config().detect(con)
 
     candidate_flags = [f for f in flags if f[0] == "candidate"]
     assert len(candidate_flags) == 1
@@ -52,7 +52,7 @@ def test_records_of_one_person_are_counted_together(platform, con):
 def test_referrer_who_placed_the_person_once_is_not_flagged(platform, con):
     farm(platform, ["K1"], ["R1", "R1", "R1", "R9"])
     platform.load(con, as_of="2026-06-30")
-    referrers = {f[1] for f in SerialRereferralDetector().detect(con) if f[0] == "referrer"}
+    referrers = {f[1] for f in SerialRereferralDetector.from_config().detect(con) if f[0] == "referrer"}
     assert referrers == {"R1"}
 
 
@@ -60,26 +60,26 @@ def test_honest_job_changer_is_not_flagged(platform, con):
     # three referred placements, but each lasted well beyond its guarantee period
     farm(platform, ["K1"], ["R1"], days_after=(300, 400))
     platform.load(con, as_of="2026-06-30")
-    assert SerialRereferralDetector().detect(con) == []
+    assert SerialRereferralDetector.from_config().detect(con) == []
 
 
 def test_early_quitter_is_not_a_bounty_farmer(platform, con):
     # exits before the guarantee end forfeit the bounty: that is early_exit, not this scheme
     farm(platform, ["K1"], ["R1"], days_after=(-30, -40, -20))
     platform.load(con, as_of="2026-06-30")
-    assert SerialRereferralDetector().detect(con) == []
+    assert SerialRereferralDetector.from_config().detect(con) == []
 
 
 def test_two_placements_are_not_a_series(platform, con):
     farm(platform, ["K1"], ["R1"], days_after=(5,))
     platform.load(con, as_of="2026-06-30")
-    assert SerialRereferralDetector().detect(con) == []
+    assert SerialRereferralDetector.from_config().detect(con) == []
 
 
 def test_thresholds_come_from_the_constructor(platform, con):
     farm(platform, ["K1"], ["R1"], days_after=(5,))
     platform.load(con, as_of="2026-06-30")
-    flags = SerialRereferralDetector(min_placements=2, min_exits_after_guarantee=1).detect(con)
+    flags = SerialRereferralDetector.from_config(min_placements=2, min_exits_after_guarantee=1).detect(con)
     assert {f[0] for f in flags} == {"candidate", "referrer"}
 
 
@@ -88,5 +88,5 @@ def test_referrers_taking_turns_are_each_flagged(platform, con):
     just after its guarantee. The referrer of the current, still running stint is not (yet) flagged."""
     farm(platform, ["K1"], ["R1", "R2", "R3", "R4"])
     platform.load(con, as_of="2026-06-30")
-    referrers = {f[1] for f in SerialRereferralDetector().detect(con) if f[0] == "referrer"}
+    referrers = {f[1] for f in SerialRereferralDetector.from_config().detect(con) if f[0] == "referrer"}
     assert referrers == {"R1", "R2", "R3"}

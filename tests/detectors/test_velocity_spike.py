@@ -35,7 +35,7 @@ def test_burst_far_above_own_history_and_peers_is_flagged(platform, con):
     for i in range(10):
         referrals(platform, f"R-peer{i}", per_month=2, months=12)
     platform.load(con, as_of=str(AS_OF))
-    flags = VelocitySpikeDetector().detect(con)
+    flags = VelocitySpikeDetector.from_config().detect(con)
     assert [f[1] for f in flags] == ["R-burst"]
     ev = json.loads(flags[0][5])
     assert ev["peak_referrals_in_burst_days"] == 15
@@ -48,13 +48,13 @@ def test_power_recruiter_with_steady_high_volume_is_not_a_spike(platform, con):
     for i in range(10):
         referrals(platform, f"R-peer{i}", per_month=2, months=12)
     platform.load(con, as_of=str(AS_OF))
-    assert VelocitySpikeDetector().detect(con) == []
+    assert VelocitySpikeDetector.from_config().detect(con) == []
 
 
 def test_small_increase_is_not_a_spike(platform, con):
     referrals(platform, "R-busy", per_month=2, months=12, recent=6)  # triple, but only 6 referrals
     platform.load(con, as_of=str(AS_OF))
-    assert VelocitySpikeDetector().detect(con) == []
+    assert VelocitySpikeDetector.from_config().detect(con) == []
 
 
 def test_burst_months_ago_is_caught_when_its_bounties_fall_due(platform, con):
@@ -64,7 +64,7 @@ def test_burst_months_ago_is_caught_when_its_bounties_fall_due(platform, con):
     for i in range(10):
         referrals(platform, f"R-peer{i}", per_month=2, months=20)
     platform.load(con, as_of=str(AS_OF))
-    flags = VelocitySpikeDetector().detect(con)
+    flags = VelocitySpikeDetector.from_config().detect(con)
     assert [f[1] for f in flags] == ["R-burst"]
     ev = json.loads(flags[0][5])
     assert ev["burst_to"][:10] <= str(burst_end)
@@ -75,8 +75,8 @@ def test_burst_older_than_the_lookback_is_history(platform, con):
     for i in range(10):
         referrals(platform, f"R-peer{i}", per_month=2, months=30)
     platform.load(con, as_of=str(AS_OF))
-    assert [f[1] for f in VelocitySpikeDetector().detect(con)] == ["R-old"]  # within three years
-    assert VelocitySpikeDetector(lookback_days=548).detect(con) == []
+    assert [f[1] for f in VelocitySpikeDetector.from_config().detect(con)] == ["R-old"]  # within three years
+    assert VelocitySpikeDetector.from_config(lookback_days=548).detect(con) == []
 
 
 def test_campaign_week_of_an_established_referrer_is_not_a_spike(platform, con):
@@ -89,4 +89,4 @@ def test_campaign_week_of_an_established_referrer_is_not_a_spike(platform, con):
     for i in range(10):
         referrals(platform, f"R-peer{i}", per_month=2, months=12)
     platform.load(con, as_of=str(AS_OF))
-    assert VelocitySpikeDetector().detect(con) == []
+    assert VelocitySpikeDetector.from_config().detect(con) == []
