@@ -7,8 +7,8 @@ COPY bountyguard ./bountyguard
 COPY detectors ./detectors
 COPY sql ./sql
 COPY dags ./dags
-RUN pip install --no-cache-dir -c requirements.lock -e .
+# a non-editable install: the SQL models and the default configuration ship inside the package
+RUN pip install --no-cache-dir -c requirements.lock . && rm -rf bountyguard detectors sql
 ENV AIRFLOW_HOME=/opt/airflow \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/bountyguard/dags \
-    AIRFLOW__CORE__LOAD_EXAMPLES=False \
-    PYTHONPATH=/opt/bountyguard
+    AIRFLOW__CORE__LOAD_EXAMPLES=False

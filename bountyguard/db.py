@@ -8,7 +8,9 @@ import duckdb
 
 from bountyguard.errors import DatabaseBusyError
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# An installed wheel carries the SQL as package data (bountyguard/sql); a checkout has it at the top level.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+SQL_DIR = _PACKAGE_DIR / "sql" if (_PACKAGE_DIR / "sql" / "schema").is_dir() else _PACKAGE_DIR.parent / "sql"
 
 
 def connect(db_path: str | Path, *, read_only: bool = False, wait_seconds: float = 30.0) -> duckdb.DuckDBPyConnection:
