@@ -430,3 +430,29 @@ def export_ledger_csv(db_path: str | Path, out_path: str | Path) -> Path:
         writer.writerows(tuple(r) for r in rows)
     os.replace(tmp, out_path)
     return out_path
+
+
+# --- inputs of a screening run --------------------------------------------------------------------
+
+def stage_decision_inputs(con, run_id: str) -> None:
+    """Copy the analysts' latest decisions and the payouts bountyguard has paid into the run's DuckDB
+    tables (run_analyst_decisions, run_paid_payouts): inputs of the run like the platform's data,
+    kept with it and covered by the report's input digest. Also gives the decision query its
+    `analyst_decision_input` (models.RUNTIME_INPUTS)."""
+    db_path = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    con.execute("DELETE FROM run_analyst_decisions WHERE run_id = ?", [run_id])
+    latest = analyst_decisions(db_path)
+    if latest:
+        con.executemany(
+            "INSERT INTO run_analyst_decisions VALUES (?, ?, ?, ?)",
+            [[run_id, d["payout_id"], d["decision"], d.get("reasons_seen") or ""] for d in latest],
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE analyst_decision_input AS "
+        "SELECT payout_id, decision, list_filter(string_split(reasons_seen, ';'), lambda x: x <> '') AS reasons_seen "
+        "FROM run_analyst_decisions WHERE run_id = ?", [run_id])
+    con.execute("DELETE FROM run_paid_payouts WHERE run_id = ?", [run_id])
+    paid = paid_payout_ids(db_path)
+    if paid:
+        con.executemany("INSERT INTO run_paid_payouts VALUES (?, ?)", [[run_id, pid] for pid in paid])

@@ -9,7 +9,6 @@ failed) that holds every due payout, so a payout job never pays on doubtful data
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -18,18 +17,12 @@ import duckdb
 
 from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
-from bountyguard.contract import DECISIONS, PATTERNS
+from bountyguard.contract import DECISIONS
 from bountyguard import models
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
 from bountyguard.ingest import ingest_landing
-from bountyguard.report import (
-    RELEASE_BATCH_FILE,
-    compute_report_sha256,
-    file_sha256,
-    publish_folder,
-    write_json,
-)
+from bountyguard.report import assemble_report, publish_report
 
 log = logging.getLogger(__name__)
 
@@ -244,28 +237,9 @@ def decide(db: str | Path, run_id: str) -> dict:
 def _decide(con, run: _Run, closed_reason: str | None) -> dict:
     """`closed_reason`: None for a run whose data passed validation, else the reason code that holds
     every due payout (data_not_clean, run_failed)."""
-    from bountyguard.ledger import analyst_decisions, paid_payout_ids
+    from bountyguard.ledger import stage_decision_inputs
 
-    db_path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-    # Analysts' decisions and what bountyguard itself has paid are inputs of the run like the
-    # platform's data: kept with the run and covered by the report's input digest.
-    con.execute("DELETE FROM run_analyst_decisions WHERE run_id = ?", [run.run_id])
-    latest = analyst_decisions(db_path)
-    if latest:
-        con.executemany(
-            "INSERT INTO run_analyst_decisions VALUES (?, ?, ?, ?)",
-            [[run.run_id, d["payout_id"], d["decision"], d.get("reasons_seen") or ""] for d in latest],
-        )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE analyst_decision_input AS "
-        "SELECT payout_id, decision, list_filter(string_split(reasons_seen, ';'), lambda x: x <> '') AS reasons_seen "
-        "FROM run_analyst_decisions WHERE run_id = ?", [run.run_id])
-    con.execute("DELETE FROM run_paid_payouts WHERE run_id = ?", [run.run_id])
-    paid = paid_payout_ids(db_path)
-    if paid:
-        con.executemany("INSERT INTO run_paid_payouts VALUES (?, ?)", [[run.run_id, pid] for pid in paid])
-    con.execute("CREATE OR REPLACE TEMP TABLE paid_by_bountyguard AS "
-                "SELECT payout_id FROM run_paid_payouts WHERE run_id = ?", [run.run_id])
+    stage_decision_inputs(con, run.run_id)
     models.build(con, ["payouts_with_bad_rows"], params={"run_id": run.run_id})
     cfg = run.config["decisions"]
     con.execute("DELETE FROM payout_decisions WHERE run_id = ?", [run.run_id])
@@ -299,86 +273,9 @@ def publish(db: str | Path, run_id: str, status: str | None = None) -> dict:
 
 
 def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str | None = None) -> dict:
-    from bountyguard import export
-
-    if status != "clean":
-        # belt and braces: whatever a step decided, a report that is not clean releases nothing
-        code = "run_failed" if status == "failed" else "data_not_clean"
-        con.execute(
-            "UPDATE payout_decisions SET decision = 'hold', reasons = ? WHERE run_id = ? AND decision = 'release'",
-            [code, run.run_id])
-    tables = {
-        t: {"file": Path(f).name if f else None, "rows_in": i, "rows_loaded": l, "rows_rejected": r, "problem": p}
-        for t, f, i, l, r, p in con.execute(
-            "SELECT table_name, source_file, rows_in, rows_loaded, rows_rejected, problem FROM load_stats "
-            "WHERE run_id = ? ORDER BY table_name", [run.run_id]).fetchall()
-    }
-    quarantined = dict(con.execute(
-        "SELECT table_name, count(DISTINCT record_key) FROM quarantine WHERE run_id = ? GROUP BY ALL",
-        [run.run_id]).fetchall())
-    for name, t in tables.items():
-        t["rows_quarantined"] = quarantined.get(name, 0)
-    for t in tables.values():
-        if t["problem"] and run.landing:
-            t["problem"] = t["problem"].replace(run.landing + "/", "")
-    inputs = con.execute(models.query("inputs_digest")[0]).fetchall()
-    inputs.append(("analyst_decisions", con.execute(
-        "SELECT list([payout_id, decision, reasons_seen] ORDER BY payout_id) FROM run_analyst_decisions "
-        "WHERE run_id = ?", [run.run_id]).fetchone()[0] or []))
-    inputs.append(("paid_by_bountyguard", con.execute(
-        "SELECT list(payout_id ORDER BY payout_id) FROM run_paid_payouts WHERE run_id = ?",
-        [run.run_id]).fetchone()[0] or []))
-    inputs_sha = hashlib.sha256(canonical_json(inputs).encode()).hexdigest()
-    flag_counts = dict.fromkeys(PATTERNS, 0)
-    for pattern, n in con.execute(
-        "SELECT pattern, count(*) FROM flags WHERE run_id = ? GROUP BY pattern", [run.run_id]
-    ).fetchall():
-        flag_counts[pattern] = n
-    decisions = con.execute(
-        "SELECT payout_id, decision, reasons FROM payout_decisions WHERE run_id = ? ORDER BY payout_id", [run.run_id]
-    ).fetchall()
-    decision_counts = dict.fromkeys(DECISIONS, 0)
-    for _, d, _ in decisions:
-        decision_counts[d] += 1
-    rejects = con.execute(
-        "SELECT table_name, source_file, line, column_name, reason FROM rejects WHERE run_id = ? "
-        "ORDER BY table_name, line, column_name, reason LIMIT 50", [run.run_id]).fetchall()
-    validation = outcome or {"success": False, "evaluated": 0, "failed": 0, "failed_checks": []}
-    report = {
-        "run_id": run.run_id,
-        "as_of": run.as_of.isoformat(),
-        "status": status,
-        "error": error,
-        "tables": tables,
-        "rejects_sample": [
-            {"table": t, "file": Path(f).name, "line": ln, "column": c, "reason": r} for t, f, ln, c, r in rejects
-        ],
-        "quarantine_sample": [
-            {"table": t, "key": k, "check": c} for t, k, c in con.execute(
-                "SELECT table_name, record_key, check_name FROM quarantine WHERE run_id = ? "
-                "ORDER BY table_name, record_key, check_name LIMIT 50", [run.run_id]).fetchall()
-        ],
-        "validation": validation,
-        "flag_counts": flag_counts,
-        "decision_counts": decision_counts,
-        "inputs_sha256": inputs_sha,
-        "config_sha256": run.config_sha256,
-        "config": run.config,
-    }
-    # the run's Great Expectations Data Docs page (outside the digest: its path names the run)
-    page = gate.data_docs_page(db, run.run_id)
-    report["data_docs"] = str(page.relative_to(Path(db).parent)) if page else None
-
-    def write_files(folder: Path) -> None:
-        # the release batch first: its hash is part of the digest that every exported row carries
-        batch_path = folder / RELEASE_BATCH_FILE
-        export.write_release_batch(con, run.run_id, batch_path)
-        report["release_batch_sha256"] = file_sha256(batch_path)
-        report["report_sha256"] = compute_report_sha256(report, decisions)
-        export.write_run_exports(con, run.run_id, folder, report["report_sha256"])
-        write_json(folder / "report.json", report)
-
-    published = publish_folder(db, run.run_id, write_files, as_of=run.as_of.isoformat())
+    """Assemble the run's report (report.py), publish it atomically for readers and record it."""
+    report, decisions = assemble_report(con, db, run, status, outcome, error)
+    published = publish_report(con, db, run.run_id, run.as_of, report, decisions)
     con.execute("DELETE FROM reports WHERE run_id = ?", [run.run_id])
     con.execute("INSERT INTO reports VALUES (?, ?, ?, ?)",
                 [run.run_id, status, report["report_sha256"], json.dumps(report, sort_keys=True)])
@@ -390,10 +287,10 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         "report_path": str(published / "report.json"),
         "published_dir": str(published),
         "report_sha256": report["report_sha256"],
-        "flag_counts": flag_counts,
-        "decision_counts": decision_counts,
-        "tables": tables,
-        "validation": validation,
+        "flag_counts": report["flag_counts"],
+        "decision_counts": report["decision_counts"],
+        "tables": report["tables"],
+        "validation": report["validation"],
         "rejects_sample": report["rejects_sample"],
         "quarantine_sample": report["quarantine_sample"],
     }

@@ -155,3 +155,97 @@ def load_verified_report(run_dir: str | Path) -> tuple[dict, list[dict], list[di
 
 def write_json(path: Path, value: dict) -> None:
     path.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# --- assembling and publishing a run's report -------------------------------------------------------
+
+def assemble_report(con, db, run, status: str, outcome: dict | None, error: str | None = None
+                    ) -> tuple[dict, list[tuple[str, str, str]]]:
+    """The run's report.json content (without its digest) and its decisions, from the DuckDB file.
+    `run` has run_id, as_of, landing, config and config_sha256."""
+    from bountyguard import models
+    from bountyguard import validate as gate
+    from bountyguard.contract import DECISIONS, PATTERNS
+
+    if status != "clean":
+        # belt and braces: whatever a step decided, a report that is not clean releases nothing
+        code = "run_failed" if status == "failed" else "data_not_clean"
+        con.execute(
+            "UPDATE payout_decisions SET decision = 'hold', reasons = ? WHERE run_id = ? AND decision = 'release'",
+            [code, run.run_id])
+    tables = {
+        t: {"file": Path(f).name if f else None, "rows_in": i, "rows_loaded": l, "rows_rejected": r, "problem": p}
+        for t, f, i, l, r, p in con.execute(
+            "SELECT table_name, source_file, rows_in, rows_loaded, rows_rejected, problem FROM load_stats "
+            "WHERE run_id = ? ORDER BY table_name", [run.run_id]).fetchall()
+    }
+    quarantined = dict(con.execute(
+        "SELECT table_name, count(DISTINCT record_key) FROM quarantine WHERE run_id = ? GROUP BY ALL",
+        [run.run_id]).fetchall())
+    for name, t in tables.items():
+        t["rows_quarantined"] = quarantined.get(name, 0)
+        if t["problem"] and run.landing:
+            t["problem"] = t["problem"].replace(run.landing + "/", "")
+    inputs = con.execute(models.query("inputs_digest")[0]).fetchall()
+    inputs.append(("analyst_decisions", con.execute(
+        "SELECT list([payout_id, decision, reasons_seen] ORDER BY payout_id) FROM run_analyst_decisions "
+        "WHERE run_id = ?", [run.run_id]).fetchone()[0] or []))
+    inputs.append(("paid_by_bountyguard", con.execute(
+        "SELECT list(payout_id ORDER BY payout_id) FROM run_paid_payouts WHERE run_id = ?",
+        [run.run_id]).fetchone()[0] or []))
+    flag_counts = dict.fromkeys(PATTERNS, 0)
+    for pattern, n in con.execute(
+        "SELECT pattern, count(*) FROM flags WHERE run_id = ? GROUP BY pattern", [run.run_id]
+    ).fetchall():
+        flag_counts[pattern] = n
+    decisions = con.execute(
+        "SELECT payout_id, decision, reasons FROM payout_decisions WHERE run_id = ? ORDER BY payout_id", [run.run_id]
+    ).fetchall()
+    decision_counts = dict.fromkeys(DECISIONS, 0)
+    for _, d, _ in decisions:
+        decision_counts[d] += 1
+    rejects = con.execute(
+        "SELECT table_name, source_file, line, column_name, reason FROM rejects WHERE run_id = ? "
+        "ORDER BY table_name, line, column_name, reason LIMIT 50", [run.run_id]).fetchall()
+    report = {
+        "run_id": run.run_id,
+        "as_of": run.as_of.isoformat(),
+        "status": status,
+        "error": error,
+        "tables": tables,
+        "rejects_sample": [
+            {"table": t, "file": Path(f).name, "line": ln, "column": c, "reason": r} for t, f, ln, c, r in rejects
+        ],
+        "quarantine_sample": [
+            {"table": t, "key": k, "check": c} for t, k, c in con.execute(
+                "SELECT table_name, record_key, check_name FROM quarantine WHERE run_id = ? "
+                "ORDER BY table_name, record_key, check_name LIMIT 50", [run.run_id]).fetchall()
+        ],
+        "validation": outcome or {"success": False, "evaluated": 0, "failed": 0, "failed_checks": []},
+        "flag_counts": flag_counts,
+        "decision_counts": decision_counts,
+        "inputs_sha256": hashlib.sha256(canonical_json(inputs).encode()).hexdigest(),
+        "config_sha256": run.config_sha256,
+        "config": run.config,
+    }
+    # the run's Great Expectations Data Docs page (outside the digest: its path names the run)
+    page = gate.data_docs_page(db, run.run_id)
+    report["data_docs"] = str(page.relative_to(Path(db).parent)) if page else None
+    return report, decisions
+
+
+def publish_report(con, db, run_id: str, as_of, report: dict, decisions: list[tuple[str, str, str]]) -> Path:
+    """Write the release batch, report_sha256, the exports and report.json, and publish the folder
+    atomically for readers (the payout job, `export`). Returns the published folder."""
+    from bountyguard import export
+
+    def write_files(folder: Path) -> None:
+        # the release batch first: its hash is part of the digest that every exported row carries
+        batch_path = folder / RELEASE_BATCH_FILE
+        export.write_release_batch(con, run_id, batch_path)
+        report["release_batch_sha256"] = file_sha256(batch_path)
+        report["report_sha256"] = compute_report_sha256(report, decisions)
+        export.write_run_exports(con, run_id, folder, report["report_sha256"])
+        write_json(folder / "report.json", report)
+
+    return publish_folder(db, run_id, write_files, as_of=as_of.isoformat())

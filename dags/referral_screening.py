@@ -70,18 +70,17 @@ def as_of_date(
     raise AirflowFailException("this run has neither a logical date nor a data interval: pass the as_of param")
 
 
-def step(name: str, *args, **kwargs):
-    """Call `bountyguard.pipeline.<name>`. Errors a user must fix (bad landing folder, bad
+def step(function, *args, **kwargs):
+    """Call one step of `bountyguard.pipeline`. Errors a user must fix (bad landing folder, bad
     configuration) fail the task at once; anything else, e.g. a busy database file, is retried."""
-    from bountyguard import pipeline
     from bountyguard.errors import BountyguardError, DatabaseBusyError
 
     try:
-        return getattr(pipeline, name)(*args, **kwargs)
+        return function(*args, **kwargs)
     except DatabaseBusyError:
         raise
     except BountyguardError as exc:
-        raise AirflowFailException(f"{name}: {exc}") from exc
+        raise AirflowFailException(f"{function.__name__}: {exc}") from exc
 
 
 def publish_failed_report(context) -> None:
@@ -145,42 +144,56 @@ def publish_failed_report(context) -> None:
 def referral_screening():
     @task
     def start_run(params=None, logical_date=None, data_interval_start=None, data_interval_end=None) -> str:
+        from bountyguard import pipeline
+
         as_of = as_of_date(logical_date, data_interval_start, data_interval_end, params["as_of"])
-        return step("start_run", params["db"], params["landing"], as_of, config=params["config"] or None,
+        return step(pipeline.start_run, params["db"], params["landing"], as_of, config=params["config"] or None,
                     from_source=bool(params["source_conn_id"]))
 
     @task
     def pull(screening_run: str, params=None) -> str:
+        from bountyguard import pipeline
+
         if params["source_conn_id"]:
             from bountyguard.source_postgres import airflow_connection_uri
 
-            step("pull", params["db"], screening_run, airflow_connection_uri(params["source_conn_id"]))
+            step(pipeline.pull, params["db"], screening_run, airflow_connection_uri(params["source_conn_id"]))
         return screening_run
 
     @task
     def ingest(screening_run: str, params=None) -> str:
-        step("ingest", params["db"], screening_run)
+        from bountyguard import pipeline
+
+        step(pipeline.ingest, params["db"], screening_run)
         return screening_run
 
     @task
     def validate(screening_run: str, params=None) -> str:
-        if not (outcome := step("validate", params["db"], screening_run))["success"]:
+        from bountyguard import pipeline
+
+        if not (outcome := step(pipeline.validate, params["db"], screening_run))["success"]:
             raise ValidationFailed(f"run {screening_run}: {outcome['message']}; its not_clean report holds every payout")
         return screening_run
 
     @task
     def detect(screening_run: str, params=None) -> str:
-        step("detect", params["db"], screening_run)
+        from bountyguard import pipeline
+
+        step(pipeline.detect, params["db"], screening_run)
         return screening_run
 
     @task
     def decide(screening_run: str, params=None) -> str:
-        step("decide", params["db"], screening_run)
+        from bountyguard import pipeline
+
+        step(pipeline.decide, params["db"], screening_run)
         return screening_run
 
     @task(outlets=[BOUNTYGUARD_REPORT])
     def publish(screening_run: str, params=None, outlet_events=None) -> dict:
-        published = step("publish", params["db"], screening_run)
+        from bountyguard import pipeline
+
+        published = step(pipeline.publish, params["db"], screening_run)
         summary = {
             "run_id": screening_run,
             "status": published["status"],
