@@ -2,6 +2,7 @@
 with its declared dependencies into a fresh virtual environment outside the repository, and screens
 the demo data from there (no checkout on the path, no editable install)."""
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -22,7 +23,11 @@ def _run(cmd, cwd, timeout=900, env=None):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, REPO], cwd=out)
+    # build from a copy: setuptools writes build/ and *.egg-info into the folder it builds
+    source = tmp_path_factory.mktemp("source") / "bountyguard"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".pytest_cache", "*.duckdb*"))
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, source], cwd=out)
     [whl] = out.glob("bountyguard-*.whl")
     return whl
 
