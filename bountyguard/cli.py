@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rule-free-abuse", action="store_true",
                    help="add referrers whose abuse no rule targets (for the anomaly evaluation; own world only)")
     p.add_argument("--world", choices=WORLDS, default="own",
-                   help="own: bountyguard's generator; field: the independent world (bountyguard/fieldworld), "
+                   help="own: bountyguard's generator; field: the independent world (bountyguard/evaluation/fieldworld), "
                         "written by someone who never read the detectors")
 
     p = sub.add_parser("evaluate", help="score a run against ground truth (per pattern, payouts, identities, money)")
@@ -139,10 +139,10 @@ def _generate_world(world: str, out: Path, seed: int, scale: float, as_of: dt.da
     if world == "field":
         if rule_free_abuse:
             raise BountyguardError("generate --rule-free-abuse: only the own world has rule-free abusers")
-        from bountyguard.fieldworld import generate as generate_field
+        from bountyguard.evaluation.fieldworld import generate as generate_field
 
         return generate_field(out, seed=seed, scale=scale, as_of=as_of)
-    from bountyguard.generator import generate
+    from bountyguard.evaluation.generator import generate
 
     return generate(out, seed=seed, scale=scale, as_of=as_of, rule_free_abuse=rule_free_abuse)
 
@@ -182,8 +182,8 @@ def _evaluate(args) -> int:
 
     from bountyguard import pipeline
     from bountyguard.config import parse_setting
-    from bountyguard.baseline import baseline_run
-    from bountyguard.evaluate import evaluate, format_comparison, format_scores, format_sweep, plot_sweep, sweep
+    from bountyguard.evaluation.baseline import baseline_run
+    from bountyguard.evaluation.scores import evaluate, format_comparison, format_scores, format_sweep, plot_sweep, sweep
     from bountyguard.report import latest_published, published_root
 
     datasets = []  # (landing, truth)

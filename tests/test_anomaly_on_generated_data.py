@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bountyguard import pipeline
-from bountyguard.generator import generate
+from bountyguard.evaluation.generator import generate
 
 
 def test_rule_free_abusers_rank_in_the_top_five_percent(tmp_path):

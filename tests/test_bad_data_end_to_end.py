@@ -1,4 +1,4 @@
-"""Issue "right on data it did not write", end to end on the independent world (bountyguard.fieldworld):
+"""Issue "right on data it did not write", end to end on the independent world (bountyguard.evaluation.fieldworld):
 late referrals, IBANs typed with dashes and dots, and one inconsistent payout row give a clean report
 in which only the touched payouts are held, each with a reason; more bad rows than the configured
 rate make the report not_clean, with every due payout held with data_not_clean."""
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bountyguard import pipeline
-from bountyguard.fieldworld import generate
+from bountyguard.evaluation.fieldworld import generate
 
 AS_OF = "2026-06-30"
 

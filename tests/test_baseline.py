@@ -1,4 +1,4 @@
-"""The textbook baseline (bountyguard.baseline) on a small hand-made platform: every rule fires on a
+"""The textbook baseline (bountyguard.evaluation.baseline) on a small hand-made platform: every rule fires on a
 case that must flag and stays quiet on its look-alike, identities cover every record, decisions follow
 the payout policy, and the output is scored by `evaluate` and passes the contract's checker."""
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bountyguard.baseline import baseline_run
-from bountyguard.evaluate import evaluate, format_scores
+from bountyguard.evaluation.baseline import baseline_run
+from bountyguard.evaluation.scores import evaluate, format_scores
 from tests.builders import Platform
 
 AS_OF = dt.date(2026, 6, 30)

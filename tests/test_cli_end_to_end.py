@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bountyguard.cli import main
-from bountyguard.evaluate import evaluate
-from bountyguard.generator import generate
+from bountyguard.evaluation.scores import evaluate
+from bountyguard.evaluation.generator import generate
 
 AS_OF = "2026-06-30"
 CHECKER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "check_export.py"

@@ -45,7 +45,7 @@ def bag(airflow_home):
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory):
-    from bountyguard.generator import generate
+    from bountyguard.evaluation.generator import generate
 
     out = tmp_path_factory.mktemp("generated")
     generate(out, seed=7, scale=0.2, as_of=date.fromisoformat(AS_OF))

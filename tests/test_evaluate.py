@@ -3,7 +3,7 @@ import csv
 import json
 from pathlib import Path
 
-from bountyguard.evaluate import evaluate, format_scores, plot_sweep
+from bountyguard.evaluation.scores import evaluate, format_scores, plot_sweep
 
 
 def write(path: Path, header: list[str], rows: list[list]) -> None:

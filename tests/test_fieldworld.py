@@ -1,4 +1,4 @@
-"""The independent field-world generator (bountyguard.fieldworld) on its own: form, determinism,
+"""The independent field-world generator (bountyguard.evaluation.fieldworld) on its own: form, determinism,
 ground truth and the honest look-alikes. Nothing here runs or inspects the product's detectors."""
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ import schwifty
 
 from bountyguard.contract import (APPLICATION_SOURCES, CHANNELS, END_REASONS, LOAD_ORDER, PATTERNS,
                                   PAYOUT_STATUSES, TABLES)
-from bountyguard.fieldworld import generate
-from bountyguard.fieldworld.people import iban_check_digits, iban_is_valid
+from bountyguard.evaluation.fieldworld import generate
+from bountyguard.evaluation.fieldworld.people import iban_check_digits, iban_is_valid
 
 AS_OF = dt.date(2026, 6, 30)
 SEED = 5

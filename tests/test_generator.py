@@ -12,7 +12,7 @@ import pytest
 
 from bountyguard.contract import (APPLICATION_SOURCES, CHANNELS, END_REASONS, LOAD_ORDER, PATTERNS, PAYOUT_STATUSES,
                                   TABLES)
-from bountyguard.generator import generate
+from bountyguard.evaluation.generator import generate
 
 AS_OF = date(2026, 6, 30)
 SCALE = 0.2
@@ -203,7 +203,7 @@ def test_dates_are_consistent_and_nothing_lies_after_as_of(data):
 def test_valid_ibans_and_country_matched_phones(data):
     phonenumbers = pytest.importorskip("phonenumbers")
     country_of_city = {}
-    from bountyguard._disguise import CITIES
+    from bountyguard.evaluation.generator.disguise import CITIES
     for country, cities in CITIES.items():
         for spellings in cities:
             for s in spellings:

@@ -1,229 +1,42 @@
-"""Labelled synthetic referral-platform data: the demo, test and evaluation data of bountyguard.
-
-`generate(out, seed, scale, as_of)` writes a landing folder (`out/landing/<table>.csv`, exactly the contract
-tables) and the ground truth the pipeline is scored against (`out/truth/`):
-
-- `meta.json`: seed, scale, as_of, options, row counts, persons per pattern, decision counts;
-- `identities.csv`: record_type, record_id, true_person_id (every referrer and candidate record once);
-- `patterns.csv`: pattern, true_person_id, role, disguised, record_ids, referral_ids, hire_ids, payout_ids:
-  one row per (pattern, person) a detector must flag;
-- `payouts.csv`: payout_id, expected_decision, reasons, blocked: one row per payout.
-
-The world is simulated person by person: honest careers (power recruiters, job changers, boomerang rehires,
-early quitters, families sharing a phone, namesakes) and, beside them, every abuse scheme of the contract,
-with identities disguised the way people really vary them (see `_disguise`).
-
-How the truth is decided, so that the pipeline can implement exactly the same rules:
-- early_exit (role candidate): a referred hire whose `ended_at < started_at + guarantee_days`.
-- late_referral (role referrer): a hired referral submitted at most 2 days before `hired_at`.
-- duplicate_referral (role candidate): a hired referral whose candidate *person* was known to the job's
-  company before `referred_at`: an earlier referral there by a different referrer person, an own
-  application there (source direct or agency), or an earlier hire there.
-- job_hopping (role candidate): a candidate person with tenures that ended within a probation period
-  (shorter than 183 days, German probation being at most six months; a contract that simply ran out
-  does not count) at 3 or more different companies (so a serial re-referral victim with 3+ stints is a
-  job hopper too).
-- serial_rereferral (candidate and colluding referrers), self_referral, shared_payout_account,
-  referral_ring, velocity_spike (referrers), anomaly (referrers, `rule_free_abuse` only): as injected;
-  the honest background is built so that none of them occurs by accident.
-Payout decisions (only for payouts `pending` with `eligible_at <= as_of`, and `released` ones):
-- pending and due: `void` if early_exit, duplicate_referral or late_referral applies to the payout itself;
-  else `hold` if its referrer person or candidate person is involved (in any role) in serial_rereferral,
-  self_referral, shared_payout_account, referral_ring, velocity_spike or job_hopping; else `release`.
-- released: `clawback` if it was not owed (early_exit, duplicate_referral, late_referral) or its referrer
-  or candidate person is involved in serial_rereferral, self_referral, shared_payout_account or
-  referral_ring; otherwise no decision.
-- reasons are the pattern codes behind the decision, in contract order.
-
-Payout states written to the landing data: `eligible_at` later than `as_of - 45 days` stays `pending`
-(the run decides the due ones); older ones are `released` a few days after `eligible_at`, `void` when the
-hire's early end was known before the release date, or (rarely) `held`. Late corrections: some released
-payouts get an `ended_at` before the guarantee end filled in later (hire `updated_at` after the release),
-a few of which the platform already recovered (`clawed_back`).
-
-Ids are numbered in time order (sign-up, creation, referral, hire), so an id never tells injected
-records from honest ones. One seed gives the same bytes every time; `rule_free_abuse` draws from a
-random stream of its own, after everything else, so the default data set does not depend on it.
-
-Personal data never goes to logs: this module prints nothing.
-"""
+"""The simulated platform: people and their records, companies and jobs, the honest background with
+its look-alikes, payouts, ids and the rows of the landing tables. The abuse schemes (`schemes/`) and
+the truth (`truth.py`) work on it."""
 from __future__ import annotations
 
-import csv
-import json
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 
-from bountyguard import _disguise as dz
-from bountyguard.contract import LOAD_ORDER, PATTERNS, TABLES
-
-HISTORY_DAYS = 1276  # 2023-01-01 .. 2026-06-30 for the default as-of date
-DUE_WINDOW_DAYS = 45  # payouts that fell due this recently are still pending: the run decides them
-SHORT_TENURE_DAYS = 183  # ends within a probation period (in Germany at most six months)
-JOB_HOPPING_COMPANIES = 3
-LATE_REFERRAL_MINUTES = 2 * 1440
-DAY = 1440  # minutes; all times are minutes since the first day of the history
-BUCKET = 10  # days per bucket of open jobs / active referrers
-
-HOLD_PATTERNS = ("serial_rereferral", "job_hopping", "self_referral", "shared_payout_account", "referral_ring",
-                 "velocity_spike")
-CLAWBACK_PATTERNS = ("serial_rereferral", "self_referral", "shared_payout_account", "referral_ring")
-NOT_OWED_PATTERNS = ("early_exit", "duplicate_referral", "late_referral")
-GUARANTEES = {30: 0.30, 60: 0.25, 90: 0.35, 180: 0.10}
-CHANNEL_WEIGHTS = {"linkedin": 0.30, "xing": 0.15, "email": 0.20, "link": 0.20, "facebook": 0.10, "other": 0.05}
-COMPANY_COUNTRIES = {"DE": 0.45, "AT": 0.10, "CH": 0.10, "PL": 0.20, "UA": 0.15}
-IP_FIRST_OCTETS = {"DE": [77, 79, 84, 87, 91, 93], "AT": [62, 80, 178], "CH": [31, 85, 178],
-                   "PL": [31, 46, 83, 89], "UA": [37, 46, 91, 176, 178]}
-
-# (title, bounty in EUR before variation)
-JOB_TITLES = [("Java Developer", 2500), ("Senior Python Developer", 3500), ("Data Engineer", 3000),
-              ("DevOps Engineer", 3000), ("SAP Consultant", 3500), ("Frontend Developer", 2200),
-              ("QA Engineer", 1800), ("IT Support Specialist", 1000), ("Pflegefachkraft", 2000),
-              ("Medizinische Fachangestellte", 1200), ("Lagerlogistiker", 600), ("Berufskraftfahrer CE", 1000),
-              ("Warehouse Team Lead", 1200), ("Elektriker", 1500), ("Mechatroniker", 1500), ("Schweißer", 1200),
-              ("CNC-Fräser", 1400), ("Buchhalter", 1500), ("Sales Manager", 2500), ("Customer Support Agent", 600),
-              ("Recruiter", 1500), ("Projektleiter Bau", 3000), ("Controller", 2200), ("Kundenberater Bank", 1600)]
-COMPANY_STEMS = ["Nord", "Süd", "Alpen", "Rhein", "Spree", "Isar", "Donau", "Elbe", "Baltic", "Wisła", "Karpaty",
-                 "Dnipro", "Blau", "Grün", "Stern", "Falken", "Adler", "Linden", "Berg", "Tal", "Sonnen", "Main",
-                 "Weser", "Oder", "Vistula", "Tatra", "Bodensee", "Jura", "Aare", "Limmat", "Polar", "Kobalt"]
-COMPANY_TAILS = ["werk", "tech", "soft", "logistik", "systems", "consult", "media", "care", "bau", "pharma",
-                 "tronic", "labs", "vision", "data", "energie", "mobil", "finanz", "haus", "net", "form"]
-LEGAL_FORMS = {"DE": ["GmbH", "AG", "SE", "GmbH & Co. KG"], "AT": ["GmbH", "AG"], "CH": ["AG", "GmbH", "SA"],
-               "PL": ["sp. z o.o.", "S.A."], "UA": ["TOV", "LLC"]}
-COMMON_NAMES = [("Thomas", "Müller", "de", "m"), ("Anna", "Schmidt", "de", "f"), ("Michael", "Weber", "de", "m"),
-                ("Julia", "Fischer", "de", "f"), ("Piotr", "Nowak", "pl", "m"), ("Anna", "Kowalska", "pl", "f"),
-                ("Олена", "Коваленко", "ua", "f"), ("Андрій", "Мельник", "ua", "m"), ("Сергей", "Иванов", "ru", "m"),
-                ("Stefan", "Huber", "de", "m"), ("Katarzyna", "Nowak", "pl", "f"), ("Ольга", "Шевченко", "ua", "f")]
+from bountyguard.contract import PATTERNS
+from bountyguard.evaluation.generator import disguise as dz
+from bountyguard.evaluation.generator.records import (
+    Application,
+    BUCKET,
+    CHANNEL_WEIGHTS,
+    COMMON_NAMES,
+    COMPANY_COUNTRIES,
+    COMPANY_STEMS,
+    COMPANY_TAILS,
+    Candidate,
+    Company,
+    DAY,
+    DUE_WINDOW_DAYS,
+    GUARANTEES,
+    HISTORY_DAYS,
+    Hire,
+    IP_FIRST_OCTETS,
+    JOB_TITLES,
+    Job,
+    LEGAL_FORMS,
+    Payout,
+    Person,
+    Referral,
+    Referrer,
+    _surname_for,
+)
 
 
-# --- the simulated world ----------------------------------------------------------------------------------
-
-@dataclass(eq=False)
-class Person:
-    idx: int
-    name: dict
-    birth: date
-    country: str
-    city: list
-    phone: tuple
-    phone_style: str
-    email: str
-    iban: str
-    iban_style: str
-    script: str
-    pid: str = ""
-
-
-@dataclass(eq=False)
-class Referrer:
-    person: Person
-    signup: int
-    full_name: str
-    email: str
-    phone: str
-    iban: str
-    birth: str
-    city: str
-    update_offset: int | None
-    devices: list
-    ips: list
-    tier: str = "abuse"
-    pure: bool = True  # never a candidate in the honest background: keeps accidental rings impossible
-    active_end: int = 0
-    seq: int = 0
-    id: str = ""
-
-
-@dataclass(eq=False)
-class Candidate:
-    person: Person
-    full_name: str
-    email: str
-    phone: str
-    birth: str
-    city: str
-    profile: str
-    created_offset: int  # minutes before first use: when the profile was created
-    update_offset: int | None
-    seq: int = 0
-    created: int = 0
-    id: str = ""
-
-
-@dataclass(eq=False)
-class Company:
-    name: str
-    country: str
-    seq: int
-    jobs: list = field(default_factory=list)
-    id: str = ""
-
-
-@dataclass(eq=False)
-class Job:
-    company: Company
-    title: str
-    amount: str
-    currency: str
-    g: int
-    posted: int
-    close_day: int
-    seq: int
-    id: str = ""
-
-
-@dataclass(eq=False)
-class Referral:
-    referrer: Referrer
-    candidate: Candidate
-    job: Job
-    t: int
-    channel: str
-    ip: str
-    device: str
-    seq: int
-    id: str = ""
-
-
-@dataclass(eq=False)
-class Application:
-    candidate: Candidate
-    job: Job
-    t: int
-    source: str
-    seq: int
-    id: str = ""
-
-
-@dataclass(eq=False)
-class Hire:
-    referral: Referral | None
-    candidate: Candidate
-    job: Job
-    hired: int
-    start: int  # day
-    end: int | None  # day
-    reason: str
-    updated: int | None
-    seq: int
-    payout: "Payout | None" = None
-    id: str = ""
-
-
-@dataclass(eq=False)
-class Payout:
-    hire: Hire
-    eligible: int  # day
-    status: str = "pending"
-    released: int | None = None
-    updated: int | None = None
-    id: str = ""
-
-
-class _World:
+class World:
     def __init__(self, seed: int, scale: float, as_of: date):
         self.seed, self.scale, self.as_of = seed, scale, as_of
         self.start = as_of - timedelta(days=HISTORY_DAYS)
@@ -247,6 +60,7 @@ class _World:
         self.rng = np.random.default_rng([seed, 0])
 
     # -- small random helpers (all draws go through self.rng, so the stream is one deterministic sequence)
+
     def ri(self, a: int, b: int) -> int:
         """Uniform integer in [a, b], both ends included."""
         return int(self.rng.integers(a, b + 1))
@@ -269,6 +83,7 @@ class _World:
         return max(minimum, int(round(base * self.scale)))
 
     # -- people and their records ----------------------------------------------------------------------
+
     def new_person(self, country=None, origin=None, gender=None, name=None, city=None, phone=None,
                    birth=None) -> Person:
         rng = self.rng
@@ -398,6 +213,7 @@ class _World:
         return rec
 
     # -- companies and jobs ----------------------------------------------------------------------------
+
     def make_companies_and_jobs(self):
         names = set()
         for _ in range(self.n(200, 40)):
@@ -455,6 +271,7 @@ class _World:
         return self.pick(options) if options else None
 
     # -- events ----------------------------------------------------------------------------------------
+
     def add_referral(self, referrer: Referrer, candidate: Candidate, job: Job, t: int) -> Referral:
         assert t > referrer.signup and t > job.posted and 0 <= t < (self.D + 1) * DAY
         channel = dz.pick_weighted(self.rng, CHANNEL_WEIGHTS)
@@ -512,6 +329,7 @@ class _World:
                              reason if end is not None else "")
 
     # -- honest referrers: steady volume, pre-planned as dated slots -----------------------------------
+
     def make_honest_referrers(self):
         D = self.D
         self.slots: list[list[Referrer]] = [[] for _ in range(D + 1)]
@@ -627,6 +445,7 @@ class _World:
         return None
 
     # -- honest careers --------------------------------------------------------------------------------
+
     def honest_background(self):
         self.special_candidates: list[Person] = []
         self.make_honest_referrers()
@@ -799,6 +618,7 @@ class _World:
                 day = hire.end
 
     # -- injected abuse --------------------------------------------------------------------------------
+
     def label(self, pattern: str, person: Person, role: str, disguised: bool, records=(), referrals=(), hires=()):
         entry = self.labels[pattern].setdefault(person, {"role": role, "disguised": False, "records": [],
                                                          "referrals": [], "hires": []})
@@ -863,403 +683,6 @@ class _World:
                 tenure = self.ri(200, 900) if self.chance(0.4) else None
                 self.hire_after(referral, self.ri(14, 60), tenure)
 
-    def inject_serial_rereferral(self):
-        """An expert re-placed again and again, quitting right after each guarantee; the referrer splits it."""
-        D = self.D
-        for _ in range(self.n(22)):
-            person = self.new_person()
-            stints_total = self.ri(3, 6)
-            exact = self.chance(0.5)
-            pair = stints_total >= 4 and self.chance(0.35)
-            referrers = [self.new_referrer(self.new_person(), self.ri(-60, 60))]
-            if pair:
-                referrers.append(self.new_referrer(self.new_person(), self.ri(-60, 60)))
-            g_allowed = (30, 60, 90) if stints_total >= 4 else (30, 60, 90, 180)
-            due = self.chance(0.7)
-            eligible = D - self.ri(1, 40) if due else D + self.ri(1, 20)
-            plans, exclude, next_ref_day = [], set(), None
-            for i in range(stints_total):
-                if next_ref_day is not None:
-                    end = next_ref_day - self.ri(0, 10)
-                    eligible = end - self.ri(1, 21)
-                plan = self.plan_backward(eligible, exclude, g_allowed, not_before=5)
-                if plan is None:
-                    break
-                job, ref_day, hired_day, start = plan
-                end = None if next_ref_day is None else end
-                if next_ref_day is None and due and self.chance(0.3):
-                    end = start + job.g + self.ri(1, 21)  # the newest stint already over as well
-                plans.append((job, ref_day, hired_day, start, end))
-                exclude.add(job.company)
-                next_ref_day = ref_day
-            if len(plans) < 3:
-                continue
-            plans.reverse()
-            records = [self.new_candidate(person)]
-            refs, hires = [], []
-            for k, (job, ref_day, hired_day, start, end) in enumerate(plans):
-                cand = records[0] if exact or k == 0 else self.new_candidate(
-                    person, "disguised", avoid={(r.full_name, r.email) for r in records})
-                if cand not in records:
-                    records.append(cand)
-                referrer = referrers[k % len(referrers)]
-                referral, hire = self.stint(referrer, cand, job, ref_day, hired_day, start, end,
-                                            "resigned" if self.chance(0.85) else "other")
-                refs.append(referral)
-                hires.append(hire)
-            self.label("serial_rereferral", person, "candidate", not exact, records, refs, hires)
-            for referrer in referrers:
-                mine = [r for r in refs if r.referrer is referrer]
-                self.label("serial_rereferral", referrer.person, "referrer", not exact, [referrer], mine,
-                           [h for h in hires if h.referral in mine])
-                self.fillers(referrer, self.ri(0, 4), 0.15)
-
-    def inject_job_hopping(self):
-        """Many short jobs that end whenever, not at the guarantee end; whoever referred them."""
-        D = self.D
-        target, made = self.n(20), 0
-        for _ in range(target * 3):
-            if made >= target:
-                break
-            person = self.new_person()
-            total = self.ri(4, 6)
-            many_records = self.chance(0.4)
-            records = [self.new_candidate(person)]
-            day = self.ri(0, max(1, D - 190 * total))
-            known, prev_end, short_ended = set(), None, 0
-            for i in range(total):
-                rec = records[0]
-                if many_records and i > 0 and self.chance(0.6):
-                    rec = self.new_candidate(person, "disguised", avoid={(r.full_name, r.email) for r in records})
-                    records.append(rec)
-                direct = self.chance(0.4)
-                if direct:
-                    job = self.pick_job(min(day, D), exclude=known, g_allowed=(30,))
-                    if job is None:
-                        break
-                    tenure = self.ri(56, 110)
-                    self.add_application(rec, job, max(self.ts(day), job.posted + 1), "direct")
-                    hired_day = day + self.ri(7, 25)
-                    start = hired_day + self.ri(5, 20)
-                    if prev_end is not None:
-                        start = max(start, prev_end + self.ri(1, 10))
-                    if start > D:
-                        break
-                    end = start + tenure if start + tenure <= D else None
-                    hire = self.add_hire(None, rec, job, self.ts(hired_day), start, end,
-                                         self.pick(["resigned", "dismissed", "probation_failed", "other"])
-                                         if end else "")
-                else:
-                    referrer = self.honest_referrer_at(day, exclude=(person,))
-                    job = self.pick_job(min(day, D), exclude=known)
-                    if referrer is None or job is None:
-                        break
-                    tenure = self.ri(30, 110)
-                    while 0 <= tenure - job.g <= 25:  # not timed to the guarantee: that is another scheme
-                        tenure = self.ri(30, 110)
-                    referral = self.add_referral(referrer, rec, job, max(self.ts(day), referrer.signup + 1,
-                                                                         job.posted + 1))
-                    hire = self.hire_after(referral, self.ri(14, 40), tenure,
-                                           self.pick(["resigned", "dismissed", "probation_failed", "other"]),
-                                           start_delay=(5, 20),
-                                           min_start=None if prev_end is None else prev_end + self.ri(1, 10))
-                    if hire is None:
-                        break
-                known.add(job.company)
-                if hire.end is None:
-                    break
-                short_ended += 1
-                prev_end = hire.end
-                day = hire.end + self.ri(-25, 15)
-            made += short_ended >= 4
-
-    def inject_self_referral(self):
-        for _ in range(self.n(24)):
-            person = self.new_person()
-            signup = self.ri(-60, self.D - 250)
-            exact = self.chance(0.25)
-            referrer = self.new_referrer(person, signup, "exact" if exact else "usual")
-            cand = self.new_candidate(person, "exact" if exact else "disguised")
-            refs, hires, used = [], [], set()
-            for attempt in range(2 if self.chance(0.2) else 1):
-                zone, eligible = self.zone_eligible()
-                plan = self.plan_backward(eligible, exclude=used, not_before=signup + 3)
-                if plan is None:
-                    continue
-                job, ref_day, hired_day, start = plan
-                used.add(job.company)
-                tenure = None if self.chance(0.6) else job.g + self.ri(60, 500)
-                referral, hire = self.stint(referrer, cand, job, ref_day, hired_day, start,
-                                            None if tenure is None else start + tenure)
-                refs.append(referral)
-                hires.append(hire)
-            if not refs:
-                cand_day = self.ri(max(1, signup + 3), self.D)
-                job = self.pick_job(cand_day)
-                refs.append(self.add_referral(referrer, cand, job, max(self.ts(cand_day), referrer.signup + 1,
-                                                                       job.posted + 1)))
-            self.label("self_referral", person, "referrer", not exact, [referrer, cand], refs, hires)
-            self.fillers(referrer, self.ri(0, 4), 0.25)
-
-    def inject_shared_payout_account(self):
-        target, people = self.n(24, 6), 0
-        while people < target:
-            size = self.ri(2, 4)
-            country = dz.pick_weighted(self.rng, {"DE": .6, "AT": .2, "PL": .2})
-            iban = dz.new_iban(country, self.rng)
-            identical = self.chance(0.2)
-            styles = list(dz.IBAN_STYLES)
-            self.rng.shuffle(styles)
-            sock = self.chance(0.3)
-            accounts = []
-            for j in range(size):
-                text = dz.format_iban(iban, styles[0] if identical else styles[j % len(styles)])
-                signup = self.ri(-60, self.D - 200)
-                if sock and j == 1:
-                    # a sock puppet: the same person under a second account, name and e-mail varied
-                    person = accounts[0].person
-                    rec = self.new_referrer(person, signup, "disguised", iban_text=text)
-                    rec.devices = list(accounts[0].devices)  # opened from the same phone
-                else:
-                    person = self.new_person(country=country if self.chance(0.7) else None)
-                    rec = self.new_referrer(person, signup, "usual", iban_text=text)
-                accounts.append(rec)
-            for k, rec in enumerate(accounts):
-                refs, hires = [], []
-                for m in range(self.ri(2, 6)):
-                    person = self.new_person()
-                    cand = self.new_candidate(person)
-                    if self.chance(0.45) or (k == 0 and m == 0):
-                        zone, eligible = self.zone_eligible((0.45, 0.4, 0.15))
-                        plan = self.plan_backward(eligible, not_before=rec.signup // DAY + 3)
-                        if plan is not None:
-                            job, ref_day, hired_day, start = plan
-                            tenure = None if self.chance(0.6) else job.g + self.ri(40, 400)
-                            referral, hire = self.stint(rec, cand, job, ref_day, hired_day, start,
-                                                        None if tenure is None else start + tenure)
-                            refs.append(referral)
-                            hires.append(hire)
-                            continue
-                    day = self.ri(max(1, rec.signup // DAY + 1), self.D)
-                    job = self.pick_job(day)
-                    if job is not None:
-                        refs.append(self.add_referral(rec, cand, job, max(self.ts(day), rec.signup + 1,
-                                                                          job.posted + 1)))
-                disguised = (not identical) or sock
-                people += rec.person not in self.labels["shared_payout_account"]
-                self.label("shared_payout_account", rec.person, "referrer", disguised, [rec], refs, hires)
-
-    def inject_referral_ring(self):
-        rings = self.n(8, 3)
-        for r in range(rings):
-            size = (2, 3, 4)[r % 3]
-            members = []
-            for _ in range(size):
-                person = self.new_person()
-                exact = self.chance(0.3)
-                referrer = self.new_referrer(person, self.ri(-60, self.D - 330), "exact" if exact else "usual")
-                cand = self.new_candidate(person, "exact" if exact else "disguised")
-                members.append((person, referrer, cand, exact))
-            latest_signup = max(m[1].signup for m in members) // DAY
-            zone, eligible = self.zone_eligible((0.45, 0.4, 0.15))
-            edges = []
-            used_companies: set = set()
-            for i in range(size):
-                referrer, target = members[i][1], members[(i + 1) % size][2]
-                shifted = eligible + (self.ri(-120, 0) if zone != "due" else self.ri(-20, 0))
-                plan = self.plan_backward(shifted, exclude=used_companies, not_before=latest_signup + 2)
-                if plan is None:
-                    day = self.ri(max(1, latest_signup + 2), self.D)
-                    job = self.pick_job(day, exclude=used_companies)
-                    if job is None:
-                        job = self.pick_job(day)
-                    edges.append((self.add_referral(referrer, target, job, max(self.ts(day), referrer.signup + 1,
-                                                                              job.posted + 1)), None))
-                    continue
-                job, ref_day, hired_day, start = plan
-                used_companies.add(job.company)
-                tenure = None if self.chance(0.6) else job.g + self.ri(40, 300)
-                if self.chance(0.12):  # referred but not hired: still part of the ring
-                    edges.append((self.add_referral(referrer, target, job, max(self.ts(ref_day),
-                                                                               referrer.signup + 1,
-                                                                               job.posted + 1)), None))
-                    continue
-                edges.append(self.stint(referrer, target, job, ref_day, hired_day, start,
-                                        None if tenure is None else start + tenure))
-            for person, referrer, cand, exact in members:
-                mine = [(ref, hire) for ref, hire in edges if ref.referrer is referrer or ref.candidate is cand]
-                self.label("referral_ring", person, "referrer", not exact, [referrer, cand],
-                           [ref for ref, _ in mine], [h for _, h in mine if h is not None])
-                self.fillers(referrer, self.ri(0, 2), 0.2)
-
-    def inject_duplicate_referral(self):
-        """The company already knew the candidate; a later referral by someone else claims the bounty."""
-        target, made = self.n(24), 0
-        for _ in range(target * 4):
-            if made >= target:
-                break
-            exact = self.chance(0.5)
-            mode = dz.pick_weighted(self.rng, {"referral": .4, "application": .3, "employment": .3})
-            # the first two fall due in this run, so even a small data set has payouts to void
-            zone, eligible = self.zone_eligible((0.0, 1.0, 0.0) if made < 2 else (0.5, 0.35, 0.15))
-            plan = self.plan_backward(eligible, not_before=250 if mode == "employment" else 60)
-            if plan is None:
-                continue
-            job, ref_day, hired_day, start = plan
-            company = job.company
-            claimant = self.honest_referrer_at(ref_day, tiers=("regular", "casual"))
-            if claimant is None:
-                continue
-            person = self.new_person()
-            first = self.new_candidate(person)
-            done = False
-            if mode == "employment":
-                end1 = ref_day - self.ri(30, 200)
-                start1 = end1 - self.ri(200, 400)  # a full stint: direct hires never end inside the guarantee
-                hired1 = start1 - self.ri(7, 25)
-                job1 = self.company_job_open(company, hired1 - 20)
-                if job1 is not None and hired1 - 20 > 0:
-                    app_day = max(job1.posted // DAY + 1, hired1 - self.ri(10, 20))
-                    self.add_application(first, job1, self.ts(app_day), "direct")
-                    self.add_hire(None, first, job1, self.ts(hired1), start1, end1, "resigned")
-                    done = True
-                else:
-                    mode = "application"
-            if mode == "application":
-                app_day = ref_day - self.ri(3, 150)
-                job1 = self.company_job_open(company, app_day)
-                if job1 is not None and app_day > 0:
-                    self.add_application(first, job1, self.ts(app_day), "agency" if self.chance(0.3) else "direct")
-                    done = True
-                else:
-                    mode = "referral"
-            if mode == "referral":
-                ref1_day = ref_day - self.ri(10, 200)
-                job1 = self.company_job_open(company, ref1_day)
-                earlier = self.honest_referrer_at(ref1_day, exclude=(person, claimant.person))
-                if job1 is not None and earlier is not None and ref1_day > 0:
-                    self.add_referral(earlier, first, job1, max(self.ts(ref1_day), earlier.signup + 1,
-                                                                job1.posted + 1))
-                    done = True
-            if not done:
-                continue
-            made += 1
-            cand = first if exact else self.new_candidate(person, "disguised")
-            tenure = None if self.chance(0.6) else job.g + self.ri(40, 400)
-            self.stint(claimant, cand, job, max(ref_day, claimant.signup // DAY + 1), hired_day, start,
-                       None if tenure is None else start + tenure)
-
-    def inject_late_referral(self):
-        """The referral arrives hours before the offer is signed: the referrer did not bring the candidate."""
-        target, made = self.n(24), 0
-        for _ in range(target * 4):
-            if made >= target:
-                break
-            # the first two fall due in this run, so even a small data set has payouts to void
-            zone, eligible = self.zone_eligible((0.0, 1.0, 0.0) if made < 2 else (0.5, 0.35, 0.15))
-            plan = self.plan_backward(eligible, not_before=30)
-            if plan is None:
-                continue
-            job, ref_day, hired_day, start = plan
-            referrer = self.honest_referrer_at(hired_day, tiers=("regular", "casual"), avoid_reserved=True)
-            if referrer is None or referrer.signup >= self.ts(hired_day) - 3 * DAY:
-                continue
-            self.reserved.add(referrer)
-            made += 1
-            for k in range(2 if self.chance(0.2) else 1):
-                if k == 1:
-                    plan = self.plan_backward(eligible - self.ri(30, 200), not_before=30)
-                    if plan is None:
-                        break
-                    job, ref_day, hired_day, start = plan
-                hired = self.ts(hired_day)
-                ref_t = hired - self.ri(30, 44 * 60)
-                if ref_t <= max(referrer.signup, job.posted):
-                    continue
-                person = self.new_person()
-                cand = self.new_candidate(person)
-                referral = self.add_referral(referrer, cand, job, ref_t)
-                tenure = None if self.chance(0.6) else job.g + self.ri(40, 400)
-                end = None if tenure is None or start + tenure > self.D else start + tenure
-                self.add_hire(referral, cand, job, hired, max(start, hired // DAY + 1), end)
-
-    def inject_velocity_spike(self):
-        """A quiet referrer suddenly submits ten times their usual volume in the last 30 days."""
-        D = self.D
-        for _ in range(self.n(20)):
-            person = self.new_person()
-            signup = D - self.ri(400, 700)
-            rec = self.new_referrer(person, signup)
-            per_month = 1 + 2 * self.rng.random()
-            history_days = (D - 31) - (signup + 5)
-            count = int(self.rng.poisson(per_month * history_days / 30))
-            hires = []
-            for _ in range(count):
-                day = self.ri(signup + 5, D - 31)
-                cand = self.new_candidate(self.new_person())
-                job = self.pick_job(day)
-                if job is None:
-                    continue
-                referral = self.add_referral(rec, cand, job, max(self.ts(day), rec.signup + 1, job.posted + 1))
-                if self.chance(0.15):
-                    hire = self.hire_after(referral, self.ri(14, 50), self.ri(200, 700) if self.chance(0.3) else None)
-            # payouts falling due right now, so the spike blocks real money
-            for _ in range(self.ri(2, 3)):
-                plan = self.plan_backward(D - self.ri(1, 40), g_allowed=(30, 60, 90), not_before=signup + 5)
-                if plan is None:
-                    continue
-                job, ref_day, hired_day, start = plan
-                if ref_day > D - 31:
-                    continue
-                cand = self.new_candidate(self.new_person())
-                hires.append(self.stint(rec, cand, job, ref_day, hired_day, start, None)[1])
-            realised = count / (history_days / 30)
-            spike = max(25, int(round(12 * realised))) + self.ri(0, 8)  # ten times their own usual month
-            spike_refs = []
-            for _ in range(spike):
-                day = self.ri(D - 29, D)
-                cand = self.new_candidate(self.new_person())
-                job = self.pick_job(day)
-                if job is None:
-                    continue
-                referral = self.add_referral(rec, cand, job, max(self.ts(day), rec.signup + 1, job.posted + 1))
-                spike_refs.append(referral)
-                if day <= D - 20 and self.chance(0.3):
-                    hire = self.hire_after(referral, self.ri(14, D - day - 3), None, start_delay=(1, 3))
-                    if hire is not None:
-                        hires.append(hire)
-            self.label("velocity_spike", person, "referrer", False, [rec], spike_refs, hires)
-
-    def inject_anomaly(self, rng):
-        """Rule-free abuse: placements that each look fine, but every one quits just after its guarantee."""
-        saved, self.rng = self.rng, rng
-        D = self.D
-        try:
-            for _ in range(self.n(20)):
-                person = self.new_person()
-                rec = self.new_referrer(person, D - self.ri(450, 600))
-                placements = self.ri(6, 15)
-                days = sorted(self.ri(D - 420, D - 215) for _ in range(placements))  # all over by as-of
-                used: set = set()
-                refs, hires = [], []
-                for day in days:
-                    day = max(day, rec.signup // DAY + 2)
-                    job = self.pick_job(day, exclude=used, g_allowed=(30, 60, 90))
-                    if job is None:
-                        continue
-                    used.add(job.company)
-                    cand = self.new_candidate(self.new_person())
-                    referral = self.add_referral(rec, cand, job, max(self.ts(day), rec.signup + 1, job.posted + 1))
-                    hire = self.hire_after(referral, self.ri(14, 60), job.g + self.ri(1, 10), "resigned",
-                                           start_delay=(7, 30))
-                    refs.append(referral)
-                    if hire is not None:
-                        hires.append(hire)
-                self.label("anomaly", person, "referrer", False, [rec], refs, hires)
-        finally:
-            self.rng = saved
-
-    # -- payouts ---------------------------------------------------------------------------------------
     def make_payouts(self, hires: list[Hire], rng):
         """The platform's own payout state: what it released, voided or held before this run."""
         saved, self.rng = self.rng, rng
@@ -1305,6 +728,7 @@ class _World:
                 payout.updated = hire.updated + self.ri(3, 20) * DAY
 
     # -- finishing: ids, derived labels, decisions -----------------------------------------------------
+
     def assign_ids(self):
         for cand in self.candidates:
             uses = [r.t for r in self.referrals_of.get(cand, ())] + [a.t for a in self.apps_of.get(cand, ())] + [
@@ -1349,77 +773,6 @@ class _World:
         for h in self.hires:
             self.hires_of.setdefault(h.candidate, []).append(h)
 
-    def derive_labels(self):
-        """The patterns that follow from the data alone, labelled wherever they occur (honest or not)."""
-        known: dict[tuple, list] = {}  # (person, company) -> [(time, kind, referrer person, candidate record)]
-        for r in self.referrals:
-            known.setdefault((r.candidate.person, r.job.company), []).append((r.t, "referral", r.referrer.person,
-                                                                              r.candidate))
-        for a in self.applications:
-            if a.source in ("direct", "agency"):
-                known.setdefault((a.candidate.person, a.job.company), []).append((a.t, "application", None,
-                                                                                  a.candidate))
-        for h in self.hires:
-            known.setdefault((h.candidate.person, h.job.company), []).append((h.hired, "hire", None, h.candidate))
-        self.void_reasons: dict[Payout, list] = {}
-        short: dict[Person, list] = {}
-        for h in sorted(self.hires, key=lambda h: h.id):
-            person = h.candidate.person
-            if h.end is not None and h.end - h.start < SHORT_TENURE_DAYS and h.reason != "contract_end":
-                short.setdefault(person, []).append(h)
-            r = h.referral
-            if r is None:
-                continue
-            reasons = []
-            if h.end is not None and h.end < h.start + h.job.g:
-                reasons.append("early_exit")
-                self.label("early_exit", person, "candidate", False, [h.candidate], [r], [h])
-            evidence = [e for e in known.get((person, h.job.company), ())
-                        if e[0] < r.t and (e[1] != "referral" or e[2] is not r.referrer.person)]
-            if evidence:
-                reasons.append("duplicate_referral")
-                disguised = all(e[3] is not h.candidate for e in evidence)
-                self.label("duplicate_referral", person, "candidate", disguised,
-                           [h.candidate] + [e[3] for e in evidence], [r], [h])
-            if h.hired - r.t <= LATE_REFERRAL_MINUTES:
-                reasons.append("late_referral")
-                self.label("late_referral", r.referrer.person, "referrer", False, [r.referrer], [r], [h])
-            if h.payout is not None:
-                self.void_reasons[h.payout] = reasons
-        for person, hires in short.items():
-            if len({h.job.company for h in hires}) >= JOB_HOPPING_COMPANIES:
-                records = []
-                for h in hires:
-                    if h.candidate not in records:
-                        records.append(h.candidate)
-                self.label("job_hopping", person, "candidate", len(records) > 1, records,
-                           [h.referral for h in hires if h.referral is not None], hires)
-
-    def decide(self) -> dict[Payout, tuple[str, list]]:
-        involved: dict[Person, set] = {}
-        for pattern in HOLD_PATTERNS:
-            for person in self.labels[pattern]:
-                involved.setdefault(person, set()).add(pattern)
-        decisions = {}
-        for p in self.payouts:
-            persons = (p.hire.referral.referrer.person, p.hire.candidate.person)
-            hold = [c for c in PATTERNS if c in HOLD_PATTERNS and any(c in involved.get(x, ()) for x in persons)]
-            void = self.void_reasons.get(p, [])
-            if p.status == "pending" and p.eligible <= self.D:
-                if void:
-                    decisions[p] = ("void", void)
-                elif hold:
-                    decisions[p] = ("hold", hold)
-                else:
-                    decisions[p] = ("release", [])
-            elif p.status == "released":
-                claw = [c for c in PATTERNS if c in void or (c in CLAWBACK_PATTERNS and c in hold)]
-                decisions[p] = ("clawback", claw) if claw else ("", [])
-            else:
-                decisions[p] = ("", [])
-        return decisions
-
-    # -- output ----------------------------------------------------------------------------------------
     def fmt_ts(self, minutes: int | None) -> str:
         if minutes is None:
             return ""
@@ -1451,92 +804,3 @@ class _World:
                          p.hire.job.currency, self.fmt_day(p.eligible), p.status, self.fmt_ts(p.released),
                          self.fmt_ts(p.updated)] for p in sorted(self.payouts, key=lambda p: p.id)]
         return t
-
-
-def _surname_for(surname: str, gender: str) -> str:
-    """The surname form of a relative of the other gender (Kowalski / Kowalska, Петров / Петрова)."""
-    for male, female in dz.PL_SURNAMES + dz.CYR_SURNAMES:
-        if surname in (male, female):
-            return male if gender == "m" else female
-    return surname
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list[str]]):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def generate(out: Path, seed: int = 7, scale: float = 1.0, as_of: date | str = date(2026, 6, 30),
-             rule_free_abuse: bool = False) -> dict:
-    """Write a labelled landing folder to `out/landing` and its truth to `out/truth`; return a summary."""
-    if scale <= 0:
-        raise ValueError("scale must be positive")
-    if isinstance(as_of, str):
-        as_of = date.fromisoformat(as_of)
-    out = Path(out)
-    world = _World(seed, scale, as_of)
-    world.make_companies_and_jobs()
-    world.honest_background()
-    world.inject_serial_rereferral()
-    world.inject_job_hopping()
-    world.inject_self_referral()
-    world.inject_shared_payout_account()
-    world.inject_referral_ring()
-    world.inject_duplicate_referral()
-    world.inject_late_referral()
-    world.inject_velocity_spike()
-    world.make_payouts(world.hires, np.random.default_rng([seed, 1]))
-    world.late_corrections()
-    if rule_free_abuse:
-        # its own random stream, drawn last: the default data set is the same with or without this option
-        extra_rng = np.random.default_rng([seed, 2])
-        first_new = len(world.hires)
-        world.inject_anomaly(extra_rng)
-        world.make_payouts(world.hires[first_new:], extra_rng)
-    world.index()
-    world.assign_ids()
-    world.derive_labels()
-    decisions = world.decide()
-
-    landing, truth = out / "landing", out / "truth"
-    landing.mkdir(parents=True, exist_ok=True)
-    truth.mkdir(parents=True, exist_ok=True)
-    tables = world.rows()
-    for name in LOAD_ORDER:
-        _write_csv(landing / f"{name}.csv", TABLES[name].column_names, tables[name])
-
-    ident = [["referrer", r.id, r.person.pid] for r in sorted(world.referrers, key=lambda r: r.id)]
-    ident += [["candidate", c.id, c.person.pid] for c in sorted(world.candidates, key=lambda c: c.id)]
-    _write_csv(truth / "identities.csv", ["record_type", "record_id", "true_person_id"], ident)
-
-    pattern_rows = []
-    for pattern in PATTERNS:
-        for person, e in sorted(world.labels[pattern].items(), key=lambda kv: kv[0].pid):
-            hires = sorted(h.id for h in e["hires"])
-            payouts = sorted(h.payout.id for h in e["hires"] if h.payout is not None)
-            pattern_rows.append([pattern, person.pid, e["role"], "true" if e["disguised"] else "false",
-                                 ";".join(sorted(r.id for r in e["records"])),
-                                 ";".join(sorted(r.id for r in e["referrals"])), ";".join(hires), ";".join(payouts)])
-    _write_csv(truth / "patterns.csv", ["pattern", "true_person_id", "role", "disguised", "record_ids",
-                                        "referral_ids", "hire_ids", "payout_ids"], pattern_rows)
-
-    payout_rows, decision_counts = [], {d: 0 for d in ("release", "hold", "void", "clawback")}
-    for p in sorted(world.payouts, key=lambda p: p.id):
-        decision, reasons = decisions[p]
-        if decision:
-            decision_counts[decision] += 1
-        payout_rows.append([p.id, decision, ";".join(reasons),
-                            "true" if decision in ("hold", "void", "clawback") else "false"])
-    _write_csv(truth / "payouts.csv", ["payout_id", "expected_decision", "reasons", "blocked"], payout_rows)
-
-    summary = {
-        "rows": {name: len(tables[name]) for name in LOAD_ORDER},
-        "patterns": {p: len(world.labels[p]) for p in PATTERNS},
-        "decisions": decision_counts,
-    }
-    meta = {"seed": seed, "scale": scale, "as_of": as_of.isoformat(), "rule_free_abuse": rule_free_abuse,
-            "history_start": world.start.isoformat(), "due_window_days": DUE_WINDOW_DAYS, **summary}
-    (truth / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return summary

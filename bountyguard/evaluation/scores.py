@@ -174,7 +174,7 @@ def format_scores(scores: dict) -> str:
 
 
 def format_comparison(ours: dict, baseline: dict) -> str:
-    """bountyguard's scores beside the textbook baseline's (bountyguard/baseline.py) on the same data:
+    """bountyguard's scores beside the textbook baseline's (bountyguard/evaluation/baseline.py) on the same data:
     what the design adds over exact keys and one simple rule per pattern."""
     lines = [f"{'pattern':<22}{'bountyguard P':>14}{'R':>7}{'baseline P':>12}{'R':>7}"]
     for pattern, s in ours["patterns"].items():

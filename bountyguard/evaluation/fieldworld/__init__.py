@@ -3,7 +3,7 @@
 Written from a description of how crowd-recruiting platforms are used and abused, without reference to
 bountyguard's detectors, so that it can measure them. `generate(out)` writes `out/landing/<table>.csv`
 (the contract's tables) and `out/truth/` (identities.csv, patterns.csv, payouts.csv, meta.json: the
-format `bountyguard.evaluate` scores). See README.md in this folder for what is labelled and why.
+format `bountyguard.evaluation.scores` scores). See README.md in this folder for what is labelled and why.
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ pipeline adds.
     baseline_run(landing, as_of, out) -> out
 
 reads a landing folder (`<table>.csv`, or `<table>.parquet`; applications may be missing) into an
-in-memory DuckDB, and writes into `out` the four files `bountyguard.evaluate.evaluate` and
+in-memory DuckDB, and writes into `out` the four files `bountyguard.evaluation.scores.evaluate` and
 `check_export.py` read: report.json, flags.csv, identities.csv, payout_decisions.csv.
 
 Rules (data known on as_of only: later referrals, applications and hires are ignored, and so is an
@@ -492,7 +492,7 @@ def baseline_run(landing: Path, as_of: dt.date, out: Path) -> Path:
         "run_id": RUN_ID,
         "as_of": as_of.isoformat(),
         "status": "clean",
-        "method": "textbook baseline (bountyguard.baseline): exact identity keys, one rule per pattern",
+        "method": "textbook baseline (bountyguard.evaluation.baseline): exact identity keys, one rule per pattern",
         "rows": {t: {"in": rows_in[t], "loaded": loaded[t]} for t in TABLES},
         "persons": persons,
         "flags": {p: flag_counts.get(p, 0) for p in PATTERNS},
@@ -504,7 +504,7 @@ def baseline_run(landing: Path, as_of: dt.date, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m bountyguard.baseline --landing DIR --as-of DATE --out DIR [--truth DIR]"""
+    """python -m bountyguard.evaluation.baseline --landing DIR --as-of DATE --out DIR [--truth DIR]"""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--landing", required=True, type=Path)
     ap.add_argument("--as-of", required=True, type=dt.date.fromisoformat)
@@ -514,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     out = baseline_run(args.landing, args.as_of, args.out)
     print(f"wrote {out}")
     if args.truth:
-        from bountyguard.evaluate import evaluate, format_scores
+        from bountyguard.evaluation.scores import evaluate, format_scores
 
         print(format_scores(evaluate(out, args.truth, args.landing)))
     return 0

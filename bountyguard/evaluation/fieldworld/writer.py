@@ -364,7 +364,7 @@ def write(w: World, out: Path) -> dict:
     decision_counts = {k: decision_counts.get(k, 0) for k in ("release", "hold", "void", "clawback")}
     status_counts = Counter(p.status for p in w.payouts)
     meta = {
-        "generator": "bountyguard.fieldworld",
+        "generator": "bountyguard.evaluation.fieldworld",
         "seed": w.seed,
         "scale": w.scale,
         "as_of": w.as_of.isoformat(),
