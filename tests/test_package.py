@@ -38,10 +38,9 @@ def test_the_wheel_carries_the_sql_models_and_the_default_configuration(wheel):
     shipped = {n.removeprefix("bountyguard/sql/") for n in names if n.startswith("bountyguard/sql/")}
     in_repo = {str(p.relative_to(REPO / "sql")) for p in (REPO / "sql").rglob("*.sql")}
     assert shipped == in_repo
-    packages = {n.split("/")[0] + ("/" + n.split("/")[1] if n.count("/") > 1 else "")
-                for n in names if n.endswith("__init__.py")}
-    in_repo_packages = {str(p.parent.relative_to(REPO)) for p in REPO.glob("*/**/__init__.py")
-                        if p.parts[len(REPO.parts)] in ("bountyguard", "detectors")}
+    packages = {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}
+    in_repo_packages = {str(p.parent.relative_to(REPO)) for top in ("bountyguard", "detectors")
+                        for p in (REPO / top).rglob("__init__.py")}
     assert in_repo_packages <= packages, "a package of the repository is missing from pyproject's packages"
 
 
