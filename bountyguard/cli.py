@@ -236,7 +236,7 @@ def _evaluate(args) -> int:
             f"pattern):\n{format_comparison(r, r['baseline'])}"
             for label, r in zip([str(t.parent.name) for _, t in datasets], results)))
     if args.febrl:
-        from bountyguard.febrl import febrl_scores, format_febrl
+        from bountyguard.evaluation.febrl import febrl_scores, format_febrl
 
         print("\n" + format_febrl(febrl_scores()))
     return 0

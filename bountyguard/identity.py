@@ -12,7 +12,13 @@ records into one person:
    alone may be a family's, an IBAN alone may be shared by sock puppets: that is the pattern
    shared_payout_account, not one person);
 3. a probabilistic (Fellegi-Sunter) match of name, birth date and city, trained with Splink on the data
-   itself, scored only within blocks so the number of comparisons stays near-linear.
+   itself, scored only within blocks so the number of comparisons stays near-linear. A different phone
+   or e-mail counts against a match (an equal one is no evidence for it: a household shares its phone,
+   and the exact rules above judge it). Pairs with a probability of at least match_threshold link;
+   where a birth date is missing, at least match_threshold_without_birth_date (name and city alone are
+   correlated evidence: Meier and Maier both live in Köln). Pairs that share a phone but whose names
+   agree on at most one part, or whose birth dates contradict each other, never link: a household
+   (twins, a father and his namesake son).
 
 The links are clustered into connected components; a person's id is derived from its smallest record,
 so identical inputs give identical ids. Everything runs inside DuckDB: the normalisers are registered as
@@ -64,8 +70,10 @@ _WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_new_val
 class IdentityConfig:
     """The [identity] section of the configuration."""
 
-    # Splink match probability at or above which a name/birth-date/city pair is the same person.
-    match_threshold: float = 0.9
+    # Splink match probability at or above which a name/birth-date/city pair is the same person...
+    match_threshold: float = 0.5
+    # ...and where either record has no birth date (name and city alone: correlated evidence).
+    match_threshold_without_birth_date: float = 0.9
     # A key (e-mail, profile, phone, IBAN) shared by more records than this is a placeholder and links
     # nothing (test@test.de, 0000000).
     max_key_group_size: int = 50
@@ -74,6 +82,9 @@ class IdentityConfig:
     contact_name_max_edits: int = 2
     # Country for phone numbers typed without a country code whose city is not in the city map.
     default_phone_region: str = "DE"
+    # Tried in this order when such a number is not a valid number of the city's country or the default
+    # region as typed (with that country's trunk prefix): 8 (911) 930-07-56 is Russian, not German.
+    fallback_phone_regions: tuple[str, ...] = ("RU", "UA", "PL", "AT", "CH")
     # Train the Splink model on the data (u by random sampling, m by EM). Below the record count the
     # built-in parameters are used: EM needs enough duplicates to learn from.
     train_model: bool = True
@@ -111,6 +122,10 @@ class IdentityConfig:
             if isinstance(default, bool):
                 if not isinstance(value, bool):
                     raise ValueError(f"[identity] {name}: expected true/false, got {value!r}")
+            elif isinstance(default, tuple):
+                if isinstance(value, str) or not isinstance(value, (list, tuple)):
+                    raise ValueError(f"[identity] {name}: expected a list, got {value!r}")
+                value = tuple(str(v) for v in value)
             elif isinstance(default, (int, float)) and not isinstance(value, bool):
                 value = type(default)(value)
             elif isinstance(default, str):
@@ -123,12 +138,16 @@ class IdentityConfig:
     def validate(self) -> None:
         if not 0.0 < self.match_threshold < 1.0:
             raise ValueError("[identity] match_threshold must be between 0 and 1 (exclusive)")
+        if not 0.0 < self.match_threshold_without_birth_date < 1.0:
+            raise ValueError("[identity] match_threshold_without_birth_date must be between 0 and 1 (exclusive)")
         if self.max_key_group_size < 2:
             raise ValueError("[identity] max_key_group_size must be at least 2")
         if self.contact_name_max_edits < 0:
             raise ValueError("[identity] contact_name_max_edits must not be negative")
-        if len(self.default_phone_region) != 2 or not self.default_phone_region.isalpha():
-            raise ValueError("[identity] default_phone_region must be an ISO 3166-1 alpha-2 code")
+        for region in (self.default_phone_region, *self.fallback_phone_regions):
+            if len(region) != 2 or not region.isalpha():
+                raise ValueError("[identity] default_phone_region and fallback_phone_regions must be "
+                                 "ISO 3166-1 alpha-2 codes")
         if self.predict_chunks < 1:
             raise ValueError("[identity] predict_chunks must be at least 1")
         if self.max_block_size < 2:
@@ -163,14 +182,42 @@ _NAME_LEVELS: list[dict[str, Any]] = [
     {"sql_condition": "name_key_l = name_key_r", "label_for_charts": "exact",
      "tf_adjustment_column": "name_key", "tf_adjustment_weight": 1.0,
      "m_probability": 0.63, "u_probability": 0.0003},
+    # Jan / Jana, Aleksandr / Aleksandra, Ivanov / Ivanova: a name and its feminine form are one edit
+    # apart, and two people (brother and sister, husband and wife), not a typo.
+    {"sql_condition": "CASE WHEN len(name_tokens_l) = len(name_tokens_r) "
+                      "AND abs(len(name_key_l) - len(name_key_r)) BETWEEN 1 AND len(name_tokens_l) "
+                      "THEN list_transform(name_tokens_l, lambda t: rtrim(t, 'a')) "
+                      "= list_transform(name_tokens_r, lambda t: rtrim(t, 'a')) ELSE false END",
+     "label_for_charts": "other gender form", "m_probability": 0.002, "u_probability": 0.0002},
     {"sql_condition": _name_within_edits_sql(1),
-     "label_for_charts": "one edit", "m_probability": 0.25, "u_probability": 0.0002},
-    {"sql_condition": _name_within_edits_sql(2),
+     "label_for_charts": "one edit", "m_probability": 0.25, "u_probability": 0.0002,
+     "tf_adjustment_column": "name_key", "tf_adjustment_weight": 1.0},
+    # (but two edits in one short part make another name, Jack / Sas, Tara / Taiah: the names must stay
+    # similar, or the parts they do not share be long, Anastasia / Astasia)
+    {"sql_condition": f"({_name_within_edits_sql(2)}) AND (greatest("
+                      "jaro_winkler_similarity(name_key_l, name_key_r), "
+                      "jaro_winkler_similarity(name_key_l, name_key_reversed_r)) >= 0.9 "
+                      "OR list_bool_and(list_transform(list_concat("
+                      "list_filter(name_tokens_l, lambda t: NOT list_contains(name_tokens_r, t)), "
+                      "list_filter(name_tokens_r, lambda t: NOT list_contains(name_tokens_l, t))), "
+                      "lambda t: len(t) >= 6)))",
      "label_for_charts": "two edits", "m_probability": 0.05, "u_probability": 0.0003},
     # Lukas Peter Baumann / Lukas Baumann: one name is the other plus a middle name (before "similar":
     # a middle name makes the strings less similar than a typo does).
-    {"sql_condition": "list_has_all(name_tokens_l, name_tokens_r) OR list_has_all(name_tokens_r, name_tokens_l)",
+    # (a name part typed twice, Thomas Thomas, is no subset of every name holding it)
+    {"sql_condition": "(list_has_all(name_tokens_l, name_tokens_r) "
+                      "AND len(list_distinct(name_tokens_r)) = len(name_tokens_r)) "
+                      "OR (list_has_all(name_tokens_r, name_tokens_l) "
+                      "AND len(list_distinct(name_tokens_l)) = len(name_tokens_l))",
      "label_for_charts": "subset", "m_probability": 0.02, "u_probability": 0.0005},
+    # Luke Till Er / Luke Tiller, Mc Donald / McDonald: a name part typed with a space in it (two parts
+    # of one name joined give the other name, up to one edit).
+    {"sql_condition": "CASE WHEN abs(len(name_tokens_l) - len(name_tokens_r)) = 1 "
+                      "AND abs(len(replace(name_key_l, ' ', '')) - len(replace(name_key_r, ' ', ''))) <= 1 "
+                      "THEN CASE WHEN len(name_tokens_l) > len(name_tokens_r) "
+                      "THEN bg_joined_within(name_tokens_l, name_key_r) "
+                      "ELSE bg_joined_within(name_tokens_r, name_key_l) END ELSE false END",
+     "label_for_charts": "a part split in two", "m_probability": 0.01, "u_probability": 0.0001},
     # Jan Peter Hahn / Jan Han: a middle name left out and a typo in what is left. Only names with
     # one shared token and more than two tokens on a side can get here: two two-token names that nest
     # are at most two edits apart in one of the orders, a level above.
@@ -178,31 +225,49 @@ _NAME_LEVELS: list[dict[str, Any]] = [
                       "AND (len(name_tokens_l) <> len(name_tokens_r) OR len(name_tokens_l) > 2) "
                       "THEN bg_tokens_nest(name_tokens_l, name_tokens_r) ELSE false END",
      "label_for_charts": "nested with typos", "m_probability": 0.01, "u_probability": 0.0002},
+    # (similar as a whole, and part by part: Sebastian Gruber / Anna Gruber are 0.9 similar, and two
+    # people)
     {"sql_condition": "greatest(jaro_winkler_similarity(name_key_l, name_key_r), "
-                      "jaro_winkler_similarity(name_key_l, name_key_reversed_r)) >= 0.9",
+                      "jaro_winkler_similarity(name_key_l, name_key_reversed_r)) >= 0.9 "
+                      "AND NOT bg_parts_differ(name_tokens_l, name_tokens_r)",
      "label_for_charts": "similar", "m_probability": 0.03, "u_probability": 0.002},
+    # One name part in common and nothing else: the weight depends on how rare the part is (a shared
+    # rare surname says more than a shared Thomas), hence a level for the records' rarest parts with
+    # a term-frequency adjustment.
+    {"sql_condition": "name_rarest_l = name_rarest_r",
+     "label_for_charts": "shares its rarest name", "tf_adjustment_column": "name_rarest",
+     "tf_adjustment_weight": 1.0, "m_probability": 0.01, "u_probability": 0.005},
     {"sql_condition": "len(list_intersect(name_tokens_l, name_tokens_r)) > 0",
      "label_for_charts": "shares a name", "m_probability": 0.01, "u_probability": 0.02},
+    # (one edit leaves the first or the last letter of a part of three or more letters in place: the
+    # cheap test first, on every pair that gets this far)
+    {"sql_condition": "list_bool_or(list_transform(name_tokens_l, lambda t: list_bool_or(list_transform("
+                      "name_tokens_r, lambda u: CASE WHEN len(t) >= 3 AND abs(len(t) - len(u)) <= 1 "
+                      "AND (t[1] = u[1] OR t[-1] = u[-1]) THEN damerau_levenshtein(t, u) <= 1 "
+                      "ELSE false END))))",
+     "label_for_charts": "shares a name with a typo", "m_probability": 0.005, "u_probability": 0.005},
     {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.01,
      "u_probability": 0.977},
 ]
-# A fuzzy link needs more name agreement than one shared name (gamma counts up from "different" = 0),
-# whatever the other attributes say: twins share a surname, a birth date, a city and often a phone.
-_MIN_NAME_GAMMA_FOR_LINK = 2
 
+# The m value of "different" is fixed, not trained: EM on pairs blocked by name finds the split between
+# matches and non-matches by birth date and city, and where namesakes in one city outnumber the true
+# pairs (a common name in a big city) it takes "same city" for "match" and learns that most matches
+# have other birth dates. A person's two records differ in the birth date beyond a typo in about 6% of
+# pairs (FEBRL, which corrupts it on purpose, trains 0.062), and that stays fixed whatever the data.
 _BIRTH_DATE_LEVELS: list[dict[str, Any]] = [
     {"sql_condition": "birth_date_l IS NULL OR birth_date_r IS NULL", "label_for_charts": "missing",
      "is_null_level": True},
     {"sql_condition": "birth_date_l = birth_date_r", "label_for_charts": "exact",
-     "m_probability": 0.74, "u_probability": 0.0003},
+     "m_probability": 0.80, "u_probability": 0.0003},
     {"sql_condition": "(year(birth_date_l) = year(birth_date_r) "
                       "AND month(birth_date_l) = day(birth_date_r) "
                       "AND day(birth_date_l) = month(birth_date_r)) "
                       "OR damerau_levenshtein(strftime(birth_date_l, '%Y%m%d'), "
                       "strftime(birth_date_r, '%Y%m%d')) <= 1",
-     "label_for_charts": "typo", "m_probability": 0.2, "u_probability": 0.0018},
+     "label_for_charts": "typo", "m_probability": 0.14, "u_probability": 0.0018},
     {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.06,
-     "u_probability": 0.9979},
+     "u_probability": 0.9979, "fix_m_probability": True},
 ]
 
 # The built-in model is milder about a different city than a model trained on synthetic data would be:
@@ -220,7 +285,32 @@ _CITY_LEVELS: list[dict[str, Any]] = [
      "u_probability": 0.977},
 ]
 
-_COMPARISONS = (("name", _NAME_LEVELS), ("birth_date", _BIRTH_DATE_LEVELS), ("city", _CITY_LEVELS))
+# A phone is evidence in one direction only. Two records of one person rarely carry two different
+# numbers, so a different number speaks against a match; but one number on both records is no evidence
+# for it (a household shares its phone: twins, a father and his namesake son), so "equal" is neutral
+# like "missing". (Equal phones with close names are linked by the exact rule phone_and_name.)
+_PHONE_LEVELS: list[dict[str, Any]] = [
+    {"sql_condition": "phone_national_l IS NULL OR phone_national_r IS NULL", "label_for_charts": "missing",
+     "is_null_level": True},
+    {"sql_condition": "phone_national_l = phone_national_r", "label_for_charts": "equal (no evidence)",
+     "m_probability": 0.5, "u_probability": 0.5, "fix_m_probability": True, "fix_u_probability": True},
+    {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.1,
+     "u_probability": 0.999},
+]
+
+# Likewise an e-mail: equal ones link on their own (exact rule), different ones are weak evidence
+# against a match (people keep several mailboxes; training learns how weak).
+_EMAIL_LEVELS: list[dict[str, Any]] = [
+    {"sql_condition": "email_key_l IS NULL OR email_key_r IS NULL", "label_for_charts": "missing",
+     "is_null_level": True},
+    {"sql_condition": "email_key_l = email_key_r", "label_for_charts": "equal (no evidence)",
+     "m_probability": 0.5, "u_probability": 0.5, "fix_m_probability": True, "fix_u_probability": True},
+    {"sql_condition": "ELSE", "label_for_charts": "different", "m_probability": 0.5,
+     "u_probability": 0.999},
+]
+
+_COMPARISONS = (("name", _NAME_LEVELS), ("birth_date", _BIRTH_DATE_LEVELS), ("city", _CITY_LEVELS),
+                ("phone", _PHONE_LEVELS), ("email", _EMAIL_LEVELS))
 
 # Blocking: only pairs that agree exactly on one of these combinations are ever compared. Together they
 # tolerate a typo in any one or two of name, birth date and city, a missing birth date, and a first-letter
@@ -256,6 +346,15 @@ _BLOCKING: tuple[_BlockingRule, ...] = (
     _BlockingRule("last_year_city", ("name_last", "birth_year", "city_key"), ("left(name_first, 1)",)),
     _BlockingRule("first_month_day_city", ("name_first", "birth_month_day", "city_key")),
     _BlockingRule("last_month_day_city", ("name_last", "birth_month_day", "city_key")),
+    # Broader keys for what the rules above miss: a birth date and a typo in each name part, one name
+    # part replaced (a surname after a marriage) or typos in both with no birth date to go on. Where
+    # their blocks are small (rare names, small towns) they pair records the rules above cannot; where
+    # they are large the cap splits them by the finer key or leaves them out.
+    _BlockingRule("first_prefix_city", ("left(name_first, 2)", "city_key"), ("name_first",)),
+    _BlockingRule("last_prefix_city", ("left(name_last, 2)", "city_key"), ("name_last",)),
+    _BlockingRule("date", ("birth_date",), ("left(name_first, 1)",)),
+    _BlockingRule("first_last_prefix", ("name_first", "left(name_last, 2)"), ("city_key",)),
+    _BlockingRule("last_first_prefix", ("name_last", "left(name_first, 2)"), ("city_key",)),
 )
 
 
@@ -321,12 +420,21 @@ def _build_splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig) 
             cross_joins.append(f"LEFT JOIN x_{rule.name} {alias} ON {on} AND {alias}.token = k.{side}")
     _run(con, f"""
         CREATE OR REPLACE TEMP TABLE identity_splink_input AS
-        WITH named AS (
+        WITH keyed AS (
             SELECT unique_id, name_key, name_key_reversed, name_tokens, name_first, name_last,
-                   birth_date, birth_year, birth_month_day, city_key
+                   birth_date, birth_year, birth_month_day, city_key, phone_national, email_key
             FROM identity_keyed
             WHERE name_key IS NOT NULL
         ),
+        record_tokens AS (SELECT DISTINCT unique_id, unnest(name_tokens) AS token FROM keyed),
+        token_counts AS (SELECT token, count(*) AS n FROM record_tokens GROUP BY token),
+        -- the record's least frequent name part (ties: the first in sort order), mostly the surname
+        rarest AS (
+            SELECT unique_id, first(token ORDER BY n, token) AS name_rarest
+            FROM record_tokens JOIN token_counts USING (token)
+            GROUP BY unique_id
+        ),
+        named AS (SELECT keyed.*, rarest.name_rarest FROM keyed JOIN rarest USING (unique_id)),
         blocked AS (SELECT *, {', '.join(symmetric)} FROM named)
         {''.join(', ' + c for c in cross_sizes)}
         SELECT k.*{''.join(', ' + c for c in cross)}
@@ -410,8 +518,14 @@ def _vectorised(function: Callable[..., Any], arity: int, result: pa.DataType = 
     raise ValueError(f"no wrapper for {arity} arguments")
 
 
+def _phone_regions(config: IdentityConfig) -> str:
+    """The default phone region and its fallbacks, as normalize's phone keys take them ("DE,RU,UA")."""
+    regions = (config.default_phone_region, *config.fallback_phone_regions)
+    return ",".join(dict.fromkeys(r.upper() for r in regions))
+
+
 def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
-    region = config.default_phone_region.upper()
+    region = _phone_regions(config)
     udfs: dict[str, tuple[Callable[..., Any], int, Any]] = {
         "bg_name_key": (normalize.name_key, 1, VARCHAR),
         "bg_email_key": (normalize.email_key, 1, VARCHAR),
@@ -448,6 +562,22 @@ _MACROS = (
                 list_filter(list_transform(long_tokens, lambda u, j:
                     CASE WHEN damerau_levenshtein(t, u) <= 1 THEN j END), lambda j: j IS NOT NULL)))))
             >= len(short_tokens)""",
+    # bg_joined_within(long, short_key): two parts of the longer name joined (in either order) give the
+    # shorter name key, up to one edit
+    """CREATE OR REPLACE TEMP MACRO bg_joined_within(long_tokens, short_key) AS
+        list_bool_or(list_transform(range(1, len(long_tokens) + 1), lambda i:
+            list_bool_or(list_transform(range(1, len(long_tokens) + 1), lambda j:
+                CASE WHEN i <> j THEN damerau_levenshtein(
+                    array_to_string(list_sort(list_append(
+                        list_filter(long_tokens, lambda t, k: k <> i AND k <> j),
+                        long_tokens[i] || long_tokens[j])), ' '),
+                    short_key) <= 1 ELSE false END))))""",
+    # bg_parts_differ(a, b): the name with fewer parts has one without a counterpart in the other (none
+    # with a Jaro-Winkler similarity of 0.8 or more: Maria / Laura 0.73, Mihailo / Miheal 0.89)
+    """CREATE OR REPLACE TEMP MACRO bg_parts_differ(a, b) AS
+        coalesce(list_bool_or(list_transform(CASE WHEN len(a) <= len(b) THEN a ELSE b END, lambda t:
+            list_max(list_transform(CASE WHEN len(a) <= len(b) THEN b ELSE a END,
+                                    lambda u: jaro_winkler_similarity(t, u))) < 0.8)), true)""",
     """CREATE OR REPLACE TEMP MACRO bg_tokens_nest(a, b) AS
         coalesce(CASE WHEN len(a) <= len(b) THEN bg_tokens_within(a, b) ELSE bg_tokens_within(b, a) END,
                  false)""",
@@ -601,11 +731,31 @@ def _store_model(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker:
                 [_model_fingerprint(config), n_records, json.dumps(settings, sort_keys=True)]).complete()
 
 
+def _gamma(levels: list[dict[str, Any]], label: str) -> int:
+    """Splink's gamma value of a level: the non-null levels count down to 0 for the last (ELSE)."""
+    scored = [level["label_for_charts"] for level in levels if not level.get("is_null_level")]
+    return len(scored) - 1 - scored.index(label)
+
+
+# One phone on both records whose names hold a part the other does not (a given name of their own:
+# Maria / Laura Zellweger, however similar the whole names are), or are a name and its other gender's
+# form, or whose birth dates contradict each other, is a household, not one person: twins (a surname, a
+# birth date, a city and the phone shared), brother and sister, a father and his namesake son. The exact
+# rule phone_and_name has judged such a pair already and found the names or birth dates apart; the
+# fuzzy model must not overrule it. (Michael / Mihailo Hofer are one name in two languages, similar
+# part by part: the model decides.)
+_HOUSEHOLD_SQL = (
+    "(coalesce(phone_national_l = phone_national_r, false) "
+    f"AND (gamma_name = {_gamma(_NAME_LEVELS, 'other gender form')} "
+    "OR bg_parts_differ(name_tokens_l, name_tokens_r) "
+    f"OR gamma_birth_date = {_gamma(_BIRTH_DATE_LEVELS, 'different')}))")
+
+
 def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker: Any,
              stats: dict[str, Any]) -> dict[str, Any]:
     chunks = config.predict_chunks
     predictions = linker.inference.predict(
-        threshold_match_probability=config.match_threshold,
+        threshold_match_probability=min(config.match_threshold, config.match_threshold_without_birth_date),
         num_chunks_left=chunks if chunks > 1 else None,
         num_chunks_right=chunks if chunks > 1 else None,
         warning_mode="never",
@@ -625,11 +775,15 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker: Any
                         jaro_winkler_similarity(name_key_l, name_key_reversed_r)), 3),
                    'birth_date', {labels['birth_date']},
                    'city', {labels['city']},
+                   'phone', {labels['phone']},
+                   'email', {labels['email']},
                    'match_weight', round(match_weight, 2)
                )::VARCHAR AS evidence
         FROM {predictions.physical_name}
-        WHERE match_probability >= {float(config.match_threshold)!r}
-          AND gamma_name >= {_MIN_NAME_GAMMA_FOR_LINK}
+        WHERE match_probability >= CASE WHEN birth_date_l IS NULL OR birth_date_r IS NULL
+                                        THEN {float(config.match_threshold_without_birth_date)!r}
+                                        ELSE {float(config.match_threshold)!r} END
+          AND NOT {_HOUSEHOLD_SQL}
     """)
     return stats
 
@@ -660,7 +814,7 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None
     (the normalisers must be registered)."""
     run_sql_file(con, "identity/records.sql", {
         "keys_version": normalize.KEYS_VERSION,
-        "phone_region": config.default_phone_region.upper(),
+        "phone_region": _phone_regions(config),
     })
 
 

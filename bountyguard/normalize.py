@@ -25,7 +25,7 @@ _CACHE_SIZE = 200_000
 # Version of the normalisation rules. identity.py persists keys per raw value (identity_key_cache) and
 # reuses them across runs: bump this with ANY change that can change a key (folding, the city map, phone
 # or IBAN rules, a library upgrade that parses differently), or stale keys are used.
-KEYS_VERSION = 1
+KEYS_VERSION = 2
 
 DEFAULT_PHONE_REGION = "DE"
 # Shorter national numbers are service or extension numbers (some plans allow 2 digits), not a person's.
@@ -220,22 +220,31 @@ def country_for_city(raw: str | None) -> str | None:
 _EMAIL = re.compile(r"^[^@\s]+@[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?\.[a-z]{2,}$")
 _DOT_INSENSITIVE_DOMAINS = {"gmail.com"}
 _DOMAIN_ALIASES = {"googlemail.com": "gmail.com"}
+# Characters people paste around an address: no-break and zero-width spaces, fullwidth forms (NFKC
+# turns those into ASCII), a trailing dot on the domain.
+_INVISIBLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def email_key(raw: str | None) -> str | None:
-    """Mailbox key: lower case, +tag dropped, gmail dots dropped, googlemail.com -> gmail.com."""
+    """Mailbox key: lower case, +tag dropped, gmail dots dropped, googlemail.com -> gmail.com; pasted
+    invisible characters, fullwidth forms and a trailing root dot do not matter."""
     if raw is None:
         return None
-    text = raw.strip().lower()
+    text = (raw if raw.isascii() else unicodedata.normalize("NFKC", raw)).strip().lower()
     if text.startswith("mailto:"):
         text = text[len("mailto:"):]
-    text = text.strip("<> \t")
+    text = _INVISIBLE.sub("", text).strip("<>")
+    text = text.rstrip(".")  # anna@gmail.com. (the root dot of a fully qualified domain)
     if not _EMAIL.match(text):
         return None
     local, domain = text.rsplit("@", 1)
     domain = _DOMAIN_ALIASES.get(domain, domain)
-    # Sub-addressing (+tag) reaches the same mailbox at nearly every provider: an alias, not a person.
+    # Sub-addressing (local+tag@domain reaches local@domain, RFC 5233) is near-universal: Gmail,
+    # Outlook.com, iCloud, Proton, Fastmail, Yandex, Posteo, mailbox.org, and custom domains on
+    # Microsoft 365 or Google Workspace. Where a provider has none (GMX), its mailbox names cannot hold
+    # a "+" (letters, digits, dot, dash, underscore), so local+tag is no other person's mailbox there
+    # either: the tag is dropped at every provider. Dots only where the provider ignores them (Gmail).
     local = local.split("+", 1)[0]
     if domain in _DOT_INSENSITIVE_DOMAINS:
         local = local.replace(".", "")
@@ -258,16 +267,54 @@ def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
         return None
 
 
+def _regions(default_region: str) -> tuple[str, ...]:
+    """"DE" or "DE,RU,UA": the default region and the fallbacks, in order."""
+    return tuple(r.strip().upper() for r in default_region.split(",") if r.strip())
+
+
+def _typed_national_prefix(region: str, digits: str) -> bool:
+    """The digits start as a national number of the region is dialled: with its trunk prefix (0 in
+    Germany, 8 in Russia), or in any way where the region has none (Poland, Italy)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    prefix = metadata.national_prefix if metadata is not None else None
+    return not prefix or digits.startswith(prefix)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _phone_number(raw: str, city: str | None, default_region: str) -> phonenumbers.PhoneNumber | None:
+    """The number as dialled. With a country code (+49, 0049, (+49)) the code decides. Without one the
+    region is the city's country when the city map knows it, else the default region; the default
+    region may be followed by fallbacks ("DE,RU,UA"). The first of these regions in which the number is
+    valid and typed as there (a trunk prefix where the region has one) wins: 8 (911) 930-07-56 is a
+    Russian mobile number, not a Munich landline, 0171 2345678 a German one. When none fits, the first
+    region's reading is kept (numbering plans change faster than the metadata)."""
+    text = (raw if raw.isascii() else unicodedata.normalize("NFKC", raw)).strip()
+    digits = re.sub(r"\D", "", text)
+    if not digits:
+        return None
+    regions = _regions(default_region) or (DEFAULT_PHONE_REGION,)
+    own = country_for_city(city)
+    candidates = tuple(dict.fromkeys(((own,) if own else ()) + regions))
+    if re.match(r"^[^0-9+]*\+", text) is not None:
+        return _parse_phone(text, candidates[0])
+    if digits.startswith("00"):  # 0049 ..., 007 ...: the international prefix of most of Europe
+        return _parse_phone(re.sub(r"^([^0-9]*)00", r"\1+", text), candidates[0])
+    for region in candidates:
+        if not _typed_national_prefix(region, digits):
+            continue
+        number = _parse_phone(text, region)
+        if number is not None and phonenumbers.is_valid_number(number):
+            return number
+    return _parse_phone(text, candidates[0])
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def phone_key(raw: str | None, city: str | None = None, default_region: str = DEFAULT_PHONE_REGION) -> str | None:
-    """E.164 number. A number without +/00 country code is read in the country of the record's city."""
+    """E.164 number. A number without +/00 country code is read in the country of the record's city,
+    else in the default region or its fallbacks (see _phone_number)."""
     if raw is None:
         return None
-    text = raw.strip()
-    if not re.search(r"\d", text):
-        return None
-    region = country_for_city(city) or default_region
-    number = _parse_phone(text, region)
+    number = _phone_number(raw, city, default_region)
     if number is None:
         return None
     # Possible (right length for the country) rather than valid: numbering plans change faster than
@@ -283,13 +330,13 @@ def phone_national_key(raw: str | None, city: str | None = None,
     """The national significant number, without country code or trunk prefix.
 
     A number typed without a country code on a record without a known city is read in the default
-    region, which may be the wrong country: 079 9060892 (Swiss, no city given) and +41 79 906 08 92 get
-    different E.164 keys but one national number. Only for comparing records that agree on more.
+    region (or a fallback), which may be the wrong country: 079 9060892 (Swiss, no city given) and
+    +41 79 906 08 92 get different E.164 keys but one national number. Only for comparing records that
+    agree on more.
     """
-    if raw is None or not re.search(r"\d", raw):
+    if raw is None:
         return None
-    region = country_for_city(city) or default_region
-    number = _parse_phone(raw.strip(), region)
+    number = _phone_number(raw, city, default_region)
     if number is None:
         return None
     national = str(number.national_number)
@@ -300,12 +347,21 @@ def phone_national_key(raw: str | None, city: str | None = None,
 # IBAN
 
 
+# "IBAN DE89 ...", "IBAN: DE89...": the label printed on statements, pasted with the number.
+_IBAN_LABEL = re.compile(r"^\s*iban\b\s*:?", re.IGNORECASE)
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def iban_key(raw: str | None) -> str | None:
-    """Compact upper-case IBAN; None when the structure or the checksum is wrong (a typo is no key)."""
+    """Compact upper-case IBAN; None when the structure or the checksum is wrong (a typo is no key).
+
+    Whatever separates the groups (spaces of any kind, dashes, dots, slashes, underscores) and the
+    case do not matter: DE48-5353-0915-5563-0183-58, de48 5353 0915 5563 0183 58 and
+    DE48.5353.0915.5563.0183.58 are one key."""
     if raw is None:
         return None
-    text = re.sub(r"[\s\-./]", "", raw).upper()
+    text = _IBAN_LABEL.sub("", unicodedata.normalize("NFKC", raw))
+    text = re.sub(r"[^0-9A-Za-z]", "", text).upper()
     if not text:
         return None
     try:
@@ -395,8 +451,13 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
 _DOUBLE_LETTER = re.compile(r"([a-z])\1+")
 
 # Letters that anyascii folds into a plain letter although they stand for a sound of their own in the
-# transliteration of Cyrillic: Polish ż is ж (zh), not з (z).
-_NAME_LETTERS = str.maketrans({"ż": "zh", "Ż": "Zh"})
+# transliteration of Cyrillic: Polish ż is ж (zh), not з (z); Russian ё is yo (Fyodor, Fjodor, Fiodor),
+# not e.
+_NAME_LETTERS = str.maketrans({"ż": "zh", "Ż": "Zh", "ё": "yo", "Ё": "Yo"})
+# ...and yet ё is typed as е at least as often, in Cyrillic and in Latin (Королёв / Королев, Korolyov /
+# Korolev, Pyotr / Petr / Piotr): io between consonants becomes e. (Latin names pay for it: Marion and
+# Maren meet. A key is only compared, and a merge always needs more than the name.)
+_YO = re.compile(r"(?<=[bdfhklmnprstv])io(?=[bdfhklmnprstv])")
 
 # Ukrainian, Russian and German forms of one given name: a person writes the form of the document or
 # of the country they live in (Олександр / Александр: Oleksandr, Aleksandr, Alexander). Each group is
@@ -442,9 +503,10 @@ def _name_fold_latin(text: str) -> str:
 def _fold_name_token(token: str) -> str:
     for old, new in _NAME_RULES:
         token = token.replace(old, new)
+    token = _DOUBLE_LETTER.sub(r"\1", token)  # Iuliia / Yulia, Kirill / Kiril
+    token = _YO.sub("e", token)
     if token.startswith("ie") and len(token) > 3:  # Yevgeny / Evgeny, Jelena / Elena
         token = token[1:]
-    token = _DOUBLE_LETTER.sub(r"\1", token)  # Iuliia / Yulia, Kirill / Kiril
     if token.endswith("ei") and len(token) > 3:  # Sergei / Serhii, Andrei / Andrii
         token = token[:-2] + "i"
     return token

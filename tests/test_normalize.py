@@ -190,3 +190,43 @@ def test_city_spellings_meet():
 @pytest.mark.parametrize("junk", [None, "", "  ", "12345"])
 def test_city_junk_gives_no_key(junk):
     assert city_key(junk) is None
+
+
+# ---------------------------------------------------------------------------------------------------
+# How people really type (the examples of the issue; tests/test_normalize_properties.py generalises them)
+
+
+def test_iban_as_typed_meets():
+    typed = ["DE48-5353-0915-5563-0183-58", "de48 5353 0915 5563 0183 58", "DE48.5353.0915.5563.0183.58",
+             "IBAN: DE48 5353 0915 5563 0183 58", "DE48\u00a05353\u00a00915\u00a05563\u00a00183\u00a058",
+             "DE48_5353_0915_5563_0183_58", "ＤＥ４８５３５３０９１５５５６３０１８３５８"]
+    assert {iban_key(v) for v in typed} == {"DE48535309155563018358"}
+
+
+def test_phones_with_trunk_prefixes_meet_with_the_fallback_regions():
+    regions = "DE,RU,UA,PL,AT,CH"
+    assert phone_key("8 (911) 930-07-56", None, regions) == "+79119300756"
+    assert phone_key("8 (911) 930-07-56", "Berlin", regions) == "+79119300756"  # 8... is no German number
+    assert phone_key("+7 911 930 07 56", None, regions) == "+79119300756"
+    assert phone_key("007 911 930 07 56", "Москва", regions) == "+79119300756"
+    for typed in ["0171 2345678", "0049 171 2345678", "+49 171 2345678", "+49 (0)171 234 56 78", "(0171) 2345678"]:
+        assert phone_key(typed, None, regions) == "+491712345678"
+    assert phone_key("079 906 08 92", None, regions) == "+41799060892"  # valid in Switzerland only
+    assert phone_national_key("8 (911) 930-07-56", None, regions) == "9119300756"
+
+
+def test_email_pasted_with_invisible_characters_or_a_root_dot_meets():
+    assert email_key("Anna.Schmidt@GMAIL.COM.") == "annaschmidt@gmail.com"
+    assert email_key("\u200banna.schmidt @ web.de") == "anna.schmidt@web.de"
+    assert email_key("ａｎｎａ＠ｇｍａｉｌ．ｃｏｍ") == "anna@gmail.com"
+
+
+def test_yo_is_typed_as_e_as_often_as_yo():
+    variants = ["Пётр Королёв", "Петр Королев", "Pyotr Korolyov", "Petr Korolev", "Pjotr Koroljow", "Piotr Koroliov"]
+    assert len({name_key(v) for v in variants}) == 1
+
+
+def test_given_name_forms_across_languages_meet():
+    assert len({name_key(v) for v in ["Oleksandr Shevchenko", "Aleksandr Shevchenko", "Alexander Schewtschenko",
+                                      "Олександр Шевченко", "Александр Шевченко", "Aleksander Szewczenko"]}) == 1
+    assert len({name_key(v) for v in ["Anna Müller", "Anna Mueller", "Anna Muller", "MÜLLER, ANNA"]}) == 1
