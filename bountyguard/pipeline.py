@@ -39,8 +39,8 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    run_sql_file(con, "schema/tables.sql")
-    run_sql_file(con, "schema/runs.sql")
+    for schema in ("tables", "runs", "identity"):
+        run_sql_file(con, f"schema/{schema}.sql")
 
 
 class _Run:
@@ -193,7 +193,7 @@ def detect(db: str | Path, run_id: str) -> dict:
 
     con, run = _open(db, run_id)
     try:
-        identity_stats = resolve_persons(con, IdentityConfig.from_mapping(run.config.get("identity", {})))
+        identity_stats = resolve_persons(con, IdentityConfig.from_config(run.config))
         con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
         con.execute(
             "INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id]

@@ -66,3 +66,15 @@ def test_out_of_range_settings_are_configuration_errors(tmp_path):
     bad.write_text("[referral_ring]\nmin_cycle_length = 5\n")
     with pytest.raises(ConfigError, match="min_cycle_length"):
         build_detectors(load_config(bad))
+
+
+def test_identity_settings_are_exactly_the_toml_section():
+    from dataclasses import fields
+
+    from bountyguard.identity import IdentityConfig
+
+    assert {f.name for f in fields(IdentityConfig)} == set(defaults()["identity"])
+    assert all(f.default is f.default_factory for f in fields(IdentityConfig))  # both MISSING: no defaults
+    config = IdentityConfig.from_config()
+    for name, value in defaults()["identity"].items():
+        assert getattr(config, name) == (tuple(value) if isinstance(value, list) else value)

@@ -12,6 +12,7 @@ import re
 import duckdb
 import pytest
 
+from bountyguard.errors import ConfigError
 from bountyguard.identity import IdentityConfig, resolve_persons
 
 D = dt.date
@@ -109,7 +110,7 @@ def persons_by_record(con) -> dict[tuple[str, str], str]:
 def resolved():
     con = duckdb.connect()
     load(con, REFERRERS, CANDIDATES)
-    stats = resolve_persons(con, IdentityConfig())
+    stats = resolve_persons(con, IdentityConfig.from_config())
     yield con, stats, persons_by_record(con)
     con.close()
 
@@ -209,7 +210,8 @@ def test_only_the_published_tables_are_left_behind(resolved):
     con, _, _ = resolved
     tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     # plus the state kept between runs: the key cache (and the trained model, when there is one)
-    assert tables == {"referrers", "candidates", "person_records", "person_links", "identity_key_cache"}
+    assert tables == {"referrers", "candidates", "person_records", "person_links", "identity_key_cache",
+                      "identity_model"}
 
 
 def test_person_ids_are_stable_across_runs_and_connections(resolved):
@@ -217,9 +219,9 @@ def test_person_ids_are_stable_across_runs_and_connections(resolved):
     con = duckdb.connect()
     # a different insertion order must not change the ids either
     load(con, dict(reversed(list(REFERRERS.items()))), dict(reversed(list(CANDIDATES.items()))))
-    resolve_persons(con, IdentityConfig())
+    resolve_persons(con, IdentityConfig.from_config())
     again = persons_by_record(con)
-    resolve_persons(con, IdentityConfig())
+    resolve_persons(con, IdentityConfig.from_config())
     assert persons_by_record(con) == again == first
 
 
@@ -228,32 +230,35 @@ def test_a_placeholder_email_shared_by_many_merges_nobody():
     candidates = {f"c{i}": (name, "test@test.de", None, D(1980 + i, 1, 1), "Berlin", None)
                   for i, name in enumerate(["Anna Berg", "Boris Koch", "Clara Wolf", "David Roth"])}
     load(con, {}, candidates)
-    stats = resolve_persons(con, IdentityConfig.from_mapping({"max_key_group_size": 3}))
+    stats = resolve_persons(con, IdentityConfig.from_config(**{"max_key_group_size": 3}))
     assert stats["persons"] == 4
-    stats = resolve_persons(con, IdentityConfig.from_mapping({"max_key_group_size": 4}))
+    stats = resolve_persons(con, IdentityConfig.from_config(**{"max_key_group_size": 4}))
     assert stats["persons"] == 1
 
 
 def test_empty_tables():
     con = duckdb.connect()
     load(con, {}, {})
-    stats = resolve_persons(con, IdentityConfig())
+    stats = resolve_persons(con, IdentityConfig.from_config())
     assert stats["records"] == 0 and stats["persons"] == 0
     assert con.execute("SELECT count(*) FROM person_links").fetchall() == [(0,)]
 
 
-def test_config_from_mapping():
-    config = IdentityConfig.from_mapping({"match_threshold": "0.8", "max_key_group_size": 10, "seed": 7})
+def test_settings_come_from_the_toml_and_wrong_ones_are_configuration_errors():
+    from bountyguard.config import defaults
+    from bountyguard.errors import ConfigError
+
+    config = IdentityConfig.from_config(match_threshold=0.8, max_key_group_size=10, seed=7)
     assert (config.match_threshold, config.max_key_group_size, config.seed) == (0.8, 10, 7)
-    assert IdentityConfig.from_mapping({}) == IdentityConfig()
-    with pytest.raises(ValueError, match="unknown"):
-        IdentityConfig.from_mapping({"treshold": 0.9})
-    with pytest.raises(ValueError):
-        IdentityConfig.from_mapping({"match_threshold": 1.5})
-    with pytest.raises(ValueError):
-        IdentityConfig.from_mapping({"train_model": "yes"})
-    with pytest.raises(Exception):
-        config.match_threshold = 0.5  # frozen
+    assert IdentityConfig.from_mapping(defaults()["identity"]) == IdentityConfig.from_config()
+    with pytest.raises(ConfigError, match="unknown"):
+        IdentityConfig.from_config(treshold=0.9)
+    with pytest.raises(ConfigError, match="missing"):
+        IdentityConfig.from_mapping({"match_threshold": 0.9})
+    with pytest.raises(ConfigError, match="match_threshold"):
+        IdentityConfig.from_config(match_threshold=1.5)
+    with pytest.raises(ConfigError, match="expected a number"):
+        IdentityConfig.from_config(seed="seven")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -388,7 +393,7 @@ def test_quality_on_synthetic_persons(train_model):
           if kind == "referrer"},
          {rid: (name, None, None, day, city, None) for kind, rid, name, day, city, _ in records
           if kind == "candidate"})
-    stats = resolve_persons(con, IdentityConfig(train_model=train_model))
+    stats = resolve_persons(con, IdentityConfig.from_config(train_model=train_model))
     assert stats["model"] == ("trained" if train_model else "built_in")
     truth = {(kind, rid): person for kind, rid, *_, person in records}
     f1, precision, recall = pairwise_f1(truth, persons_by_record(con))
@@ -401,18 +406,19 @@ def test_quality_on_synthetic_persons(train_model):
 # Scale: blocks are capped, and pair comparisons run in SQL.
 
 def test_blocks_larger_than_max_block_size_are_split_or_left_out():
-    from bountyguard import identity
+    from bountyguard.identity import model as identity_model
+    from bountyguard.identity import resolve as identity
 
     con = duckdb.connect()
     # six namesakes in one city and birth year, three born on one day; two in another city
     candidates = {f"c{i}": ("Anna Berg", None, None, D(1990, 1, 1 + (i % 4 == 0)), city, None)
                   for i, city in enumerate(["Berlin"] * 6 + ["Bonn"] * 2)}
     load(con, {}, candidates)
-    config = IdentityConfig(max_block_size=3)
+    config = IdentityConfig.from_config(max_block_size=3)
     identity._register_normalisers(con, config)
     identity._build_keyed(con, config)
-    identity._build_splink_input(con, config)
-    counts = identity._blocked_pair_counts(con)
+    identity_model._build_splink_input(con, config)
+    counts = identity_model._blocked_pair_counts(con)
     # name + birth year: 8 records, too many; split by city: Berlin's 6 too many, Bonn's 2 pair once
     assert counts["name_year"] == 1
     # name + city: Berlin's block is left out, Bonn's is kept
@@ -421,8 +427,8 @@ def test_blocks_larger_than_max_block_size_are_split_or_left_out():
     # 1990-01-02 has 2 (Berlin: c0, c4)
     assert counts["date_first"] == 1 + 1
     assert all(n <= len(candidates) * config.max_block_size / 2 for n in counts.values())
-    with pytest.raises(ValueError):
-        IdentityConfig.from_mapping({"max_block_size": 1})
+    with pytest.raises(ConfigError):
+        IdentityConfig.from_config(**{"max_block_size": 1})
 
 
 @pytest.mark.parametrize("a, b", [
@@ -431,11 +437,12 @@ def test_blocks_larger_than_max_block_size_are_split_or_left_out():
     ("ian", "hahn ian peter"), ("ian ian", "ian peter"), (None, "ian peter"), ("a b c", "a bx cy dz"),
 ])
 def test_the_sql_names_nest_agrees_with_the_python_one(a, b):
-    from bountyguard import identity
+    from bountyguard.identity import model as identity_model
+    from bountyguard.identity import resolve as identity
     from bountyguard.normalize import names_nest
 
     con = duckdb.connect()
-    identity._register_normalisers(con, IdentityConfig())
+    identity._register_normalisers(con, IdentityConfig.from_config())
     for x, y in ((a, b), (b, a)):
         got = con.execute("SELECT bg_tokens_nest(string_split(?, ' '), string_split(?, ' '))", [x, y]).fetchall()
         assert got == [(names_nest(x, y),)], (x, y)
@@ -468,14 +475,14 @@ def test_a_second_run_normalises_only_new_values_and_gives_the_same_result(monke
     con = duckdb.connect()
     items = list(REFERRERS.items())
     load(con, dict(items[:5]), CANDIDATES)
-    first_stats = resolve_persons(con, IdentityConfig())
+    first_stats = resolve_persons(con, IdentityConfig.from_config())
     first_calls = sum(calls.values())
     assert first_calls == first_stats["normalised_values"] > 0
     assert con.execute("SELECT count(*) FROM identity_key_cache").fetchall()[0][0] == first_calls
     first = _tables(con)
 
     calls.clear()
-    stats = resolve_persons(con, IdentityConfig())
+    stats = resolve_persons(con, IdentityConfig.from_config())
     assert sum(calls.values()) == 0 and stats["normalised_values"] == 0
     assert _tables(con) == first
 
@@ -484,22 +491,22 @@ def test_a_second_run_normalises_only_new_values_and_gives_the_same_result(monke
     con.executemany("INSERT INTO referrers VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                     [[rid, *values, T0] for rid, values in items[5:]])
     calls.clear()
-    stats = resolve_persons(con, IdentityConfig())
+    stats = resolve_persons(con, IdentityConfig.from_config())
     assert 0 < sum(calls.values()) == stats["normalised_values"] < first_calls
     incremental = _tables(con)
     fresh = duckdb.connect()
     load(fresh, REFERRERS, CANDIDATES)
-    resolve_persons(fresh, IdentityConfig())
+    resolve_persons(fresh, IdentityConfig.from_config())
     assert _tables(fresh) == incremental
 
     # another default region gives other phone keys: cached per region, never mixed up
     calls.clear()
-    resolve_persons(con, IdentityConfig(default_phone_region="AT"))
+    resolve_persons(con, IdentityConfig.from_config(default_phone_region="AT"))
     assert calls["phone_key"] > 0 and calls["name_key"] == 0
     # a deleted record's values leave the cache; a stale key version is dropped
     con.execute("DELETE FROM referrers WHERE referrer_id = 'r-yulia'")
     con.execute("UPDATE identity_key_cache SET version = -1 WHERE kind = 'email'")
-    resolve_persons(con, IdentityConfig())
+    resolve_persons(con, IdentityConfig.from_config())
     assert con.execute("SELECT count(*) FROM identity_key_cache WHERE raw = 'Юлия Щукина' "
                        "OR version <> (SELECT max(version) FROM identity_key_cache)").fetchall() == [(0,)]
     assert con.execute("SELECT count(*) FROM identity_key_cache WHERE kind = 'email'").fetchall()[0][0] > 0
@@ -511,12 +518,12 @@ def test_the_trained_model_is_reused_until_the_data_grows_past_the_threshold():
     ids = sorted(rows)
     con = duckdb.connect()
     load(con, {}, {rid: rows[rid] for rid in ids[:int(len(ids) * 0.9)]})
-    assert resolve_persons(con, IdentityConfig())["model"] == "trained"
+    assert resolve_persons(con, IdentityConfig.from_config())["model"] == "trained"
     first = _tables(con)
     stored = con.execute("SELECT settings_json FROM identity_model").fetchall()
     assert len(stored) == 1
 
-    again = resolve_persons(con, IdentityConfig())
+    again = resolve_persons(con, IdentityConfig.from_config())
     assert again["model"] == "reused" and again["training_seconds"] == 0.0
     assert _tables(con) == first
     assert con.execute("SELECT settings_json FROM identity_model").fetchall() == stored
@@ -524,17 +531,17 @@ def test_the_trained_model_is_reused_until_the_data_grows_past_the_threshold():
     # ~11% more records: below retrain_after_growth (0.2), the stored model is used
     con.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                     [[rid, *rows[rid], T0] for rid in ids[int(len(ids) * 0.9):]])
-    assert resolve_persons(con, IdentityConfig())["model"] == "reused"
+    assert resolve_persons(con, IdentityConfig.from_config())["model"] == "reused"
     # a lower threshold retrains; other training rules never reuse a model
-    assert resolve_persons(con, IdentityConfig(retrain_after_growth=0.05))["model"] == "trained"
-    assert resolve_persons(con, IdentityConfig(retrain_after_growth=0.05))["model"] == "reused"
-    assert resolve_persons(con, IdentityConfig(seed=43))["model"] == "trained"
+    assert resolve_persons(con, IdentityConfig.from_config(retrain_after_growth=0.05))["model"] == "trained"
+    assert resolve_persons(con, IdentityConfig.from_config(retrain_after_growth=0.05))["model"] == "reused"
+    assert resolve_persons(con, IdentityConfig.from_config(seed=43))["model"] == "trained"
 
 
 def test_retrain_after_growth_must_not_be_negative():
-    with pytest.raises(ValueError):
-        IdentityConfig.from_mapping({"retrain_after_growth": -0.1})
-    assert IdentityConfig.from_mapping({"retrain_after_growth": 0}).retrain_after_growth == 0.0
+    with pytest.raises(ConfigError):
+        IdentityConfig.from_config(**{"retrain_after_growth": -0.1})
+    assert IdentityConfig.from_config(**{"retrain_after_growth": 0}).retrain_after_growth == 0.0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -552,14 +559,14 @@ def test_twins_sharing_a_phone_stay_two_people_even_when_their_surname_is_the_ra
     twins = {"c-twin-1": ("Maria Zellweger", None, "+49 172 5550002", D(1995, 6, 6), "München", None),
              "c-twin-2": ("Laura Zellweger", None, "0172 5550002", D(1995, 6, 6), "Munich", None)}
     load(con, {}, {**others, **twins})
-    resolve_persons(con, IdentityConfig())
+    resolve_persons(con, IdentityConfig.from_config())
     persons = persons_by_record(con)
     assert persons[C("c-twin-1")] != persons[C("c-twin-2")]
     # without the shared phone the same pair is one person to the model (nothing tells twins from a
     # record whose given name was replaced): the phone is what makes it a household
     load(con, {}, {**others, "c-twin-1": twins["c-twin-1"][:2] + (None,) + twins["c-twin-1"][3:],
                    "c-twin-2": twins["c-twin-2"][:2] + (None,) + twins["c-twin-2"][3:]})
-    resolve_persons(con, IdentityConfig())
+    resolve_persons(con, IdentityConfig.from_config())
     persons = persons_by_record(con)
     assert persons[C("c-twin-1")] == persons[C("c-twin-2")]
 
@@ -568,30 +575,31 @@ def test_a_russian_number_with_trunk_prefix_8_links_without_a_city():
     con = duckdb.connect()
     load(con, {"r-ivan": ("Иван Соколов", None, "+7 911 930-07-56", None, D(1988, 4, 2), None)},
          {"c-ivan": ("Ivan Sokolov", None, "8 (911) 930-07-56", D(1988, 4, 2), None, None)})
-    resolve_persons(con, IdentityConfig())
+    resolve_persons(con, IdentityConfig.from_config())
     rows = dict(con.execute("SELECT record_id, phone_key FROM person_records").fetchall())
     assert rows == {"r-ivan": "+79119300756", "c-ivan": "+79119300756"}
     links = con.execute("SELECT rule FROM person_links").fetchall()
     assert ("phone_and_name",) in links
     # with the default region alone (no fallbacks) the same number reads as a Munich landline
-    resolve_persons(con, IdentityConfig(fallback_phone_regions=()))
+    resolve_persons(con, IdentityConfig.from_config(fallback_phone_regions=()))
     assert dict(con.execute("SELECT record_id, phone_key FROM person_records").fetchall())["c-ivan"] \
         == "+4989119300756"
 
 
 def test_fuzzy_link_settings_are_checked():
-    config = IdentityConfig.from_mapping({"fallback_phone_regions": ["RU", "ua"],
+    config = IdentityConfig.from_config(**{"fallback_phone_regions": ["RU", "ua"],
                                           "match_threshold_without_birth_date": 0.95})
     assert config.fallback_phone_regions == ("RU", "ua")
     assert config.match_threshold_without_birth_date == 0.95
     for bad in ({"fallback_phone_regions": "RU"}, {"fallback_phone_regions": ["RUS"]},
                 {"match_threshold_without_birth_date": 1.0}, {"match_threshold_without_birth_date": 0}):
-        with pytest.raises(ValueError):
-            IdentityConfig.from_mapping(bad)
+        with pytest.raises(ConfigError):
+            IdentityConfig.from_config(**bad)
 
 
 def test_a_pair_without_birth_date_needs_the_stricter_threshold(monkeypatch):
-    from bountyguard import identity
+    from bountyguard.identity import model as identity_model
+    from bountyguard.identity import resolve as identity
 
     # name one edit apart, one city, no birth date on one side: the built-in model puts such a pair
     # between the two thresholds
@@ -607,12 +615,12 @@ def test_a_pair_without_birth_date_needs_the_stricter_threshold(monkeypatch):
         return original(con, config, linker, stats)
 
     monkeypatch.setattr(identity, "_predict", spy)
-    resolve_persons(con, IdentityConfig())
+    resolve_persons(con, IdentityConfig.from_config())
     assert len(probabilities) == 1
     p = probabilities[0]
-    strict = IdentityConfig().match_threshold_without_birth_date
+    strict = IdentityConfig.from_config().match_threshold_without_birth_date
     persons = persons_by_record(con)
     assert (persons[C("c-1")] == persons[C("c-2")]) == (p >= strict)
-    resolve_persons(con, IdentityConfig(match_threshold_without_birth_date=min(p, 0.99) / 2 + 0.0001))
+    resolve_persons(con, IdentityConfig.from_config(match_threshold_without_birth_date=min(p, 0.99) / 2 + 0.0001))
     persons = persons_by_record(con)
     assert persons[C("c-1")] == persons[C("c-2")]

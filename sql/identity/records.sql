@@ -6,15 +6,6 @@
 -- version are stale and removed. `context` is what else a key depends on: for phones the default region
 -- and the record's city ('' elsewhere). Values no longer in any record are removed too, so the cache
 -- never keeps personal data the source tables no longer hold.
-CREATE TABLE IF NOT EXISTS identity_key_cache (
-    version INTEGER NOT NULL,
-    kind VARCHAR NOT NULL,
-    raw VARCHAR NOT NULL,
-    context VARCHAR NOT NULL,
-    key VARCHAR,
-    PRIMARY KEY (version, kind, raw, context)
-);
-
 CREATE OR REPLACE TEMP TABLE identity_raw_records AS
 SELECT 'referrer' AS record_type, referrer_id AS record_id, full_name, email, phone,
        payout_iban, birth_date, city, NULL::VARCHAR AS profile_url,

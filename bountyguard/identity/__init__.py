@@ -1,0 +1,52 @@
+"""Identity resolution: which referrer and candidate records belong to one real person.
+
+Abusers vary their identities on purpose (transliterated names, e-mail aliases, reformatted phones), so
+records are compared on normalised keys (normalize.py), not on raw values. Three kinds of evidence merge
+records into one person:
+
+1. an exact e-mail or profile-URL key (a mailbox or a profile belongs to one person), unless the two
+   records contradict each other: other birth dates, or other cities with neither birth date nor phone
+   agreeing (a namesake typed "their" address, a family shares a mailbox);
+2. an exact phone (national number) or IBAN key together with a close name, or names of which one
+   holds the other (a middle name left out), and birth dates that do not contradict each other (a phone
+   alone may be a family's, an IBAN alone may be shared by sock puppets: that is the pattern
+   shared_payout_account, not one person);
+3. a probabilistic (Fellegi-Sunter) match of name, birth date and city, trained with Splink on the data
+   itself, scored only within blocks so the number of comparisons stays near-linear. A different phone
+   or e-mail counts against a match (an equal one is no evidence for it: a household shares its phone,
+   and the exact rules above judge it). Pairs with a probability of at least match_threshold link;
+   where a birth date is missing, at least match_threshold_without_birth_date (name and city alone are
+   correlated evidence: Meier and Maier both live in Köln). Pairs that share a phone but whose names
+   agree on at most one part, or whose birth dates contradict each other, never link: a household
+   (twins, a father and his namesake son).
+
+The links are clustered into connected components; a person's id is derived from its smallest record,
+so identical inputs give identical ids. Everything runs inside DuckDB: the normalisers are registered as
+vectorised DuckDB functions and the tables never travel to Python as a whole.
+
+Personal data never goes to logs: the statistics returned and logged are counts only.
+
+State kept between runs, in the same database as the results (regular tables, so a daily run costs what
+the day's new data costs):
+
+- identity_key_cache: the normalised key of every distinct raw value (name, e-mail, phone with its
+  region and city, IBAN, city, profile URL), versioned by normalize.KEYS_VERSION. A run normalises only
+  values not cached yet; keys are a pure function of value and version, so results are the same as
+  with a cold cache. Values no record holds any more are removed on each run.
+- identity_model: the trained Splink model (its settings JSON with the estimated parameters), the
+  number of records it was trained on and a fingerprint of everything training depends on (model
+  specification, training parameters, key version, Splink version). A run reuses it unless no model
+  with that fingerprint is stored or the record count moved by more than retrain_after_growth of the
+  trained count. **So a run's persons can depend on the stored model**: the model is part of the run's
+  state, like the ledger. The same inputs with the same stored model give the same persons; the same
+  inputs with an empty identity_model give the same persons as a fresh database.
+
+The package: `config.py` (the [identity] settings), `model.py` (the comparisons, blocking and the
+Splink settings), `storage.py` (the trained model kept between runs) and `resolve.py` (normalised keys,
+exact and probabilistic links, clusters: `resolve_persons`). Its persistent tables are defined in
+sql/schema/identity.sql.
+"""
+from bountyguard.identity.config import IdentityConfig
+from bountyguard.identity.resolve import resolve_persons
+
+__all__ = ["IdentityConfig", "resolve_persons"]

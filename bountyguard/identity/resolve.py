@@ -1,0 +1,347 @@
+"""Resolution: normalised keys (cached per distinct raw value), exact links, the probabilistic links of
+the model, and their clusters into persons (`resolve_persons`)."""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import duckdb
+import pyarrow as pa
+from duckdb.sqltypes import BOOLEAN, VARCHAR
+
+from bountyguard import normalize
+from bountyguard.db import run_sql_file
+
+from bountyguard.identity.config import IdentityConfig
+from bountyguard.identity.model import (
+    _BIRTH_DATE_LEVELS,
+    _COMPARISONS,
+    _DETERMINISTIC_RECALL,
+    _DETERMINISTIC_RULES,
+    _NAME_LEVELS,
+    _TRAINING_BLOCKS,
+    _blocked_pair_counts,
+    _build_splink_input,
+    _run,
+    _settings,
+)
+from bountyguard.identity.storage import _store_model, _stored_model
+
+log = logging.getLogger("bountyguard.identity")
+
+# Internal working tables: TEMP so they never land in the pipeline's database file.
+_WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_fuzzy_links",
+                "identity_all_links", "identity_clusters")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Normalisers as DuckDB functions
+
+
+def _vectorised(function: Callable[..., Any], arity: int, result: pa.DataType = pa.string()
+                ) -> Callable[..., pa.Array]:
+    """Wrap a scalar normaliser as an Arrow UDF: DuckDB hands over vectors of ~2k values at a time.
+
+    DuckDB checks the Python signature against the declared parameters, hence one wrapper per arity.
+    """
+
+    def apply(*arrays: pa.Array) -> pa.Array:
+        columns = [array.to_pylist() for array in arrays]
+        return pa.array([function(*values) for values in zip(*columns)], type=result)
+
+    if arity == 1:
+        return lambda values: apply(values)
+    if arity == 2:
+        return lambda values, others: apply(values, others)
+    raise ValueError(f"no wrapper for {arity} arguments")
+
+
+def _phone_regions(config: IdentityConfig) -> str:
+    """The default phone region and its fallbacks, as normalize's phone keys take them ("DE,RU,UA")."""
+    regions = (config.default_phone_region, *config.fallback_phone_regions)
+    return ",".join(dict.fromkeys(r.upper() for r in regions))
+
+
+def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    region = _phone_regions(config)
+    udfs: dict[str, tuple[Callable[..., Any], int, Any]] = {
+        "bg_name_key": (normalize.name_key, 1, VARCHAR),
+        "bg_email_key": (normalize.email_key, 1, VARCHAR),
+        "bg_phone_key": (lambda phone, city: normalize.phone_key(phone, city, region), 2, VARCHAR),
+        "bg_phone_national_key": (lambda phone, city: normalize.phone_national_key(phone, city, region), 2,
+                                  VARCHAR),
+        "bg_iban_key": (normalize.iban_key, 1, VARCHAR),
+        "bg_city_key": (normalize.city_key, 1, VARCHAR),
+        "bg_profile_key": (normalize.profile_key, 1, VARCHAR),
+    }
+    for name, (function, arity, result) in udfs.items():
+        try:
+            con.remove_function(name)
+        except Exception:  # not registered yet on this connection
+            pass
+        arrow_type = pa.bool_() if result == BOOLEAN else pa.string()
+        con.create_function(name, _vectorised(function, arity, arrow_type), [VARCHAR] * arity, result,
+                            type="arrow", null_handling="special", side_effects=False)
+    for statement in _MACROS:
+        _run(con, statement)
+
+
+# Comparisons of two records run on every blocked pair, so they are SQL (vectorised, on all cores), not
+# Python. bg_tokens_nest(a, b) is normalize.names_nest on token lists: the shorter list (of at least two
+# tokens) lies within the longer one, each of its tokens within one edit of a token of the other, and
+# distinct tokens of the other taken (the union of the matched positions is as large as the shorter
+# list: exact for two tokens, the common case).
+_MACROS = (
+    """CREATE OR REPLACE TEMP MACRO bg_tokens_within(short_tokens, long_tokens) AS
+        len(short_tokens) >= 2
+        AND list_bool_and(list_transform(short_tokens, lambda t:
+                list_bool_or(list_transform(long_tokens, lambda u: damerau_levenshtein(t, u) <= 1))))
+        AND len(list_distinct(flatten(list_transform(short_tokens, lambda t:
+                list_filter(list_transform(long_tokens, lambda u, j:
+                    CASE WHEN damerau_levenshtein(t, u) <= 1 THEN j END), lambda j: j IS NOT NULL)))))
+            >= len(short_tokens)""",
+    # bg_joined_within(long, short_key): two parts of the longer name joined (in either order) give the
+    # shorter name key, up to one edit
+    """CREATE OR REPLACE TEMP MACRO bg_joined_within(long_tokens, short_key) AS
+        list_bool_or(list_transform(range(1, len(long_tokens) + 1), lambda i:
+            list_bool_or(list_transform(range(1, len(long_tokens) + 1), lambda j:
+                CASE WHEN i <> j THEN damerau_levenshtein(
+                    array_to_string(list_sort(list_append(
+                        list_filter(long_tokens, lambda t, k: k <> i AND k <> j),
+                        long_tokens[i] || long_tokens[j])), ' '),
+                    short_key) <= 1 ELSE false END))))""",
+    # bg_parts_differ(a, b): the name with fewer parts has one without a counterpart in the other (none
+    # with a Jaro-Winkler similarity of 0.8 or more: Maria / Laura 0.73, Mihailo / Miheal 0.89)
+    """CREATE OR REPLACE TEMP MACRO bg_parts_differ(a, b) AS
+        coalesce(list_bool_or(list_transform(CASE WHEN len(a) <= len(b) THEN a ELSE b END, lambda t:
+            list_max(list_transform(CASE WHEN len(a) <= len(b) THEN b ELSE a END,
+                                    lambda u: jaro_winkler_similarity(t, u))) < 0.8)), true)""",
+    """CREATE OR REPLACE TEMP MACRO bg_tokens_nest(a, b) AS
+        coalesce(CASE WHEN len(a) <= len(b) THEN bg_tokens_within(a, b) ELSE bg_tokens_within(b, a) END,
+                 false)""",
+)
+
+
+
+def _table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+@contextmanager
+def _resolution_session(con: duckdb.DuckDBPyConnection):
+    """Leave the caller's connection as it was found, whatever happens in between.
+
+    Splink logs progress at INFO and DuckDB draws progress bars on long queries: neither belongs in the
+    pipeline's output. Splink's intermediate tables (__splink__*, a registered view result_df) and our
+    own working tables are removed afterwards, so only person_records and person_links remain.
+    """
+    splink_logger = logging.getLogger("splink")
+    previous_level = splink_logger.level
+    splink_logger.setLevel(logging.WARNING)
+    progress_bar = con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]
+    _run(con, "SET enable_progress_bar = false")
+    tables_before = _table_names(con)
+    try:
+        yield
+    finally:
+        splink_logger.setLevel(previous_level)
+        _run(con, f"SET enable_progress_bar = {'true' if progress_bar else 'false'}")
+        rows = con.execute("SELECT table_name, table_type FROM information_schema.tables").fetchall()
+        for table_name, table_type in rows:
+            if table_name in tables_before:
+                continue
+            if table_name.startswith("__splink__") or table_name in _WORK_TABLES:
+                kind = "VIEW" if table_type == "VIEW" else "TABLE"
+                _run(con, f'DROP {kind} IF EXISTS "{table_name}"')
+            elif table_name == "result_df":  # a data frame Splink registers on the connection
+                con.unregister(table_name)
+
+
+def _level_label_sql(name: str, levels: list[dict[str, Any]]) -> str:
+    """CASE over Splink's gamma value (else = 0, counting up to exact) giving the level's label."""
+    scored = [level for level in levels if not level.get("is_null_level")]
+    whens = " ".join(
+        f"WHEN {len(scored) - 1 - i} THEN '{level['label_for_charts']}'" for i, level in enumerate(scored)
+    )
+    return f"CASE gamma_{name} {whens} ELSE 'missing' END"
+
+
+def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> dict[str, Any]:
+    """Score blocked pairs with Splink and keep those at or above the threshold as links."""
+    from splink import DuckDBAPI, Linker
+
+    stats: dict[str, Any] = {}
+    _build_splink_input(con, config)
+    n_records = con.execute("SELECT count(*) FROM identity_splink_input").fetchall()[0][0]
+    stats["fuzzy_records"] = n_records
+    stats["blocked_pairs"] = _blocked_pair_counts(con)
+    if n_records < 2:
+        _run(con, """CREATE OR REPLACE TEMP TABLE identity_fuzzy_links (
+            unique_id_l VARCHAR, unique_id_r VARCHAR, rule VARCHAR, match_probability DOUBLE,
+            evidence VARCHAR)""")
+        stats["model"] = "none"
+        return stats
+
+    db = DuckDBAPI(con)
+    table = db.register("identity_splink_input", table_name="identity_splink_input")
+    large_enough = n_records >= config.min_records_for_training
+    trained = config.train_model and large_enough
+    stored = _stored_model(con, config, n_records) if trained else None
+    if stored is not None:
+        linker = Linker(table, stored, log_level=None)
+        stats["training_seconds"] = 0.0
+        stats["model"] = "reused"
+        return _predict(con, config, linker, stats)
+    linker = Linker(table, _settings(config, trained), log_level=None)
+    started = time.perf_counter()
+    if large_enough:
+        # The prior (how likely two random records are one person) falls with the population size, so
+        # it is always measured, even for the built-in model: pairs that agree exactly on name and
+        # birth date, divided by all pairs. Cheap: one blocked count.
+        try:
+            linker.training.estimate_probability_two_random_records_match(
+                list(_DETERMINISTIC_RULES), recall=_DETERMINISTIC_RECALL)
+        except ValueError:
+            pass  # more exact matches than the assumed recall allows: keep the built-in prior
+    if trained:
+        linker.training.estimate_u_using_random_sampling(max_pairs=config.u_max_pairs, seed=config.seed)
+        for rule in _TRAINING_BLOCKS:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=config.em_max_pairs)
+    stats["training_seconds"] = round(time.perf_counter() - started, 2)
+    stats["model"] = "trained" if trained else "built_in"
+    if trained:
+        _store_model(con, config, linker, n_records)
+    return _predict(con, config, linker, stats)
+
+
+def _gamma(levels: list[dict[str, Any]], label: str) -> int:
+    """Splink's gamma value of a level: the non-null levels count down to 0 for the last (ELSE)."""
+    scored = [level["label_for_charts"] for level in levels if not level.get("is_null_level")]
+    return len(scored) - 1 - scored.index(label)
+
+
+# One phone on both records whose names hold a part the other does not (a given name of their own:
+# Maria / Laura Zellweger, however similar the whole names are), or are a name and its other gender's
+# form, or whose birth dates contradict each other, is a household, not one person: twins (a surname, a
+# birth date, a city and the phone shared), brother and sister, a father and his namesake son. The exact
+# rule phone_and_name has judged such a pair already and found the names or birth dates apart; the
+# fuzzy model must not overrule it. (Michael / Mihailo Hofer are one name in two languages, similar
+# part by part: the model decides.)
+_HOUSEHOLD_SQL = (
+    "(coalesce(phone_national_l = phone_national_r, false) "
+    f"AND (gamma_name = {_gamma(_NAME_LEVELS, 'other gender form')} "
+    "OR bg_parts_differ(name_tokens_l, name_tokens_r) "
+    f"OR gamma_birth_date = {_gamma(_BIRTH_DATE_LEVELS, 'different')}))")
+
+
+def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker: Any,
+             stats: dict[str, Any]) -> dict[str, Any]:
+    chunks = config.predict_chunks
+    predictions = linker.inference.predict(
+        threshold_match_probability=min(config.match_threshold, config.match_threshold_without_birth_date),
+        num_chunks_left=chunks if chunks > 1 else None,
+        num_chunks_right=chunks if chunks > 1 else None,
+        warning_mode="never",
+    )
+    labels = {name: _level_label_sql(name, levels) for name, levels in _COMPARISONS}
+    # Evidence holds level labels and similarity scores, never the names or dates themselves.
+    _run(con, f"""
+        CREATE OR REPLACE TEMP TABLE identity_fuzzy_links AS
+        SELECT least(unique_id_l, unique_id_r) AS unique_id_l,
+               greatest(unique_id_l, unique_id_r) AS unique_id_r,
+               'name_birth_date_city' AS rule,
+               match_probability::DOUBLE AS match_probability,
+               json_object(
+                   'name', {labels['name']},
+                   'name_similarity', round(greatest(
+                        jaro_winkler_similarity(name_key_l, name_key_r),
+                        jaro_winkler_similarity(name_key_l, name_key_reversed_r)), 3),
+                   'birth_date', {labels['birth_date']},
+                   'city', {labels['city']},
+                   'phone', {labels['phone']},
+                   'email', {labels['email']},
+                   'match_weight', round(match_weight, 2)
+               )::VARCHAR AS evidence
+        FROM {predictions.physical_name}
+        WHERE match_probability >= CASE WHEN birth_date_l IS NULL OR birth_date_r IS NULL
+                                        THEN {float(config.match_threshold_without_birth_date)!r}
+                                        ELSE {float(config.match_threshold)!r} END
+          AND NOT {_HOUSEHOLD_SQL}
+    """)
+    return stats
+
+
+def _cluster(con: duckdb.DuckDBPyConnection) -> None:
+    """Connected components over all links (Splink's SQL implementation, deterministic)."""
+    from splink import DuckDBAPI
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    n_links = con.execute("SELECT count(*) FROM identity_all_links").fetchall()[0][0]
+    if n_links == 0:
+        _run(con, "CREATE OR REPLACE TEMP TABLE identity_clusters "
+                    "AS SELECT unique_id, unique_id AS cluster_id FROM identity_keyed")
+        return
+    db = DuckDBAPI(con)
+    nodes = db.register("identity_keyed", table_name="identity_nodes")
+    edges = db.register("identity_all_links", table_name="identity_edges")
+    clusters = cluster_pairwise_predictions_at_threshold(
+        nodes, edges, db_api=db, node_id_column_name="unique_id",
+        edge_id_column_name_left="unique_id_l", edge_id_column_name_right="unique_id_r",
+    )
+    _run(con, f"CREATE OR REPLACE TEMP TABLE identity_clusters AS "
+                f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
+
+
+def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    """identity_keyed: every record with its normalised keys, normalising only values not cached yet
+    (the normalisers must be registered)."""
+    run_sql_file(con, "schema/identity.sql")  # the key cache it reads and extends
+    run_sql_file(con, "identity/records.sql", {
+        "keys_version": normalize.KEYS_VERSION,
+        "phone_region": _phone_regions(config),
+    })
+
+
+def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | None = None) -> dict:
+    """(Re)build person_records and person_links from the tables referrers and candidates.
+
+    Returns counts only: records, persons, merged persons, links by rule, the model used and timings.
+    """
+    config = config or IdentityConfig.from_config()
+    config.validate()
+    started = time.perf_counter()
+    stats: dict[str, Any] = {}
+    _register_normalisers(con, config)
+    with _resolution_session(con):
+        _build_keyed(con, config)
+        stats["normalised_values"] = con.execute("SELECT count(*) FROM identity_new_values").fetchall()[0][0]
+        stats["normalise_seconds"] = round(time.perf_counter() - started, 2)
+        run_sql_file(con, "identity/exact_links.sql", {
+            "max_key_group_size": config.max_key_group_size,
+            "contact_name_max_edits": config.contact_name_max_edits,
+        })
+        stats.update(_fuzzy_links(con, config))
+        _run(con, """
+            CREATE OR REPLACE TEMP TABLE identity_all_links AS
+            SELECT * FROM identity_exact_links
+            UNION ALL
+            SELECT * FROM identity_fuzzy_links
+        """)
+        _cluster(con)
+        run_sql_file(con, "identity/person_tables.sql")
+    records, persons = con.execute(
+        "SELECT count(*), count(DISTINCT person_id) FROM person_records").fetchall()[0]
+    stats["records"] = records
+    stats["persons"] = persons
+    stats["merged_persons"] = con.execute(
+        "SELECT count(*) FROM (SELECT person_id FROM person_records GROUP BY ALL HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+    stats["links_by_rule"] = dict(con.execute(
+        "SELECT rule, count(*) FROM person_links GROUP BY rule ORDER BY rule").fetchall())
+    stats["seconds"] = round(time.perf_counter() - started, 2)
+    log.info("identity: %d records -> %d persons (%s) in %.1f s", records, persons,
+             ", ".join(f"{k}={v}" for k, v in stats["links_by_rule"].items()) or "no links", stats["seconds"])
+    return stats
