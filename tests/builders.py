@@ -86,7 +86,8 @@ class Platform:
                     writer.writerow(["" if row.get(c) is None else row[c] for c in table.column_names])
         return folder
 
-    def load(self, con: duckdb.DuckDBPyConnection, as_of: str, persons: dict[str, str] | None = None):
+    def load(self, con: duckdb.DuckDBPyConnection, as_of: str, persons: dict[str, str] | None = None,
+             name_keys: dict[str, str] | None = None):
         """Put the rows straight into the current-state tables, set the run's as-of date and build
         person_records (records of one person share a key in `persons`; others are their own) and
         stints, as the detect step would."""
@@ -116,9 +117,10 @@ class Platform:
                 rid = row[TABLES[table].key]
                 iban = row.get("payout_iban")
                 con.execute(
-                    "INSERT INTO person_records (record_type, record_id, person_id, iban_key) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO person_records (record_type, record_id, person_id, iban_key, name_key) "
+                    "VALUES (?, ?, ?, ?, ?)",
                     [rtype, rid, persons.get(rid, f"{rtype}:{rid}"),
-                     iban.replace(" ", "").upper() if iban else None],
+                     iban.replace(" ", "").upper() if iban else None, (name_keys or {}).get(rid)],
                 )
         models.build(con, ["stints", "referral_facts"])
         return con

@@ -1,15 +1,49 @@
 -- The person-level referral graph, reduced to what can be on a cycle: an edge referrer person ->
 -- candidate person for each pair, kept only when both ends are both referrer and candidate somewhere
 -- (a cycle needs every member to refer and to be referred). Self-referrals are not edges of a ring.
--- inputs: referral_facts
+--
+-- Ring members hide behind fresh candidate records (another mailbox, another script) that identity
+-- resolution cannot tie to their referrer account on a name alone: a namesake is far likelier. For the
+-- ring search only, a candidate person who never refers takes the place of the one referrer person
+-- with the same name key (none when several referrer persons share it, or when birth dates contradict).
+-- Such a guess makes an edge, never a ring: only a cycle that closes through the referrals is flagged,
+-- and a chance closure through namesakes needs several of them to refer each other in turn.
+-- inputs: person_records, referral_facts
 -- materialized: query
 WITH
+referrer_names AS (
+    SELECT name_key, min(person_id) AS referrer_person_id, count(DISTINCT person_id) AS persons,
+           list(DISTINCT birth_date) FILTER (WHERE birth_date IS NOT NULL) AS birth_dates
+    FROM person_records
+    WHERE record_type = 'referrer' AND name_key IS NOT NULL
+    GROUP BY name_key
+),
+referrer_persons AS (
+    SELECT DISTINCT person_id FROM person_records WHERE record_type = 'referrer'
+),
+name_matches AS (
+    SELECT DISTINCT c.person_id AS candidate_person_id, n.referrer_person_id
+    FROM person_records c
+    JOIN referrer_names n ON n.name_key = c.name_key AND n.persons = 1
+    WHERE c.record_type = 'candidate'
+      AND c.person_id NOT IN (SELECT person_id FROM referrer_persons)
+      AND (c.birth_date IS NULL OR len(n.birth_dates) = 0 OR list_contains(n.birth_dates, c.birth_date))
+),
+candidate_as_referrer AS (
+    -- only a candidate person whose names point at exactly one referrer person
+    SELECT candidate_person_id, any_value(referrer_person_id) AS referrer_person_id
+    FROM name_matches
+    GROUP BY candidate_person_id
+    HAVING count(DISTINCT referrer_person_id) = 1
+),
 edges AS (
-    SELECT referrer_person_id AS from_person, candidate_person_id AS to_person,
-           list(referral_id ORDER BY referred_at, referral_id) AS referral_ids,
-           count(hire_id) AS hires
-    FROM referral_facts
-    WHERE referrer_person_id <> candidate_person_id
+    SELECT f.referrer_person_id AS from_person,
+           coalesce(a.referrer_person_id, f.candidate_person_id) AS to_person,
+           list(f.referral_id ORDER BY f.referred_at, f.referral_id) AS referral_ids,
+           count(f.hire_id) AS hires
+    FROM referral_facts f
+    LEFT JOIN candidate_as_referrer a ON a.candidate_person_id = f.candidate_person_id
+    WHERE f.referrer_person_id <> coalesce(a.referrer_person_id, f.candidate_person_id)
     GROUP BY ALL
 ),
 both_roles AS (

@@ -52,3 +52,31 @@ def test_cycles_longer_than_the_bound_are_ignored(platform, con):
     platform.load(con, as_of="2026-06-30", persons={f"{r}{p}": p for p in people for r in "RK"})
     assert ReferralRingDetector.from_config(max_cycle_length=4).detect(con) == []
     assert len(ReferralRingDetector.from_config(max_cycle_length=5).detect(con)) == 5
+
+
+def test_a_ring_member_behind_a_fresh_candidate_record_closes_the_ring_by_name(platform, con):
+    """D's candidate record (another mailbox) is not resolved to D's referrer account; its name is D's
+    and no other referrer's, and the referrals close A -> B -> C -> D -> A."""
+    platform.job("J1", "C1")
+    refer(platform, "1", "RA", "KB")
+    refer(platform, "2", "RB", "KC")
+    refer(platform, "3", "RC", "KD")   # KD: D under a fresh record
+    refer(platform, "4", "RD", "KA")
+    persons = {"RA": "A", "KA": "A", "RB": "B", "KB": "B", "RC": "C", "KC": "C"}
+    platform.load(con, as_of="2026-06-30", persons=persons, name_keys={"RD": "moros svitlana", "KD": "moros svitlana"})
+    flags = {f[2] for f in ReferralRingDetector.from_config().detect(con)}
+    assert flags == {"A", "B", "C", "referrer:RD"}
+
+
+def test_a_name_shared_by_two_referrers_or_a_chain_that_never_closes_is_no_ring(platform, con):
+    platform.job("J1", "C1")
+    refer(platform, "1", "RA", "KB")
+    refer(platform, "2", "RB", "KC")
+    refer(platform, "3", "RC", "KD")
+    refer(platform, "4", "RD", "KA")
+    refer(platform, "5", "RN", "KZ")   # a namesake referrer: the name no longer points at one person
+    refer(platform, "6", "RX", "KY")   # a namesake candidate in a chain that never closes
+    persons = {"RA": "A", "KA": "A", "RB": "B", "KB": "B", "RC": "C", "KC": "C"}
+    platform.load(con, as_of="2026-06-30", persons=persons,
+                  name_keys={"RD": "anna berg", "KD": "anna berg", "RN": "anna berg", "KY": "anna berg"})
+    assert ReferralRingDetector.from_config().detect(con) == []
