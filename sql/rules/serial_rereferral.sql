@@ -30,6 +30,11 @@ farmed_candidates AS (
     GROUP BY candidate_person_id
     HAVING count(*) >= $min_placements
        AND count(*) FILTER (WHERE exit_after_guarantee) >= $min_exits_after_guarantee
+       -- the rhythm is the scheme: a farmed expert never leaves before the guarantee end (the bounty
+       -- would be lost), so most ended stints end just after it; a job-hopper's exits after a
+       -- guarantee end are a coincidence among early and late ones
+       AND count(*) FILTER (WHERE exit_after_guarantee)
+           >= $min_share_of_exits_after_guarantee * count(*) FILTER (WHERE ended_at IS NOT NULL)
        AND count(DISTINCT company_id) >= 2
 ),
 candidate_flags AS (

@@ -90,3 +90,13 @@ def test_referrers_taking_turns_are_each_flagged(platform, con):
     platform.load(con, as_of="2026-06-30")
     referrers = {f[1] for f in SerialRereferralDetector.from_config().detect(con) if f[0] == "referrer"}
     assert referrers == {"R1", "R2", "R3"}
+
+
+def test_a_job_hopper_whose_exits_only_sometimes_follow_a_guarantee_end_is_no_bounty_farmer(platform, con):
+    """Four placements by four referrers: one left 17 days after its guarantee end, one 5 days after,
+    one well before it (a bounty farmer never forfeits a bounty)."""
+    farm(platform, ["K1"], ["R1", "R2", "R3", "R4"], days_after=(17, -17, 5))
+    platform.load(con, as_of="2026-06-30")
+    assert SerialRereferralDetector.from_config().detect(con) == []
+    assert {f[1] for f in SerialRereferralDetector.from_config(min_share_of_exits_after_guarantee=0.5).detect(con)
+            if f[0] == "candidate"} == {"K1"}
