@@ -27,12 +27,15 @@ class ReferralRingDetector(Detector):
     def detect(self, con) -> list[tuple]:
         edges = con.execute(models.query("referral_edges")[0]).fetchall()
         graph = nx.DiGraph()
-        for from_person, to_person, referral_ids, hires in edges:
-            graph.add_edge(from_person, to_person, referral_ids=list(referral_ids), hires=hires)
+        for from_person, to_person, referral_ids, hires, by_name in edges:
+            graph.add_edge(from_person, to_person, referral_ids=list(referral_ids), hires=hires, by_name=by_name)
         rings: dict[str, list[list[str]]] = {}
         for cycle in nx.simple_cycles(graph, length_bound=self.max_cycle_length):
             if len(cycle) < self.min_cycle_length:
                 continue
+            steps = list(zip(cycle, cycle[1:] + cycle[:1]))
+            if any(graph.edges[a, b]["by_name"] for a, b in steps) and not all(graph.edges[a, b]["hires"] for a, b in steps):
+                continue  # closed only through a name: namesakes refer each other by chance, rarely all hired
             start = cycle.index(min(cycle))  # one canonical rotation: identical inputs, identical evidence
             cycle = cycle[start:] + cycle[:start]
             for person in cycle:

@@ -6,8 +6,9 @@
 -- resolution cannot tie to their referrer account on a name alone: a namesake is far likelier. For the
 -- ring search only, a candidate person who never refers takes the place of the one referrer person
 -- with the same name key (none when several referrer persons share it, or when birth dates contradict).
--- Such a guess makes an edge, never a ring: only a cycle that closes through the referrals is flagged,
--- and a chance closure through namesakes needs several of them to refer each other in turn.
+-- Such a guess makes an edge (by_name), never a ring by itself: the ring detector accepts a cycle with
+-- such an edge only when every referral on it led to a hire (common names do refer each other by
+-- chance; namesakes who are also all hired through each other do not).
 -- inputs: person_records, referral_facts
 -- materialized: query
 WITH
@@ -40,7 +41,8 @@ edges AS (
     SELECT f.referrer_person_id AS from_person,
            coalesce(a.referrer_person_id, f.candidate_person_id) AS to_person,
            list(f.referral_id ORDER BY f.referred_at, f.referral_id) AS referral_ids,
-           count(f.hire_id) AS hires
+           count(f.hire_id) AS hires,
+           bool_or(a.referrer_person_id IS NOT NULL) AS by_name
     FROM referral_facts f
     LEFT JOIN candidate_as_referrer a ON a.candidate_person_id = f.candidate_person_id
     WHERE f.referrer_person_id <> coalesce(a.referrer_person_id, f.candidate_person_id)

@@ -76,7 +76,15 @@ def test_a_name_shared_by_two_referrers_or_a_chain_that_never_closes_is_no_ring(
     refer(platform, "4", "RD", "KA")
     refer(platform, "5", "RN", "KZ")   # a namesake referrer: the name no longer points at one person
     refer(platform, "6", "RX", "KY")   # a namesake candidate in a chain that never closes
+    # two common names that refer each other by chance, neither referral hired
+    for n, (referrer, candidate) in enumerate((("RK", "KM"), ("RM", "KK")), start=7):
+        platform.add("referrers", referrer_id=referrer)
+        platform.add("candidates", candidate_id=candidate)
+        platform.add("referrals", referral_id=f"RF{n}", referrer_id=referrer, candidate_id=candidate, job_id="J1",
+                     referred_at="2026-02-01T10:00:00Z")
     persons = {"RA": "A", "KA": "A", "RB": "B", "KB": "B", "RC": "C", "KC": "C"}
     platform.load(con, as_of="2026-06-30", persons=persons,
-                  name_keys={"RD": "anna berg", "KD": "anna berg", "RN": "anna berg", "KY": "anna berg"})
+                  name_keys={"RD": "anna berg", "KD": "anna berg", "RN": "anna berg", "KY": "anna berg",
+                             "RK": "andri kovalenko", "KK": "andri kovalenko", "RM": "maria melnik",
+                             "KM": "maria melnik"})
     assert ReferralRingDetector.from_config().detect(con) == []
