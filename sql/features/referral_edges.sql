@@ -28,7 +28,7 @@ name_matches AS (
     JOIN referrer_names n ON n.name_key = c.name_key AND n.persons = 1
     WHERE c.record_type = 'candidate'
       AND c.person_id NOT IN (SELECT person_id FROM referrer_persons)
-      AND (c.birth_date IS NULL OR len(n.birth_dates) = 0 OR list_contains(n.birth_dates, c.birth_date))
+      AND (c.birth_date IS NULL OR n.birth_dates IS NULL OR list_contains(n.birth_dates, c.birth_date))
 ),
 candidate_as_referrer AS (
     -- only a candidate person whose names point at exactly one referrer person

@@ -64,6 +64,8 @@ def test_a_ring_member_behind_a_fresh_candidate_record_closes_the_ring_by_name(p
     refer(platform, "4", "RD", "KA")
     persons = {"RA": "A", "KA": "A", "RB": "B", "KB": "B", "RC": "C", "KC": "C"}
     platform.load(con, as_of="2026-06-30", persons=persons, name_keys={"RD": "moros svitlana", "KD": "moros svitlana"})
+    # the candidate record has a birth date, the referrer account none: no contradiction
+    con.execute("UPDATE person_records SET birth_date = DATE '1985-10-25' WHERE record_id = 'KD'")
     flags = {f[2] for f in ReferralRingDetector.from_config().detect(con)}
     assert flags == {"A", "B", "C", "referrer:RD"}
 
