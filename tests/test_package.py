@@ -13,9 +13,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _clean_env() -> dict:
+    """The environment without what points at the checkout: other tests (the Airflow ones) put the
+    repository on PYTHONPATH, and pip would then take the checkout for an installed bountyguard."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+
+
 def _run(cmd, cwd, timeout=900, env=None):
     result = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                            env=env)
+                            env=env if env is not None else _clean_env())
     assert result.returncode == 0, f"{' '.join(map(str, cmd))} -> {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout
 
@@ -51,7 +57,7 @@ def test_installed_wheel_screens_the_demo_data_outside_the_repository(wheel, tmp
     # the locked versions, resolved from the index like a user's install (a pip cache makes it quick)
     _run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", REPO / "requirements.lock",
           wheel], cwd=tmp_path)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = _clean_env()
     where = _run([py, "-c", "import bountyguard, detectors; print(bountyguard.__file__); print(detectors.__file__)"],
                  cwd=tmp_path, env=env)
     assert all(str(venv) in line for line in where.split()), where  # not the checkout
