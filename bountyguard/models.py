@@ -45,7 +45,7 @@ MATERIALIZATIONS = ("view", "table", "temp_table", "query")
 
 # Inputs that are neither models nor persistent tables: a step creates them before building models.
 RUNTIME_INPUTS = {
-    "run_context": "pipeline: the run's id and as-of date (db.enter_as_of)",
+    "run_context": "pipeline: the run's id and as-of date (models.enter_run)",
     "person_records": "identity resolution: one row per referrer and candidate record with its person",
     "person_links": "identity resolution: the links that merged records, with their evidence",
     "analyst_decision_input": "decision step: the analysts' latest decisions (ledger.stage_decision_inputs)",
