@@ -70,9 +70,7 @@ def _contract_problems(con, run, published_dir: str) -> str | None:
 def every_published_run_follows_the_contract(monkeypatch):
     """Wrap the one function that publishes a run: after each publish in this test, the contract's
     own checker must pass on it (clean, not_clean and failed reports alike)."""
-    if not CHECKER.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHECKER} is missing: the contract checker must run on every published run in CI")
+    if not CHECKER.exists():  # tests/test_report.py::test_the_contract_checker_is_at_hand says so, once
         yield
         return
     from bountyguard import pipeline

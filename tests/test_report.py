@@ -82,3 +82,16 @@ def test_export_refuses_a_changed_report(published, tmp_path):
     edit_report(run_dir, lambda r: r["decision_counts"].update(release=999))
     assert main(["export", "--db", str(tmp_path / "bg.duckdb"), "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_the_contract_checker_is_at_hand():
+    """Every run the tests publish is checked by ../shared/tools/check_export.py (tests/conftest.py);
+    in CI its absence fails here, once, instead of silently checking nothing."""
+    import os
+
+    from tests.conftest import CHECKER
+
+    if not CHECKER.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHECKER} is missing: the contract checker must run on every published run in CI")
+        pytest.skip(f"{CHECKER} is not beside the repository: published runs are not checked against the contract")
