@@ -274,6 +274,12 @@ def publish(db: str | Path, run_id: str, status: str | None = None) -> dict:
 
 def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str | None = None) -> dict:
     """Assemble the run's report (report.py), publish it atomically for readers and record it."""
+    if status != "clean":
+        # belt and braces: whatever a step decided, a report that is not clean releases nothing
+        code = "run_failed" if status == "failed" else "data_not_clean"
+        con.execute(
+            "UPDATE payout_decisions SET decision = 'hold', reasons = ? WHERE run_id = ? AND decision = 'release'",
+            [code, run.run_id])
     report, decisions = assemble_report(con, db, run, status, outcome, error)
     published = publish_report(con, db, run.run_id, run.as_of, report, decisions)
     con.execute("DELETE FROM reports WHERE run_id = ?", [run.run_id])

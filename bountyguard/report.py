@@ -167,12 +167,6 @@ def assemble_report(con, db, run, status: str, outcome: dict | None, error: str 
     from bountyguard import validate as gate
     from bountyguard.contract import DECISIONS, PATTERNS
 
-    if status != "clean":
-        # belt and braces: whatever a step decided, a report that is not clean releases nothing
-        code = "run_failed" if status == "failed" else "data_not_clean"
-        con.execute(
-            "UPDATE payout_decisions SET decision = 'hold', reasons = ? WHERE run_id = ? AND decision = 'release'",
-            [code, run.run_id])
     tables = {
         t: {"file": Path(f).name if f else None, "rows_in": i, "rows_loaded": l, "rows_rejected": r, "problem": p}
         for t, f, i, l, r, p in con.execute(
