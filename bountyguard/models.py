@@ -162,19 +162,19 @@ def build_order(targets: list[str] | tuple[str, ...] | None = None) -> list[str]
         if name not in wanted:
             wanted.add(name)
             stack.extend(g[name])
+    # layer by layer (every model after all it reads), each layer in folder order then by name: the
+    # same graph always gives the same order, and `bountyguard models` reads top to bottom
+    sorter = TopologicalSorter({n: g[n] for n in wanted})
     try:
-        order = list(TopologicalSorter({n: g[n] for n in wanted}).static_order())
+        sorter.prepare()
     except CycleError as exc:
         raise ModelError(f"the models form a cycle: {' -> '.join(exc.args[1])}") from None
-    # static_order is deterministic for the same graph; sort ties by folder order then name for readability
-    rank = {n: i for i, n in enumerate(order)}
-    return sorted(order, key=lambda n: (_depth(n, g), MODEL_FOLDERS.index(models()[n].folder), n, rank[n]))
-
-
-def _depth(name: str, g: dict[str, tuple[str, ...]], seen: tuple[str, ...] = ()) -> int:
-    if name in seen:
-        raise ModelError(f"the models form a cycle: {' -> '.join((*seen, name))}")
-    return 1 + max((_depth(p, g, (*seen, name)) for p in g[name]), default=-1)
+    order: list[str] = []
+    while sorter.is_active():
+        layer = sorted(sorter.get_ready(), key=lambda n: (MODEL_FOLDERS.index(models()[n].folder), n))
+        order += layer
+        sorter.done(*layer)
+    return order
 
 
 def _params(model: Model, config: dict | None, params: dict | None) -> dict:
