@@ -5,7 +5,11 @@
 -- Ring members hide behind fresh candidate records (another mailbox, another script) that identity
 -- resolution cannot tie to their referrer account on a name alone: a namesake is far likelier. For the
 -- ring search only, a candidate person who never refers takes the place of the one referrer person
--- with the same name key (none when several referrer persons share it, or when birth dates contradict).
+-- with the same name key whose birth date does not contradict the candidate's (namesakes are told
+-- apart by their birth dates; none when several remain).
+-- A disguise may also change a letter of the name (Moroz / Moors): a hired candidate person whose
+-- name key is one edit from a referrer person's, in the same city, takes that person's place too
+-- (blocked on a shared name token and the city, so it never compares all pairs).
 -- Such a guess makes an edge (by_name), never a ring by itself: the ring detector accepts a cycle with
 -- such an edge only when every referral on it led to a hire (common names do refer each other by
 -- chance; namesakes who are also all hired through each other do not).
@@ -13,11 +17,12 @@
 -- materialized: query
 WITH
 referrer_names AS (
-    SELECT name_key, min(person_id) AS referrer_person_id, count(DISTINCT person_id) AS persons,
+    -- each referrer person under each of its name keys, with the birth dates its records give
+    SELECT name_key, person_id AS referrer_person_id,
            list(DISTINCT birth_date) FILTER (WHERE birth_date IS NOT NULL) AS birth_dates
     FROM person_records
     WHERE record_type = 'referrer' AND name_key IS NOT NULL
-    GROUP BY name_key
+    GROUP BY ALL
 ),
 referrer_persons AS (
     SELECT DISTINCT person_id FROM person_records WHERE record_type = 'referrer'
@@ -25,15 +30,37 @@ referrer_persons AS (
 name_matches AS (
     SELECT DISTINCT c.person_id AS candidate_person_id, n.referrer_person_id
     FROM person_records c
-    JOIN referrer_names n ON n.name_key = c.name_key AND n.persons = 1
+    JOIN referrer_names n ON n.name_key = c.name_key
     WHERE c.record_type = 'candidate'
       AND c.person_id NOT IN (SELECT person_id FROM referrer_persons)
       AND (c.birth_date IS NULL OR n.birth_dates IS NULL OR list_contains(n.birth_dates, c.birth_date))
 ),
+hired_candidate_persons AS (
+    SELECT DISTINCT candidate_person_id AS person_id FROM referral_facts WHERE hire_id IS NOT NULL
+),
+name_tokens AS (
+    SELECT DISTINCT person_id, record_type, name_key, city_key, birth_date,
+           unnest(string_split(name_key, ' ')) AS token
+    FROM person_records
+    WHERE name_key IS NOT NULL AND city_key IS NOT NULL
+),
+near_name_matches AS (
+    SELECT DISTINCT c.person_id AS candidate_person_id, r.person_id AS referrer_person_id
+    FROM name_tokens c
+    JOIN name_tokens r ON r.token = c.token AND r.city_key = c.city_key
+    WHERE c.record_type = 'candidate' AND r.record_type = 'referrer'
+      AND c.person_id IN (SELECT person_id FROM hired_candidate_persons)
+      AND c.person_id NOT IN (SELECT person_id FROM referrer_persons)
+      AND c.name_key <> r.name_key
+      AND damerau_levenshtein(c.name_key, r.name_key) = 1
+      AND (c.birth_date IS NULL OR r.birth_date IS NULL OR c.birth_date = r.birth_date)
+      -- an exact name wins: a near name never makes an exact match ambiguous
+      AND c.person_id NOT IN (SELECT candidate_person_id FROM name_matches)
+),
 candidate_as_referrer AS (
     -- only a candidate person whose names point at exactly one referrer person
     SELECT candidate_person_id, any_value(referrer_person_id) AS referrer_person_id
-    FROM name_matches
+    FROM (SELECT * FROM name_matches UNION SELECT * FROM near_name_matches)
     GROUP BY candidate_person_id
     HAVING count(DISTINCT referrer_person_id) = 1
 ),

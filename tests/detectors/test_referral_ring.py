@@ -90,3 +90,48 @@ def test_a_name_shared_by_two_referrers_or_a_chain_that_never_closes_is_no_ring(
                              "RK": "andri kovalenko", "KK": "andri kovalenko", "RM": "maria melnik",
                              "KM": "maria melnik"})
     assert ReferralRingDetector.from_config().detect(con) == []
+
+
+def _ring_with_d_behind_a_fresh_record(platform, con, candidate_name_key, first_referral_hired=True):
+    """A -> B -> C -> D -> A, D's candidate record KD unresolved to RD."""
+    platform.job("J1", "C1")
+    if first_referral_hired:
+        refer(platform, "1", "RA", "KB")
+    else:
+        platform.add("referrers", referrer_id="RA")
+        platform.add("candidates", candidate_id="KB")
+        platform.add("referrals", referral_id="RF1", referrer_id="RA", candidate_id="KB", job_id="J1",
+                     referred_at="2026-02-01T10:00:00Z")
+    refer(platform, "2", "RB", "KC")
+    refer(platform, "3", "RC", "KD")
+    refer(platform, "4", "RD", "KA")
+    refer(platform, "5", "RN", "KZ")   # RN: a referrer who may be D's namesake
+    persons = {"RA": "A", "KA": "A", "RB": "B", "KB": "B", "RC": "C", "KC": "C"}
+    platform.load(con, as_of="2026-06-30", persons=persons,
+                  name_keys={"RD": "moros svitlana", "KD": candidate_name_key, "RN": "moros svitlana"})
+    con.execute("UPDATE person_records SET city_key = 'warszawa' WHERE record_id IN ('RD', 'KD')")
+    con.execute("UPDATE person_records SET birth_date = DATE '1993-06-25' WHERE record_id = 'KD'")
+
+
+def test_a_namesake_referrer_born_on_another_day_does_not_hide_the_ring_member(platform, con):
+    _ring_with_d_behind_a_fresh_record(platform, con, "moros svitlana")
+    con.execute("UPDATE person_records SET birth_date = DATE '1961-02-03' WHERE record_id = 'RN'")
+    assert {f[2] for f in ReferralRingDetector.from_config().detect(con)} == {"A", "B", "C", "referrer:RD"}
+    # ...but a namesake whose birth date is unknown may be the one: the name points at two people
+    con.execute("UPDATE person_records SET birth_date = NULL WHERE record_id = 'RN'")
+    assert ReferralRingDetector.from_config().detect(con) == []
+
+
+def test_a_name_one_letter_off_in_the_same_city_closes_a_fully_hired_ring(platform, con):
+    _ring_with_d_behind_a_fresh_record(platform, con, "mors svitlana")   # Moroz typed Moors
+    con.execute("UPDATE person_records SET birth_date = DATE '1961-02-03' WHERE record_id = 'RN'")
+    assert {f[2] for f in ReferralRingDetector.from_config().detect(con)} == {"A", "B", "C", "referrer:RD"}
+    # the same near name in another city is another person
+    con.execute("UPDATE person_records SET city_key = 'krakow' WHERE record_id = 'KD'")
+    assert ReferralRingDetector.from_config().detect(con) == []
+
+
+def test_a_near_name_never_closes_a_ring_whose_referrals_were_not_all_hired(platform, con):
+    _ring_with_d_behind_a_fresh_record(platform, con, "mors svitlana", first_referral_hired=False)
+    con.execute("UPDATE person_records SET birth_date = DATE '1961-02-03' WHERE record_id = 'RN'")
+    assert ReferralRingDetector.from_config().detect(con) == []
