@@ -182,3 +182,9 @@ def test_decisions_are_previewed_saved_and_audited(world):
     assert csv_text.splitlines()[0] == ",".join(store.AUDIT_CSV_COLUMNS)
     assert "known twin" in csv_text and "view_case" in csv_text
     assert any(e["action"] == "export_audit" for e in audit(world))
+
+
+def test_a_person_without_a_case_is_not_found(world):
+    c = client(world)
+    login(c, "ana")
+    assert c.get("/cases/P0000000000000000").status_code == 404

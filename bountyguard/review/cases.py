@@ -59,6 +59,10 @@ class NotAllowedError(CaseError):
     """The user's role may not take this decision."""
 
 
+class NoSuchCaseError(CaseError):
+    """No case for this person in the newest published run."""
+
+
 # --- reading -----------------------------------------------------------------------------------------
 
 def newest_run(db_path: str | Path) -> tuple[Path, dict]:
@@ -126,7 +130,7 @@ class Snapshot:
     def case(self, person_id: str) -> dict:
         rows, _ = self.queue(status=None, person_id=person_id, page_size=1)
         if not rows:
-            raise CaseError(f"no case for person {person_id} in run {self.run_id}")
+            raise NoSuchCaseError(f"no case for person {person_id} in run {self.run_id}")
         case = rows[0]
         flags = self._rows("SELECT * FROM flags WHERE person_id = ? ORDER BY score DESC, pattern, flag_id", [person_id])
         names = self._names()
@@ -147,6 +151,9 @@ class Snapshot:
             t["other_person_id"], t["other_name"] = other, names.get(other, other)
         case["payouts"] = self.case_payouts(person_id)
         case["network"] = self._network(person_id, names)
+        with_case = {n["id"] for n in case["network"]["nodes"] if n["case_status"]}
+        for t in case["timeline"]:
+            t["other_has_case"] = t["other_person_id"] in with_case and t["other_person_id"] != person_id
         scon = store.open_store(self.db_path)
         try:
             case["history"] = store.case_history(scon, person_id)

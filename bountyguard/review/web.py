@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from bountyguard.contract import PATTERNS
 from bountyguard.errors import BountyguardError
 from bountyguard.review import cases, store
-from bountyguard.review.cases import CaseError, NotAllowedError, Snapshot
+from bountyguard.review.cases import CaseError, NoSuchCaseError, NotAllowedError, Snapshot
 
 SESSION_COOKIE = "bountyguard_session"
 LOGIN_CSRF_COOKIE = "bountyguard_login_csrf"
@@ -55,7 +55,8 @@ def create_app(db_path: str | Path, review_config: dict) -> FastAPI:
 
     @app.exception_handler(BountyguardError)
     async def refused(request: Request, exc: BountyguardError):
-        status = 403 if isinstance(exc, NotAllowedError) else 409 if isinstance(exc, CaseError) else 500
+        status = (403 if isinstance(exc, NotAllowedError) else 404 if isinstance(exc, NoSuchCaseError)
+                  else 409 if isinstance(exc, CaseError) else 500)
         return HTMLResponse(_page_error(str(exc)), status_code=status)
 
     def user_of(request: Request, api: bool = False) -> dict:
