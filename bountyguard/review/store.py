@@ -90,30 +90,12 @@ def store_path(db_path: str | Path) -> Path:
 def open_store(db_path: str | Path) -> sqlite3.Connection:
     path = store_path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    return ledger.open_versioned(path, _SCHEMA, _SCHEMA_VERSION, _refuse_other_schema, "cannot open the review store")
 
-    def connect() -> sqlite3.Connection:
-        con = sqlite3.connect(path, timeout=ledger.BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                              check_same_thread=False)
-        try:
-            con.row_factory = sqlite3.Row
-            con.execute(f"PRAGMA busy_timeout = {ledger.BUSY_TIMEOUT_SECONDS * 1000}")
-            con.execute("PRAGMA journal_mode = WAL")
-            con.execute("PRAGMA synchronous = FULL")
-            if con.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
-                with ledger.immediate(con):
-                    version = con.execute("PRAGMA user_version").fetchone()[0]
-                    if version not in (0, _SCHEMA_VERSION):
-                        raise ReviewStoreError(f"{path}: review store schema {version}, need {_SCHEMA_VERSION}")
-                    if version == 0:
-                        for statement in ledger._statements(_SCHEMA):
-                            con.execute(statement)
-                        con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        except BaseException:
-            con.close()
-            raise
-        return con
 
-    return ledger._while_busy(connect, path, "cannot open the review store")
+def _refuse_other_schema(path: Path, version: int) -> None:
+    if version not in (0, _SCHEMA_VERSION):
+        raise ReviewStoreError(f"{path}: review store schema version {version}, this bountyguard needs {_SCHEMA_VERSION}")
 
 
 def _now() -> datetime:
