@@ -134,10 +134,11 @@ class Snapshot:
         case = rows[0]
         flags = self._rows("SELECT * FROM flags WHERE person_id = ? ORDER BY score DESC, pattern, flag_id", [person_id])
         names = self._names()
-        record_names = {r["record_id"]: r["full_name"] for r in self._rows(
+        # record ids and person ids alike are named in the evidence
+        id_names = names | {r["record_id"]: r["full_name"] for r in self._rows(
             "SELECT DISTINCT record_id, full_name FROM records")}
         for f in flags:
-            f["evidence_items"] = readable_evidence(json.loads(f["evidence"]), record_names)
+            f["evidence_items"] = readable_evidence(json.loads(f["evidence"]), id_names)
             f["meaning"] = PATTERN_MEANING.get(f["pattern"], "")
         case["flags"] = flags
         case["records"] = self._rows("SELECT * FROM records WHERE person_id = ? ORDER BY record_type, record_id", [person_id])
@@ -280,41 +281,32 @@ def decide(db_path: str | Path, person_id: str, action: str, user: dict, reason:
 
 # --- reading evidence like a person ------------------------------------------------------------------
 
-_PEOPLE_KEYS = ("referrer_id", "candidate_id")
-
-
 def readable_evidence(evidence: dict, names: dict) -> list[dict]:
     """The evidence as a person reads it: one item per key, with its label in words and either a
-    text or, for a list of records (stints, referrals...), a small table. Referrer and candidate ids
-    carry the person's name (`names`: record id -> name), so the other people are named."""
+    text or, for a list of records (stints, referrals, rings...), a small table. Every record id or
+    person id that `names` knows (id -> name) carries the name, so the other people are named."""
     items = []
     for key, value in evidence.items():
         label = key.replace("_", " ")
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             columns = list(dict.fromkeys(k for v in value for k in v))
-            rows = [[_with_name(c, v.get(c), names) for c in columns] for v in value]
+            rows = [[_short(v.get(c), names) for c in columns] for v in value]
             items.append({"label": label, "text": None, "columns": [c.replace("_", " ") for c in columns], "rows": rows})
-        elif isinstance(value, list):
-            items.append({"label": label, "text": ", ".join(_with_name(key.removesuffix("s"), v, names) for v in value)})
         else:
-            items.append({"label": label, "text": _with_name(key, value, names)})
+            items.append({"label": label, "text": _short(value, names)})
     return items
 
 
-def _with_name(key: str, value, names: dict) -> str:
-    text = _short(value)
-    if key in _PEOPLE_KEYS or key in ("referrer_ids", "candidate_ids"):
-        name = names.get(text)
-        return f"{text} ({name})" if name else text
-    return text
-
-
-def _short(value) -> str:
+def _short(value, names: dict) -> str:
     if isinstance(value, dict):
-        return ", ".join(f"{k.replace('_', ' ')} {_short(v)}" for k, v in value.items())
+        return ", ".join(f"{k.replace('_', ' ')} {_short(v, names)}" for k, v in value.items())
     if isinstance(value, list):
-        return ", ".join(_short(v) for v in value)
-    return "" if value is None else str(value)
+        return ", ".join(_short(v, names) for v in value)
+    if value is None:
+        return ""
+    text = str(value)
+    name = names.get(text) if isinstance(value, str) else None
+    return f"{text} ({name})" if name else text
 
 
 # --- masking ------------------------------------------------------------------------------------------

@@ -265,15 +265,23 @@ def network_svg(network: dict, size: int = 360) -> str:
         angle = 2 * math.pi * i / max(len(others), 1)
         pos[n["id"]] = (size / 2 + size * 0.36 * math.cos(angle), size / 2 + size * 0.36 * math.sin(angle))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img" '
-             f'aria-label="referral network"><defs><marker id="arrow" viewBox="0 0 10 10" refX="18" refY="5" '
-             f'markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
+             f'aria-label="referral network">']
     for e in network["edges"]:
         (x1, y1), (x2, y2) = pos[e["source"]], pos[e["target"]]
-        if e["source"] == e["target"]:
-            parts.append(f'<circle cx="{x1:.0f}" cy="{y1 - 22:.0f}" r="14" fill="none" stroke="#b00" />')
+        if e["source"] == e["target"]:  # a self-referral
+            parts.append(f'<circle cx="{x1:.0f}" cy="{y1 - 22:.0f}" r="14" fill="none" stroke="#b00">'
+                         f'<title>referred themself {e["referrals"]} times</title></circle>')
             continue
-        parts.append(f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" stroke="#555" '
-                     f'marker-end="url(#arrow)"><title>{e["referrals"]} referrals</title></line>')
+        # an arrowhead drawn as a triangle just outside the candidate's circle: referrer -> candidate
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        ux, uy = (x2 - x1) / length, (y2 - y1) / length
+        tip_x, tip_y = x2 - ux * 12, y2 - uy * 12
+        base_x, base_y = tip_x - ux * 9, tip_y - uy * 9
+        head = " ".join(f"{px:.1f},{py:.1f}" for px, py in (
+            (tip_x, tip_y), (base_x - uy * 4, base_y + ux * 4), (base_x + uy * 4, base_y - ux * 4)))
+        parts.append(f'<g><title>{e["referrals"]} referrals</title>'
+                     f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{base_x:.0f}" y2="{base_y:.0f}" stroke="#555"/>'
+                     f'<polygon points="{head}" fill="#555"/></g>')
     for n in network["nodes"]:
         x, y = pos[n["id"]]
         colour = "#b00" if n["id"] == center else ("#d80" if n["case_status"] in ("open", "confirmed") else "#4a7")
