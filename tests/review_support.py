@@ -52,3 +52,19 @@ def add_new_hire_for_bernd(p: Platform) -> None:
 
 def write(p: Platform, folder: Path) -> Path:
     return p.write_landing(folder)
+
+
+def run_cli(db: Path, landing: Path, as_of: str) -> None:
+    """A screening run through the command line; its report must be clean."""
+    from bountyguard.cli import main
+
+    assert main(["run", "--landing", str(landing), "--db", str(db), "--as-of", as_of]) == 0
+
+
+def case_of(db: Path, name: str) -> dict:
+    """The case (any status) of the person shown as `name` in the newest published run."""
+    from bountyguard.review import cases
+
+    with cases.Snapshot(db) as snap:
+        rows, _ = snap.queue(status=None, page_size=100)
+    return next(r for r in rows if r["display_name"] == name)

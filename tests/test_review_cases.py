@@ -13,26 +13,15 @@ from bountyguard.cli import main
 from bountyguard.config import load_config
 from bountyguard.review import cases, store
 from bountyguard.review.snapshot import TABLES
-from tests.review_support import AS_OF, NEXT_DAY, add_new_hire_for_bernd, review_platform, write
+from tests.review_support import AS_OF, NEXT_DAY, add_new_hire_for_bernd, case_of, review_platform, run_cli, write
 
 LEAD_ONLY_ABOVE = load_config()["review"]["lead_only_above"]
 ANALYST = {"name": "ana", "role": "analyst"}
 
 
-def _run_cli(db, landing, as_of):
-    assert main(["run", "--landing", str(landing), "--db", str(db), "--as-of", as_of]) == 0
-    return {}
-
-
 def decisions_of_newest(db) -> dict[str, tuple[str, str]]:
     _, _, decisions, _ = payouts.newest_verified_report(db)
     return {d["payout_id"]: (d["decision"], d["reasons"]) for d in decisions}
-
-
-def case_of(db, name: str) -> dict:
-    with cases.Snapshot(db) as snap:
-        rows, _ = snap.queue(status=None, page_size=100)
-    return next(r for r in rows if r["display_name"] == name)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +30,7 @@ def world(tmp_path_factory):
     platform = review_platform()
     landing = write(platform, root / "landing")
     db = root / "bg.duckdb"
-    _run_cli(db, landing, AS_OF)
+    run_cli(db, landing, AS_OF)
     return {"root": root, "db": db, "landing": landing, "platform": platform}
 
 
@@ -100,7 +89,7 @@ def test_confirm_and_dismiss_reach_the_next_run_and_the_payout_job(tmp_path):
     platform = review_platform()
     landing = write(platform, tmp_path / "landing")
     db = tmp_path / "bg.duckdb"
-    _run_cli(db, landing, AS_OF)
+    run_cli(db, landing, AS_OF)
     anna, bernd = case_of(db, "Anna Selbst")["person_id"], case_of(db, "Bernd Beispiel")["person_id"]
 
     with cases.Snapshot(db) as snap:
@@ -116,7 +105,7 @@ def test_confirm_and_dismiss_reach_the_next_run_and_the_payout_job(tmp_path):
     assert sorted(p["payout_id"] for p in summary["paid"]) == ["P1", "P2", "P3"]
     assert [b["payout_id"] for b in summary["blocked_by_analyst"]] == []  # PA was never decided release
 
-    _run_cli(db, landing, NEXT_DAY)
+    run_cli(db, landing, NEXT_DAY)
     decided = decisions_of_newest(db)
     assert decided["PA"] == ("void", "self_referral;analyst_void")
     assert decided["PB"] == ("release", "")
@@ -131,7 +120,7 @@ def test_confirm_and_dismiss_reach_the_next_run_and_the_payout_job(tmp_path):
     # new evidence (another self-referral with its own payout) reopens it
     add_new_hire_for_bernd(platform)
     write(platform, landing)
-    _run_cli(db, landing, "2026-07-02")
+    run_cli(db, landing, "2026-07-02")
     reopened = case_of(db, "Bernd Beispiel")
     assert reopened["status"] == "open" and reopened["last_action"] == "dismiss"
     assert decisions_of_newest(db)["PB2"] == ("hold", "self_referral")

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from bountyguard.config import load_config
 from bountyguard.review import store
 from bountyguard.review.web import SESSION_COOKIE, create_app
-from tests.review_support import ANNA_EMAIL, ANNA_IBAN, ANNA_PHONE, AS_OF, review_platform, write
-from tests.test_review_cases import _run_cli, case_of
+from tests.review_support import ANNA_EMAIL, ANNA_IBAN, ANNA_PHONE, AS_OF, case_of, review_platform, run_cli, write
 
 PASSWORD = "a long password"
 
@@ -22,7 +21,7 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("review_web")
     platform = review_platform()
     db = root / "bg.duckdb"
-    _run_cli(db, write(platform, root / "landing"), AS_OF)
+    run_cli(db, write(platform, root / "landing"), AS_OF)
     con = store.open_store(db)
     try:
         for name, role in (("ana", "analyst"), ("lee", "lead"), ("gone", "analyst"), ("victim", "analyst")):

@@ -15,8 +15,6 @@ from bountyguard.config import load_config
 from bountyguard.errors import BountyguardError
 from bountyguard.review import cases, store
 
-COMMANDS = ("users", "cases", "serve")
-
 
 def register(subparsers) -> None:
     users = subparsers.add_parser("users", help="users of the case review: add, list, disable")
