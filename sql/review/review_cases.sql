@@ -1,4 +1,4 @@
--- One case per person with at least one holding flag in this run (CASES: a case opens when a person
+-- One case per person with at least one holding flag in this run (a case opens when a person
 -- first has a holding flag). Money at stake: the amounts of the person's payouts (as referrer or as
 -- candidate) that this run did not release. `evidence_patterns` and `evidence_records` are what a
 -- dismissal is measured against: a dismissed case reopens only when one of them gains a member (a new
