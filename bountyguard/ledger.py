@@ -122,7 +122,14 @@ def idempotency_key(payout_id: str) -> str:
 
 def open_ledger(db_path: str | Path) -> sqlite3.Connection:
     """Open (and on first use create) the ledger of `db_path` for writing."""
-    path = ledger_path(db_path)
+    return open_versioned(ledger_path(db_path), _SCHEMA, _SCHEMA_VERSION, _refuse_other_schema,
+                          "cannot open the payout ledger")
+
+
+def open_versioned(path: Path, schema: str, schema_version: int, refuse, what: str) -> sqlite3.Connection:
+    """Open (and on first use create) a SQLite file of `schema` at `schema_version` for writing:
+    WAL, FULL sync, the busy timeout. `refuse(path, version)` raises for a file of another version.
+    Also used by the case review's store (bountyguard/review/store.py), which keeps the same rules."""
 
     def connect() -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; every write goes through `immediate`.
@@ -133,21 +140,21 @@ def open_ledger(db_path: str | Path) -> sqlite3.Connection:
             con.execute("PRAGMA journal_mode = WAL")
             # FULL: a committed claim or `sent` mark survives a power cut, which the write order relies on.
             con.execute("PRAGMA synchronous = FULL")
-            if con.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+            if con.execute("PRAGMA user_version").fetchone()[0] != schema_version:
                 with immediate(con):
                     # read again under the write lock: another process may have created it meanwhile
                     version = con.execute("PRAGMA user_version").fetchone()[0]
-                    _refuse_other_schema(path, version)
+                    refuse(path, version)
                     if version == 0:
-                        for statement in _statements(_SCHEMA):
+                        for statement in _statements(schema):
                             con.execute(statement)
-                        con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                        con.execute(f"PRAGMA user_version = {schema_version}")
         except BaseException:
             con.close()
             raise
         return con
 
-    return _while_busy(connect, path, "cannot open the payout ledger")
+    return _while_busy(connect, path, what)
 
 
 def open_ledger_readonly(db_path: str | Path) -> sqlite3.Connection | None:

@@ -32,7 +32,7 @@ import duckdb
 
 from bountyguard.db import SQL_DIR, run_sql_file
 
-MODEL_FOLDERS = ("staging", "features", "rules", "validation", "decisions")
+MODEL_FOLDERS = ("staging", "features", "rules", "validation", "decisions", "review")
 MATERIALIZED_BY_FOLDER = {
     "staging": "view",
     "identity": "temp_table",
@@ -40,6 +40,8 @@ MATERIALIZED_BY_FOLDER = {
     "rules": "query",
     "validation": "query",
     "decisions": "query",
+    # the case-review snapshot a published run carries (bountyguard/review/snapshot.py)
+    "review": "temp_table",
 }
 MATERIALIZATIONS = ("view", "table", "temp_table", "query")
 
@@ -60,6 +62,11 @@ CONSUMERS = {
     "inputs_digest": "report.assemble_report (inputs_sha256)",
     "quarantine": "validate.collect_metrics",
     "new_payout_decisions": "pipeline.decide (stored in payout_decisions)",
+    "review_flags": "review.snapshot (published for the case review)",
+    "review_payouts": "review.snapshot (published for the case review)",
+    "review_records": "review.snapshot (published for the case review)",
+    "review_links": "review.snapshot (published for the case review)",
+    "review_timeline": "review.snapshot (published for the case review)",
 }
 
 _HEADER = re.compile(r"^--\s*(inputs|config|materialized):\s*(.*)$", re.MULTILINE)

@@ -16,14 +16,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterable
 
+import duckdb
+
 from bountyguard.config import canonical_json, config_sha256
 from bountyguard.errors import BountyguardError, ReportIntegrityError
+
+log = logging.getLogger(__name__)
 
 # Everything in report.json is covered except these: the digest itself, the run id and the Data Docs
 # path (both name the run, and identical runs must give identical digests).
@@ -240,6 +245,15 @@ def publish_report(con, db, run_id: str, as_of, report: dict, decisions: list[tu
         report["release_batch_sha256"] = file_sha256(batch_path)
         report["report_sha256"] = compute_report_sha256(report, decisions)
         export.write_run_exports(con, run_id, folder, report["report_sha256"])
+        # the case-review snapshot (bountyguard/review/snapshot.py): outside the digest, like Data Docs
+        # A run too broken to screen (a failed report) has no persons or stints to show: it is
+        # published without a snapshot (the app says so) rather than not published, which would stop
+        # its holds from reaching the payout job.
+        from bountyguard.review.snapshot import write_snapshot
+        try:
+            write_snapshot(con, run_id, folder, report.get("config") or {})
+        except duckdb.Error as exc:
+            log.warning("run %s: no case-review snapshot (%s)", run_id, type(exc).__name__)
         write_json(folder / "report.json", report)
 
     return publish_folder(db, run_id, write_files, as_of=as_of.isoformat())

@@ -11,6 +11,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
+# The case review's browser tests drive Debian's Chromium by its path (browsers cannot be downloaded,
+# so never `playwright install`). Installed when missing and we may (root with apt); otherwise those
+# tests skip, or fail under CI=true.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "install: apt packages chromium chromium-driver (for the case review's browser tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; }
+fi
 stamp=".venv/.bountyguard-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
