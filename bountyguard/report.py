@@ -5,11 +5,12 @@ file. `publish` copies a finished run's report and exports into `<db stem>.publi
 atomically (write a temporary folder, then rename) and then moves the `LATEST` pointer, so a reader
 sees either the previous complete report or the new complete one, never a half-written run.
 
-report_sha256 covers the whole report and every decision, except what varies between identical runs
+report_sha256 is a keyed signature (HMAC-SHA256, `signing.py`) over the whole report and every decision, except what varies between identical runs
 (the run id and the Data Docs path; no wall-clock time is in the report): the as-of date, the status,
 the digest of the input state, the configuration and its digest, the validation outcome, row counts,
 flag and decision counts, the release batch's hash, and each (payout, decision, reasons). A reader recomputes it from
-the published files, so a report edited after publishing is refused.
+the published files with the key named by `report_key_id`, so a report edited after publishing is refused
+even when the editor recomputed every plain hash.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
+from bountyguard import signing
 from bountyguard.config import canonical_json, config_sha256
 from bountyguard.errors import BountyguardError, ReportIntegrityError
 
@@ -34,11 +36,23 @@ RELEASE_BATCH_COLUMNS = ["payout_id", "referrer_id", "amount", "currency", "paye
 DECISION_COLUMNS = ["payout_id", "decision", "reasons", "run_id", "report_sha256"]
 
 
-def compute_report_sha256(report: dict, decisions: Iterable[tuple[str, str, str]]) -> str:
-    """Digest over the whole report but NOT_DIGESTED and the (payout_id, decision, reasons) triples."""
+def _signed_body(report: dict, decisions: Iterable[tuple[str, str, str]]) -> bytes:
+    """The whole report but NOT_DIGESTED (report_key_id included) and the (payout_id, decision, reasons) triples."""
     body = {field: value for field, value in report.items() if field not in NOT_DIGESTED}
     body["decisions"] = sorted([str(p), str(d), str(r or "")] for p, d, r in decisions)
-    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    return canonical_json(body).encode()
+
+
+def compute_report_sha256(report: dict, decisions: Iterable[tuple[str, str, str]]) -> str:
+    """The report's signature under the key its `report_key_id` names."""
+    return signing.sign(_signed_body(report, decisions), str(report.get("report_key_id")))
+
+
+def sign_report(report: dict, decisions: Iterable[tuple[str, str, str]]) -> str:
+    """Name the current signing key in the report and sign it (sets report_key_id and report_sha256)."""
+    report["report_key_id"] = signing.signing_key_id()
+    report["report_sha256"] = compute_report_sha256(report, decisions)
+    return report["report_sha256"]
 
 
 def published_root(db_path: str | Path) -> Path:
@@ -115,18 +129,25 @@ def load_verified_report(run_dir: str | Path) -> tuple[dict, list[dict], list[di
     except (OSError, json.JSONDecodeError) as exc:
         raise ReportIntegrityError(f"{run_dir}: published report unreadable ({exc})") from None
     claimed = report.get("report_sha256")
+    key_id = report.get("report_key_id")
+    if not key_id:
+        raise ReportIntegrityError(
+            f"{run_dir / 'report.json'}: the report names no signing key (report_key_id): it is unsigned "
+            "or was changed after it was published; nothing is paid")
+    if key_id not in signing.accepted_key_ids():
+        raise ReportIntegrityError(
+            f"{run_dir / 'report.json'}: signed with key {key_id!r}, which is not an accepted key in "
+            f"{signing.KEYS_ENV} ({', '.join(signing.accepted_key_ids())}): retired or forged; nothing is paid")
     if batch_sha != report.get("release_batch_sha256"):
         raise ReportIntegrityError(
             f"{run_dir / RELEASE_BATCH_FILE}: content does not match release_batch_sha256 in "
             "report.json: the release batch was changed after it was published; nothing is paid"
         )
-    actual = compute_report_sha256(
-        report, ((d["payout_id"], d["decision"], d["reasons"]) for d in decisions)
-    )
-    if claimed != actual:
+    body = _signed_body(report, ((d["payout_id"], d["decision"], d["reasons"]) for d in decisions))
+    if not signing.matches(claimed, body, key_id):
         raise ReportIntegrityError(
-            f"{run_dir / 'report.json'}: report_sha256 {claimed} does not match its content "
-            f"(recomputed {actual}): the report was changed after it was published; nothing is paid"
+            f"{run_dir / 'report.json'}: the signature report_sha256 {claimed} does not verify under key "
+            f"{key_id!r}: the report or its decisions were changed after it was published; nothing is paid"
         )
     if report.get("run_id") != run_dir.name:
         raise ReportIntegrityError(
@@ -238,7 +259,7 @@ def publish_report(con, db, run_id: str, as_of, report: dict, decisions: list[tu
         batch_path = folder / RELEASE_BATCH_FILE
         export.write_release_batch(con, run_id, batch_path)
         report["release_batch_sha256"] = file_sha256(batch_path)
-        report["report_sha256"] = compute_report_sha256(report, decisions)
+        sign_report(report, decisions)
         export.write_run_exports(con, run_id, folder, report["report_sha256"])
         write_json(folder / "report.json", report)
 
