@@ -204,6 +204,14 @@ def _stage(con, run_id: str, path: Path, table: Table, structural: list[dict]) -
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {{'column_name': {_lit(col.name)}, "
                 f"'reason': {_lit(_TYPE_PROBLEM[col.type])}, 'value': {value}}} END"
             )
+        if col.name == table.key or col.references:
+            # exports name records by these ids, and analysts open exports in spreadsheets: an id that
+            # a spreadsheet would run as a formula is refused here rather than altered in every export
+            checks.append(
+                f"CASE WHEN left({raw}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN {{'column_name': "
+                f"{_lit(col.name)}, 'reason': 'an id must not begin with = + - @ tab or carriage return "
+                f"(a spreadsheet would run it as a formula)', 'value': {value}}} END"
+            )
         if col.enum:
             allowed = ", ".join(_lit(v) for v in col.enum)
             checks.append(

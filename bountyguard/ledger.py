@@ -410,6 +410,7 @@ def paid_payout_ids(db_path: str | Path) -> list[str]:
 def export_ledger_csv(db_path: str | Path, out_path: str | Path) -> Path:
     """Write `ledger.csv` (the contract's columns): one row per payout ever released (sent or
     confirmed). `out_path` is the file, or a folder to write `ledger.csv` into. Written atomically."""
+    from bountyguard.export import spreadsheet_safe  # export imports this module
     out_path = Path(out_path)
     if out_path.is_dir():
         out_path = out_path / "ledger.csv"
@@ -427,7 +428,7 @@ def export_ledger_csv(db_path: str | Path, out_path: str | Path) -> Path:
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(LEDGER_CSV_COLUMNS)
-        writer.writerows(tuple(r) for r in rows)
+        writer.writerows(tuple(spreadsheet_safe(v) for v in r) for r in rows)
     os.replace(tmp, out_path)
     return out_path
 
