@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from bountyguard.contract import LOAD_ORDER, TABLES, Column, Table
+from bountyguard.faults import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ def ingest_landing(con: duckdb.DuckDBPyConnection, run_id: str, landing: Path) -
         log.info("loaded %s: %s in, %s loaded, %s rejected%s", name, stats[name]["rows_in"],
                  stats[name]["rows_loaded"], stats[name]["rows_rejected"],
                  " (file problem)" if stats[name]["problem"] else "")
+        checkpoint(f"ingest.loaded.{name}")
     return stats
 
 

@@ -123,6 +123,7 @@ def idempotency_key(payout_id: str) -> str:
 def open_ledger(db_path: str | Path) -> sqlite3.Connection:
     """Open (and on first use create) the ledger of `db_path` for writing."""
     path = ledger_path(db_path)
+    _refuse_lost_ledger(db_path, path)
 
     def connect() -> sqlite3.Connection:
         # isolation_level=None: no implicit transactions; every write goes through `immediate`.
@@ -148,6 +149,24 @@ def open_ledger(db_path: str | Path) -> sqlite3.Connection:
         return con
 
     return _while_busy(connect, path, "cannot open the payout ledger")
+
+
+def _refuse_lost_ledger(db_path: str | Path, path: Path) -> None:
+    """A missing or emptied ledger is only created on first use. Once money has moved (the file
+    payment provider's instructions exist), an absent ledger means it was lost, and a new empty one
+    would forget every payment: stop instead of recreating it. (An outside provider keeps no file
+    here; its idempotency keys still refuse a second payment.)"""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    db_path = Path(db_path)
+    evidence = [p for p in (db_path.parent / f"{db_path.stem}.payments" / "instructions.jsonl",)
+                if p.exists() and p.stat().st_size > 0]
+    if evidence:
+        raise LedgerError(
+            f"{path}: the payout ledger is {'empty' if path.exists() else 'missing'}, but payouts were released "
+            f"before ({evidence[0]} exists): NOTHING IS PAID and no new ledger is created; restore the "
+            "ledger from a backup (it records every payment)"
+        )
 
 
 def open_ledger_readonly(db_path: str | Path) -> sqlite3.Connection | None:

@@ -46,7 +46,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bountyguard import ledger
+from bountyguard.db import require_database_file
 from bountyguard.errors import BountyguardError, ReportIntegrityError
+from bountyguard.faults import checkpoint
 from bountyguard.payment_provider import PaymentProvider, PaymentProviderError, make_provider
 from bountyguard.report import latest_published, load_verified_report, published_root
 
@@ -183,6 +185,7 @@ def release(
     With dry_run, `paid` lists what would be paid and nothing is written.
     """
     run_dir, report, decisions, batch = newest_verified_report(db_path)
+    require_database_file(db_path)
     _require_clean(report, decisions, run_dir)
     # A referrer without bank details cannot be paid yet: that payout waits (listed, not lost, and
     # paid by a later run once the account is known); it must not stop everyone else's payment.
@@ -220,6 +223,7 @@ def release(
                 for instruction in to_claim:
                     key = ledger.idempotency_key(instruction["payout_id"])
                     ledger.insert_intent(con, instruction, key, run, json.dumps(instruction, sort_keys=True))
+            checkpoint("payout.claimed")
             new_claims = {i["payout_id"] for i in to_claim}
             # Claims left by runs that died between (a) and (c) become ours; live runs keep theirs.
             for other in sorted(ledger.intent_claimers(con) - {run}):
@@ -244,8 +248,10 @@ def release(
                         f"{left} stay claimed in {ledger.ledger_path(db_path)} and are re-sent by the next "
                         "release run)"
                     ) from None
+                checkpoint("payout.sent")
                 # (c) record: from here on no run sends this payout again.
                 ledger.mark_sent(con, row["idempotency_key"], provider.name, reference)
+                checkpoint("payout.recorded")
                 log.info("paid payout %s: %s %s (reference %s)", row["payout_id"], row["amount"], row["currency"], reference)
                 paid = {"payout_id": row["payout_id"], "amount": row["amount"], "currency": row["currency"],
                         "reference": reference}

@@ -19,6 +19,7 @@ from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
 from bountyguard.contract import DECISIONS
 from bountyguard import models, signing
+from bountyguard.faults import checkpoint
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
 from bountyguard.ingest import ingest_landing
@@ -135,12 +136,15 @@ def ingest(db: str | Path, run_id: str) -> dict:
         # a retried ingest starts over: its own earlier rejects and counts would double up
         con.execute("DELETE FROM rejects WHERE run_id = ?", [run_id])
         con.execute("DELETE FROM load_stats WHERE run_id = ?", [run_id])
+        checkpoint("ingest.started")
         stats = ingest_landing(con, run_id, Path(run.landing))
         pending = con.execute("SELECT source, watermarks FROM pending_watermarks WHERE run_id = ?", [run_id]).fetchone()
         if pending:
             save_watermarks(con, run_id, pending[0], json.loads(pending[1]))
         run.mark(con, "ingested")
+        checkpoint("ingest.before_commit")
         con.execute("COMMIT")
+        checkpoint("ingest.committed")
         return stats
     finally:
         con.close()
@@ -156,12 +160,14 @@ def validate(db: str | Path, run_id: str) -> dict:
             if m["detail"] and run.landing:
                 m["detail"] = m["detail"].replace(run.landing + "/", "")  # digest must not depend on the folder's location
         outcome = gate.run_gate(metrics)
+        checkpoint("validate.checked")
         con.execute("DELETE FROM validation_results WHERE run_id = ?", [run_id])
         con.executemany(
             "INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?)",
             [[run_id, c["check"], c["table"], c["success"], None if isinstance(c["observed"], float) else c["observed"],
               c["detail"]] for c in outcome["checks"]],
         )
+        checkpoint("validate.results_written")
         run.mark(con, "validated")
     finally:
         con.close()
@@ -196,13 +202,16 @@ def detect(db: str | Path, run_id: str) -> dict:
     con, run = _open(db, run_id)
     try:
         identity_stats = resolve_persons(con, IdentityConfig.from_config(run.config))
+        checkpoint("identity.resolved")
         con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
         con.execute(
             "INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id]
         )
+        checkpoint("identity.recorded")
         detectors = build_detectors(run.config)
         # the features every detector reads, built once in dependency order (detectors build nothing)
         models.build(con, sorted({m for d in detectors for m in d.required_models()}), config=run.config)
+        checkpoint("detect.features_built")
         con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
         counts = {}
         for detector in detectors:
@@ -220,6 +229,7 @@ def detect(db: str | Path, run_id: str) -> dict:
                 )
                 con.unregister("detected_flags")
             log.info("detector %s: %d flags", detector.pattern, len(rows))
+            checkpoint(f"detect.flagged.{detector.pattern}")
         run.mark(con, "detected")
         return {"flags": counts, "identity": identity_stats}
     finally:
@@ -242,6 +252,7 @@ def _decide(con, run: _Run, closed_reason: str | None) -> dict:
     from bountyguard.ledger import stage_decision_inputs
 
     stage_decision_inputs(con, run.run_id)
+    checkpoint("decide.inputs_staged")
     models.build(con, ["payouts_with_bad_rows"], params={"run_id": run.run_id})
     cfg = run.config["decisions"]
     con.execute("DELETE FROM payout_decisions WHERE run_id = ?", [run.run_id])
@@ -254,6 +265,7 @@ def _decide(con, run: _Run, closed_reason: str | None) -> dict:
     })
     con.execute(f"INSERT INTO payout_decisions SELECT $run_id, payout_id, decision, reasons FROM ({sql})",
                 {**params, "run_id": run.run_id})
+    checkpoint("decide.decisions_written")
     run.mark(con, "decided")
     counts = {d: 0 for d in DECISIONS}
     counts.update(con.execute(
@@ -287,6 +299,7 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
     con.execute("DELETE FROM reports WHERE run_id = ?", [run.run_id])
     con.execute("INSERT INTO reports VALUES (?, ?, ?, ?)",
                 [run.run_id, status, report["report_sha256"], json.dumps(report, sort_keys=True)])
+    checkpoint("publish.recorded")
     con.execute("UPDATE runs SET step = 'published', status = ?, finished_at = now() WHERE run_id = ?",
                 [status, run.run_id])
     return {

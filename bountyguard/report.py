@@ -26,6 +26,7 @@ from typing import Iterable
 from bountyguard import signing
 from bountyguard.config import canonical_json, config_sha256
 from bountyguard.errors import BountyguardError, ReportIntegrityError
+from bountyguard.faults import checkpoint
 
 # Everything in report.json is covered except these: the digest itself, the run id and the Data Docs
 # path (both name the run, and identical runs must give identical digests).
@@ -78,13 +79,23 @@ def publish_folder(db_path: str | Path, run_id: str, write_files, as_of: str | N
     backfill or a rerun of an earlier day never becomes the report that payouts are paid from."""
     root = published_root(db_path)
     root.mkdir(parents=True, exist_ok=True)
+    # A publisher killed while writing leaves a hidden temporary folder (readers skip dot-names).
+    # Only one process publishes at a time (it holds the DuckDB file's lock), so any such folder is
+    # a dead publisher's and goes.
+    for stale in root.glob(".*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        elif stale.name.startswith(".LATEST."):
+            stale.unlink(missing_ok=True)
     final = root / run_id
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
     try:
         write_files(tmp)
+        checkpoint("publish.files_written")
         if final.exists():  # a re-published run (a retried publish task) replaces its own folder
             shutil.rmtree(final)
         os.rename(tmp, final)
+        checkpoint("publish.folder_renamed")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -99,6 +110,7 @@ def publish_folder(db_path: str | Path, run_id: str, write_files, as_of: str | N
     pointer_tmp = root / f".LATEST.{run_id}"
     pointer_tmp.write_text(run_id + "\n", encoding="utf-8")
     os.replace(pointer_tmp, root / "LATEST")
+    checkpoint("publish.latest_moved")
     return final
 
 
@@ -259,6 +271,7 @@ def publish_report(con, db, run_id: str, as_of, report: dict, decisions: list[tu
         batch_path = folder / RELEASE_BATCH_FILE
         export.write_release_batch(con, run_id, batch_path)
         report["release_batch_sha256"] = file_sha256(batch_path)
+        checkpoint("publish.batch_written")
         sign_report(report, decisions)
         export.write_run_exports(con, run_id, folder, report["report_sha256"])
         write_json(folder / "report.json", report)

@@ -13,6 +13,7 @@ import os
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from bountyguard import cli_payouts, ledger, payouts
@@ -66,6 +67,8 @@ def publish(db: Path, run_id: str, decisions: dict[str, str], status: str = "cle
                 w.writerow([pid, d, r, run_id, report["report_sha256"]])
         write_json(tmp / "report.json", report)
 
+    if not db.exists():  # a report is published beside its DuckDB file, which the payout job checks
+        duckdb.connect(str(db)).close()
     return publish_folder(db, run_id, write)
 
 
