@@ -30,6 +30,20 @@ class PaymentProviderError(BountyguardError):
     by the next release run."""
 
 
+class PaymentRejectedError(PaymentProviderError):
+    """The provider refused the payment for good (closed account, invalid IBAN, ...): no money moved,
+    and sending it again unchanged would fail again. `reason` is the provider's reason."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PaymentTimeoutError(PaymentProviderError):
+    """No answer from the provider: the payment may or may not have been made. Only a re-send with
+    the same idempotency key is safe (the provider pays it once)."""
+
+
 class PaymentProvider(ABC):
     name = "abstract"
 
