@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -82,7 +83,9 @@ def write_release_batch(con, run_id: str, path: Path) -> None:
     """What the payment step needs for each `release` decision (the payee's IBAN is personal data
     and appears only here, where money is sent). The IBAN is identity resolution's normalised,
     checksum-validated key: an account number that fails its checksum is left empty, so the payout
-    waits for a valid account instead of being sent to a mistyped one."""
+    waits for a valid account instead of being sent to a mistyped one. The file is readable by its
+    owner only (mode 0600; it is written inside the publisher's temporary folder, which mkdtemp
+    makes 0700, so it is never readable by others, not even before this chmod)."""
     _copy_query(
         con,
         """
@@ -96,6 +99,7 @@ def write_release_batch(con, run_id: str, path: Path) -> None:
         """,
         [run_id], path,
     )
+    os.chmod(path, 0o600)
 
 
 def export_run(db: str | Path, out: str | Path, run_id: str | None = None) -> dict:

@@ -23,7 +23,8 @@ from bountyguard.faults import checkpoint
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
 from bountyguard.ingest import ingest_landing
-from bountyguard.report import assemble_report, publish_report
+from bountyguard.privacy import erase_forgotten
+from bountyguard.report import assemble_report, publish_report, purge_expired_release_batches
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for schema in ("tables", "runs", "identity"):
+    for schema in ("tables", "runs", "identity", "privacy"):
         run_sql_file(con, f"schema/{schema}.sql")
 
 
@@ -138,6 +139,8 @@ def ingest(db: str | Path, run_id: str) -> dict:
         con.execute("DELETE FROM load_stats WHERE run_id = ?", [run_id])
         checkpoint("ingest.started")
         stats = ingest_landing(con, run_id, Path(run.landing))
+        # what `bountyguard forget` erased stays erased, whatever old file this run loaded
+        erase_forgotten(con)
         pending = con.execute("SELECT source, watermarks FROM pending_watermarks WHERE run_id = ?", [run_id]).fetchone()
         if pending:
             save_watermarks(con, run_id, pending[0], json.loads(pending[1]))
@@ -296,6 +299,7 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
             [code, run.run_id])
     report, decisions = assemble_report(con, db, run, status, outcome, error)
     published = publish_report(con, db, run.run_id, run.as_of, report, decisions)
+    purge_expired_release_batches(db, run.as_of, run.config["payouts"]["release_batch_retention_days"])
     con.execute("DELETE FROM reports WHERE run_id = ?", [run.run_id])
     con.execute("INSERT INTO reports VALUES (?, ?, ?, ?)",
                 [run.run_id, status, report["report_sha256"], json.dumps(report, sort_keys=True)])

@@ -114,6 +114,29 @@ def publish_folder(db_path: str | Path, run_id: str, write_files, as_of: str | N
     return final
 
 
+def purge_expired_release_batches(db_path: str | Path, as_of, retention_days: int) -> list[str]:
+    """Delete the release batch (payees' IBANs) of every published run whose as-of date is more than
+    `retention_days` before `as_of`, except the one LATEST points to. Returns the run ids purged."""
+    import datetime as dt
+
+    root = published_root(db_path)
+    latest = (root / "LATEST").read_text(encoding="utf-8").strip() if (root / "LATEST").exists() else None
+    cutoff = (as_of - dt.timedelta(days=retention_days)).isoformat()
+    purged = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []:
+        batch = folder / RELEASE_BATCH_FILE
+        if folder.name == latest or not batch.exists():
+            continue
+        try:
+            run_as_of = json.loads((folder / "report.json").read_text(encoding="utf-8"))["as_of"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if str(run_as_of) < cutoff:
+            batch.unlink()
+            purged.append(folder.name)
+    return purged
+
+
 def read_decisions(run_dir: Path) -> list[dict]:
     with open(run_dir / "payout_decisions.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -135,6 +158,10 @@ def load_verified_report(run_dir: str | Path) -> tuple[dict, list[dict], list[di
         report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
         decisions = read_decisions(run_dir)
         batch_path = run_dir / RELEASE_BATCH_FILE
+        if not batch_path.exists() and (run_dir / "report.json").exists():
+            raise ReportIntegrityError(
+                f"{batch_path}: missing (a release batch is deleted after its retention, "
+                "[payouts] release_batch_retention_days, or was removed by hand): this report pays nothing")
         with open(batch_path, newline="", encoding="utf-8") as f:
             batch = list(csv.DictReader(f))
         batch_sha = file_sha256(batch_path)
