@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         cli_payouts = None
     if cli_payouts is not None:
         cli_payouts.register(sub)
+    forget = sub.add_parser("forget", help="erase a person's personal data; decisions, amounts and audit remain")
+    forget.add_argument("--db", required=True)
+    who = forget.add_mutually_exclusive_group(required=True)
+    who.add_argument("--person", help="a person_id of identities.csv: every record of that person")
+    who.add_argument("--record", help="one record: referrer:ID or candidate:ID")
+    forget.add_argument("--by", required=True, help="who erases (kept in forgotten_records)")
+    forget.add_argument("--reason", required=True, help="why, e.g. the erasure request's reference")
     from bountyguard.review import cli as cli_review  # users, cases, serve: the case review
 
     cli_review.register(sub)
@@ -245,6 +252,16 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _forget(args) -> int:
+    from bountyguard.privacy import forget
+
+    result = forget(args.db, args.by, args.reason, person=args.person, record=args.record)
+    print(f"forgot {len(result['records'])} records: {', '.join(result['records'])} "
+          f"(personal data erased; ids, decisions, amounts and audit kept; "
+          f"{result['release_batches_deleted']} superseded release batches deleted)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -259,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
             from bountyguard.review import cli as cli_review
 
             return cli_review.handle(args)
+        if args.command == "forget":
+            return _forget(args)
         return handlers[args.command](args)
     except BountyguardError as exc:
         print(f"bountyguard {args.command}: error: {exc}", file=sys.stderr)

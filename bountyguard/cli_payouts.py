@@ -41,6 +41,29 @@ def register(subparsers) -> argparse.ArgumentParser:
         choice.add_argument(f"--{decision}", dest="decision", action="store_const", const=decision)
     decide.add_argument("--by", required=True, help="who decides (kept in the audit trail)")
     decide.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+
+    # money that fails to move
+    failed = commands.add_parser("failed", help="payments the provider rejected for good, with the reason")
+    failed.add_argument("--db", required=True)
+    retry = commands.add_parser("retry", help="send a rejected payment again to a corrected account (audited)")
+    retry.add_argument("payout_id", metavar="PAYOUT")
+    retry.add_argument("--db", required=True)
+    retry.add_argument("--iban", required=True, help="the corrected account (checked; never printed)")
+    void = commands.add_parser("void", help="give up a rejected payment (audited; an analyst void)")
+    void.add_argument("payout_id", metavar="PAYOUT")
+    void.add_argument("--db", required=True)
+    settle = commands.add_parser("settle", help="confirm sent payments from the provider's settlement file")
+    settle.add_argument("--db", required=True)
+    settle.add_argument("--file", required=True, help="CSV: payout_id, provider_reference, amount, currency")
+    clawback = commands.add_parser("clawback", help="close a listed clawback: recovered or written off (audited)")
+    clawback.add_argument("payout_id", metavar="PAYOUT")
+    clawback.add_argument("--db", required=True)
+    outcome = clawback.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--recovered", dest="outcome", action="store_const", const="recovered")
+    outcome.add_argument("--written-off", dest="outcome", action="store_const", const="written_off")
+    for sub in (retry, void, clawback):
+        sub.add_argument("--by", required=True, help="who decides (kept in the audit trail)")
+        sub.add_argument("--reason", required=True, help="why (kept in the audit trail)")
     return group
 
 
@@ -74,6 +97,8 @@ def _release(args) -> int:
               "(paid by a later release once the referrer's bank account is known)")
     if summary["in_flight_elsewhere"]:
         print(f"being paid by another release run right now: {', '.join(summary['in_flight_elsewhere'])}")
+    for r in summary["rejected"]:
+        print(f"REJECTED by the provider: {r['payout_id']}: {r['reason']} (see `bountyguard payouts failed`)")
     if summary["clawbacks_listed"]:
         print(f"listed for clawback: {summary['clawbacks_listed']} (see `bountyguard payouts clawbacks`)")
     return 0
@@ -117,6 +142,8 @@ def _show(args) -> int:
               f"reference {release['provider_reference'] or '-'}, released {release['released_at'] or '-'}")
     else:
         print("ledger: never released by bountyguard")
+    for e in history["payment_events"]:
+        print(f"payment {e['event']} at {e['at']} by {e['actor']}: {e['detail']}")
     for c in history["clawbacks"]:
         print(f"clawback {c['state']}: listed {c['listed_at']} by run {c['run_id']}: {c['reasons']}")
     return 0
@@ -129,4 +156,42 @@ def _decide(args) -> int:
     return 0
 
 
-_COMMANDS = {"release": _release, "holds": _holds, "clawbacks": _clawbacks, "show": _show, "decide": _decide}
+def _failed(args) -> int:
+    rows = payouts.failed_payments(args.db)
+    print(f"{len(rows)} payments rejected by the provider")
+    for r in rows:
+        print(f"  {r['payout_id']}: {r['amount']} {r['currency']}; attempt {r['attempt']}; {r['failure_reason']}; "
+              f"rejected {r['failed_at']}")
+    return 0
+
+
+def _retry(args) -> int:
+    result = payouts.retry_payment(args.db, args.payout_id, args.iban, args.by, args.reason)
+    print(f"payout {result['payout_id']}: attempt {result['attempt']} to the corrected account is queued; "
+          "`bountyguard payouts release` sends it")
+    return 0
+
+
+def _void(args) -> int:
+    payouts.void_payment(args.db, args.payout_id, args.by, args.reason)
+    print(f"payout {args.payout_id}: voided by {args.by}; it is not paid")
+    return 0
+
+
+def _settle(args) -> int:
+    result = payouts.confirm_settlement(args.db, args.file)
+    print(f"confirmed {len(result['confirmed'])} payments; already confirmed {len(result['already_confirmed'])}")
+    for m in result["mismatched"]:
+        print(f"  NOT confirmed: {m['payout_id']}: no sent payment with that reference, amount and currency "
+              f"(ledger state {m['state'] or 'none'})")
+    return 1 if result["mismatched"] else 0
+
+
+def _clawback(args) -> int:
+    payouts.close_clawback(args.db, args.payout_id, args.outcome, args.by, args.reason)
+    print(f"clawback of payout {args.payout_id}: {args.outcome.replace('_', ' ')} by {args.by}")
+    return 0
+
+
+_COMMANDS = {"release": _release, "holds": _holds, "clawbacks": _clawbacks, "show": _show, "decide": _decide,
+             "failed": _failed, "retry": _retry, "void": _void, "settle": _settle, "clawback": _clawback}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from bountyguard.errors import DatabaseBusyError
+from bountyguard.errors import DatabaseBusyError, DatabaseUnreadableError
 
 # An installed wheel carries the SQL as package data (bountyguard/sql); a checkout has it at the top level.
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -26,7 +26,10 @@ def connect(db_path: str | Path, *, read_only: bool = False, wait_seconds: float
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise
+                raise DatabaseUnreadableError(
+                    f"{db_path}: cannot open the DuckDB file ({str(exc).strip().splitlines()[0]}); it is never "
+                    "recreated empty: restore it from a backup, or move it away to start a new history"
+                ) from None
             if time.monotonic() >= deadline:
                 raise DatabaseBusyError(
                     f"{db_path}: another process holds this DuckDB file (a screening run?); try again when it ends"
@@ -35,6 +38,27 @@ def connect(db_path: str | Path, *, read_only: bool = False, wait_seconds: float
     # Timestamps are UTC throughout; naive values are read as UTC, never as the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def require_database_file(db_path: str | Path) -> None:
+    """Refuse a DuckDB file that is missing or is not a DuckDB database, without opening it (a
+    screening run may hold its lock). The payout job checks this before paying: the published report
+    it pays from belongs to that file's history, and a lost or corrupted file is an incident."""
+    db_path = Path(db_path)
+    try:
+        with open(db_path, "rb") as f:
+            header = f.read(12)
+    except OSError as exc:
+        raise DatabaseUnreadableError(
+            f"{db_path}: the DuckDB file cannot be read ({exc.strerror}): NOTHING IS PAID; restore it from a backup"
+        ) from None
+    if header[8:12] != DUCKDB_MAGIC:
+        raise DatabaseUnreadableError(
+            f"{db_path}: not a DuckDB database file (damaged or replaced): NOTHING IS PAID; restore it from a backup"
+        )
 
 
 def sql_text(relative: str) -> str:

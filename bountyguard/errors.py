@@ -21,3 +21,7 @@ class ReportIntegrityError(BountyguardError):
 
 class DatabaseBusyError(BountyguardError):
     """Another process holds the DuckDB file."""
+
+
+class DatabaseUnreadableError(BountyguardError):
+    """The DuckDB file exists but cannot be opened (damaged, not a DuckDB file): never recreated."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -15,10 +17,40 @@ from bountyguard.report import load_verified_report, published_root
 EXPORT_FILES = ("report.json", "flags.csv", "payout_decisions.csv", "identities.csv")
 
 
+# Spreadsheet formula injection: analysts open these CSV files in a spreadsheet, which evaluates a cell
+# that begins with = + - @ (or a tab / carriage return) as a formula. Such a cell gets a leading
+# apostrophe (the OWASP advice), so it shows as text. A plain number (an amount such as -12.50, a
+# score) is left as it is: a spreadsheet reads it as a number, never as a formula, and the contract's
+# amounts stay machine-readable. Ids never need the apostrophe: ingest rejects an id that begins with
+# one of these characters (bountyguard/ingest.py), so every id in an export is its landing id unchanged.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = r"[+-]?[0-9]+(\.[0-9]+)?"
+
+
+def spreadsheet_safe(value):
+    """`value` as a CSV cell that a spreadsheet shows as text and never evaluates."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not re.fullmatch(_PLAIN_NUMBER, value):
+        return "'" + value
+    return value
+
+
+def _spreadsheet_safe_sql(column: str) -> str:
+    """spreadsheet_safe as a DuckDB expression, so that COPY keeps writing the CSV itself."""
+    c = '"' + column.replace('"', '""') + '"'
+    text = f"CAST({c} AS VARCHAR)"
+    starts = ", ".join("chr(%d)" % ord(ch) for ch in FORMULA_START)
+    return (f"CASE WHEN left({text}, 1) IN ({starts}) AND NOT regexp_full_match({text}, '{_PLAIN_NUMBER}') "
+            f"THEN chr(39) || {text} ELSE {c} END AS {c}")
+
+
 def _copy_query(con: duckdb.DuckDBPyConnection, query: str, params: list, path: Path) -> None:
     # COPY cannot take parameters in every position; materialise the rows first
     con.execute(f"CREATE OR REPLACE TEMP TABLE export_rows AS {query}", params)
-    con.execute(f"COPY export_rows TO '{_path_literal(path)}' (FORMAT csv, HEADER true, QUOTE '\"', ESCAPE '\"')")
+    # only text can hold a formula; typed numbers and dates are written as they are
+    cells = [_spreadsheet_safe_sql(name) if kind == "VARCHAR" else '"' + name.replace('"', '""') + '"'
+             for name, kind, *_ in con.execute("DESCRIBE export_rows").fetchall()]
+    con.execute(f"COPY (SELECT {', '.join(cells)} FROM export_rows) "
+                f"TO '{_path_literal(path)}' (FORMAT csv, HEADER true, QUOTE '\"', ESCAPE '\"')")
     con.execute("DROP TABLE export_rows")
 
 
@@ -51,7 +83,9 @@ def write_release_batch(con, run_id: str, path: Path) -> None:
     """What the payment step needs for each `release` decision (the payee's IBAN is personal data
     and appears only here, where money is sent). The IBAN is identity resolution's normalised,
     checksum-validated key: an account number that fails its checksum is left empty, so the payout
-    waits for a valid account instead of being sent to a mistyped one."""
+    waits for a valid account instead of being sent to a mistyped one. The file is readable by its
+    owner only (mode 0600; it is written inside the publisher's temporary folder, which mkdtemp
+    makes 0700, so it is never readable by others, not even before this chmod)."""
     _copy_query(
         con,
         """
@@ -65,6 +99,7 @@ def write_release_batch(con, run_id: str, path: Path) -> None:
         """,
         [run_id], path,
     )
+    os.chmod(path, 0o600)
 
 
 def export_run(db: str | Path, out: str | Path, run_id: str | None = None) -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from bountyguard.contract import LOAD_ORDER, TABLES, Column, Table
+from bountyguard.faults import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ def ingest_landing(con: duckdb.DuckDBPyConnection, run_id: str, landing: Path) -
         log.info("loaded %s: %s in, %s loaded, %s rejected%s", name, stats[name]["rows_in"],
                  stats[name]["rows_loaded"], stats[name]["rows_rejected"],
                  " (file problem)" if stats[name]["problem"] else "")
+        checkpoint(f"ingest.loaded.{name}")
     return stats
 
 
@@ -203,6 +205,14 @@ def _stage(con, run_id: str, path: Path, table: Table, structural: list[dict]) -
             checks.append(
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN {{'column_name': {_lit(col.name)}, "
                 f"'reason': {_lit(_TYPE_PROBLEM[col.type])}, 'value': {value}}} END"
+            )
+        if col.name == table.key or col.references:
+            # exports name records by these ids, and analysts open exports in spreadsheets: an id that
+            # a spreadsheet would run as a formula is refused here rather than altered in every export
+            checks.append(
+                f"CASE WHEN left({raw}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) THEN {{'column_name': "
+                f"{_lit(col.name)}, 'reason': 'an id must not begin with = + - @ tab or carriage return "
+                f"(a spreadsheet would run it as a formula)', 'value': {value}}} END"
             )
         if col.enum:
             allowed = ", ".join(_lit(v) for v in col.enum)

@@ -9,7 +9,9 @@ busy timeout makes a second writer wait its turn instead of failing. WAL needs a
 host (shared memory), which is also what makes the host-local file locks of `payouts` sound.
 
 Tables:
-- `releases`: one row per payout bountyguard ever started paying (state intent -> sent -> confirmed).
+- `releases`: one row per payout bountyguard ever started paying (state intent -> sent -> confirmed,
+  confirmed from the provider's settlement file; or intent -> failed when the provider rejects it
+  for good, then back to intent with a corrected account and the next attempt's key, or voided).
   `payout_id` is UNIQUE over every state: a payout is paid once even when two later clean reports
   both decide `release` for it. Rows are never deleted and their money columns never change.
 - `analyst_decisions`: append-only (triggers refuse UPDATE and DELETE): who decided what and why,
@@ -27,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -37,13 +40,14 @@ from typing import Iterator
 from bountyguard.errors import BountyguardError
 
 ANALYST_DECISIONS = ("release", "void", "hold")
-RELEASE_STATES = ("intent", "sent", "confirmed")
+RELEASE_STATES = ("intent", "sent", "confirmed", "failed", "voided")
 LEDGER_CSV_COLUMNS = ["payout_id", "amount", "currency", "report_sha256", "idempotency_key", "released_at"]
 # Seconds a writer waits for another process's transaction before giving up.
 BUSY_TIMEOUT_SECONDS = 60
 
-_SCHEMA_VERSION = 2
-CLAWBACK_STATES = ("listed", "recovered")
+_SCHEMA_VERSION = 3
+CLAWBACK_STATES = ("listed", "recovered", "written_off")
+PAYMENT_EVENTS = ("rejected", "timed_out", "retried", "voided", "confirmed", "recovered", "written_off")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS releases (
     idempotency_key    TEXT PRIMARY KEY,
@@ -53,7 +57,10 @@ CREATE TABLE IF NOT EXISTS releases (
     currency           TEXT NOT NULL,
     report_sha256      TEXT NOT NULL,          -- the clean report that decided `release`
     run_id             TEXT NOT NULL,
-    state              TEXT NOT NULL CHECK (state IN ('intent', 'sent', 'confirmed')),
+    state              TEXT NOT NULL CHECK (state IN ('intent', 'sent', 'confirmed', 'failed', 'voided')),
+    attempt            INTEGER NOT NULL DEFAULT 1,  -- attempt n > 1 is sent with send_key(key, n)
+    failure_reason     TEXT,                   -- the provider's reason of the last rejection
+    settled_at         TEXT,                   -- when the provider's settlement file confirmed it
     claimed_by         TEXT NOT NULL,          -- the release run that owns an `intent` row
     instruction        TEXT,                   -- the exact instruction (JSON) while in flight; cleared once sent
     provider           TEXT,
@@ -94,9 +101,24 @@ CREATE TABLE IF NOT EXISTS clawbacks (
     reasons       TEXT NOT NULL,
     amount        TEXT,                        -- known when bountyguard paid it; NULL when paid elsewhere
     currency      TEXT,
-    state         TEXT NOT NULL DEFAULT 'listed' CHECK (state IN ('listed', 'recovered')),
+    state         TEXT NOT NULL DEFAULT 'listed' CHECK (state IN ('listed', 'recovered', 'written_off')),
     listed_at     TEXT NOT NULL
 );
+
+-- What happened to money after it was claimed, and who decided what about it: append-only.
+CREATE TABLE IF NOT EXISTS payment_events (
+    event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    payout_id  TEXT NOT NULL,
+    event      TEXT NOT NULL CHECK (event IN ('rejected', 'timed_out', 'retried', 'voided', 'confirmed',
+                                              'recovered', 'written_off')),
+    detail     TEXT NOT NULL DEFAULT '',
+    actor      TEXT NOT NULL,                  -- 'provider', 'settlement' or the analyst's name
+    at         TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS payment_events_no_update BEFORE UPDATE ON payment_events
+BEGIN SELECT RAISE(ABORT, 'payment_events is an append-only audit trail'); END;
+CREATE TRIGGER IF NOT EXISTS payment_events_no_delete BEFORE DELETE ON payment_events
+BEGIN SELECT RAISE(ABORT, 'payment_events is an append-only audit trail'); END;
 """
 
 
@@ -122,7 +144,9 @@ def idempotency_key(payout_id: str) -> str:
 
 def open_ledger(db_path: str | Path) -> sqlite3.Connection:
     """Open (and on first use create) the ledger of `db_path` for writing."""
-    return open_versioned(ledger_path(db_path), _SCHEMA, _SCHEMA_VERSION, _refuse_other_schema,
+    path = ledger_path(db_path)
+    _refuse_lost_ledger(db_path, path)
+    return open_versioned(path, _SCHEMA, _SCHEMA_VERSION, _refuse_other_schema,
                           "cannot open the payout ledger")
 
 
@@ -155,6 +179,24 @@ def open_versioned(path: Path, schema: str, schema_version: int, refuse, what: s
         return con
 
     return _while_busy(connect, path, what)
+
+
+def _refuse_lost_ledger(db_path: str | Path, path: Path) -> None:
+    """A missing or emptied ledger is only created on first use. Once money has moved (the file
+    payment provider's instructions exist), an absent ledger means it was lost, and a new empty one
+    would forget every payment: stop instead of recreating it. (An outside provider keeps no file
+    here; its idempotency keys still refuse a second payment.)"""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    db_path = Path(db_path)
+    evidence = [p for p in (db_path.parent / f"{db_path.stem}.payments" / "instructions.jsonl",)
+                if p.exists() and p.stat().st_size > 0]
+    if evidence:
+        raise LedgerError(
+            f"{path}: the payout ledger is {'empty' if path.exists() else 'missing'}, but payouts were released "
+            f"before ({evidence[0]} exists): NOTHING IS PAID and no new ledger is created; restore the "
+            "ledger from a backup (it records every payment)"
+        )
 
 
 def open_ledger_readonly(db_path: str | Path) -> sqlite3.Connection | None:
@@ -281,7 +323,7 @@ def take_over_intents(con: sqlite3.Connection, from_run: str, to_run: str) -> in
 
 def intents_of(con: sqlite3.Connection, run: str) -> list[dict]:
     rows = con.execute(
-        "SELECT payout_id, idempotency_key, instruction, amount, currency FROM releases "
+        "SELECT payout_id, idempotency_key, attempt, instruction, amount, currency FROM releases "
         "WHERE state = 'intent' AND claimed_by = ? ORDER BY created_at, payout_id",
         (run,),
     ).fetchall()
@@ -296,6 +338,111 @@ def mark_sent(con: sqlite3.Connection, key: str, provider: str, reference: str) 
             "instruction = NULL WHERE idempotency_key = ? AND state = 'intent'",
             (provider, reference, utc_now(), key),
         )
+
+
+def send_key(key: str, attempt: int) -> str:
+    """The idempotency key of a payment attempt: the payout's key for the first, and a key derived
+    from it for a retry to a corrected account after a rejection (the provider has consumed the first)."""
+    return key if attempt <= 1 else hashlib.sha256(f"{key}/attempt/{attempt}".encode()).hexdigest()
+
+
+def append_event(con: sqlite3.Connection, payout_id: str, event: str, detail: str, actor: str) -> None:
+    """Call inside a transaction."""
+    con.execute("INSERT INTO payment_events (payout_id, event, detail, actor, at) VALUES (?, ?, ?, ?, ?)",
+                (payout_id, event, detail, actor, utc_now()))
+
+
+def mark_failed(con: sqlite3.Connection, key: str, payout_id: str, reason: str) -> None:
+    """The provider rejected the payment for good: final state `failed` with its reason (no money moved)."""
+    with immediate(con):
+        con.execute("UPDATE releases SET state = 'failed', failure_reason = ? WHERE idempotency_key = ? "
+                    "AND state = 'intent'", (reason, key))
+        append_event(con, payout_id, "rejected", reason, "provider")
+
+
+def record_timeout(con: sqlite3.Connection, payout_id: str, attempt: int) -> None:
+    with immediate(con):
+        append_event(con, payout_id, "timed_out", f"send {attempt}: no answer; re-sent with the same key", "provider")
+
+
+def failed_rows(con: sqlite3.Connection) -> list[dict]:
+    return [dict(r) for r in con.execute(
+        "SELECT r.payout_id, r.amount, r.currency, r.attempt, r.failure_reason, "
+        "(SELECT max(at) FROM payment_events e WHERE e.payout_id = r.payout_id AND e.event = 'rejected') AS failed_at "
+        "FROM releases r WHERE r.state = 'failed' ORDER BY r.payout_id")]
+
+
+def _failed_row(con: sqlite3.Connection, payout_id: str) -> sqlite3.Row:
+    row = con.execute("SELECT * FROM releases WHERE payout_id = ?", (payout_id,)).fetchone()
+    if row is None or row["state"] != "failed":
+        state = "never released" if row is None else f"in state {row['state']}"
+        raise LedgerError(f"payout {payout_id}: {state}, not a failed payment (see `bountyguard payouts failed`)")
+    return row
+
+
+def retry_failed(con: sqlite3.Connection, payout_id: str, instruction: dict, by: str, reason: str) -> int:
+    """Put a failed payment back in flight with a corrected instruction, as the next attempt (a new
+    key: the rejected attempt's key is used up). The next release run sends it. Returns the attempt."""
+    with immediate(con):
+        row = _failed_row(con, payout_id)
+        attempt = row["attempt"] + 1
+        # claimed by no live run: the next release run takes it over like a dead run's claim
+        con.execute("UPDATE releases SET state = 'intent', attempt = ?, instruction = ?, claimed_by = ? "
+                    "WHERE payout_id = ? AND state = 'failed'",
+                    (attempt, json.dumps(instruction, sort_keys=True), f"retry-{payout_id}-{attempt}", payout_id))
+        append_event(con, payout_id, "retried", f"attempt {attempt} to a corrected account: {reason}", by)
+    return attempt
+
+
+def void_failed(con: sqlite3.Connection, payout_id: str, by: str, reason: str) -> None:
+    with immediate(con):
+        _failed_row(con, payout_id)
+        con.execute("UPDATE releases SET state = 'voided', instruction = NULL WHERE payout_id = ? AND state = 'failed'",
+                    (payout_id,))
+        append_event(con, payout_id, "voided", reason, by)
+
+
+def confirm_settled(con: sqlite3.Connection, settled: list[dict]) -> dict:
+    """Mark `sent` rows `confirmed` from the provider's settlement lines (payout_id, provider_reference,
+    amount, currency). A line that does not match a sent payment exactly is listed, never confirmed."""
+    result = {"confirmed": [], "already_confirmed": [], "mismatched": []}
+    with immediate(con):
+        for line in settled:
+            pid = (line.get("payout_id") or "").strip()
+            row = con.execute("SELECT * FROM releases WHERE payout_id = ?", (pid,)).fetchone()
+            expected = row and (row["provider_reference"], row["amount"], row["currency"])
+            got = ((line.get("provider_reference") or "").strip(), (line.get("amount") or "").strip(),
+                   (line.get("currency") or "").strip())
+            if row is not None and row["state"] == "confirmed" and expected == got:
+                result["already_confirmed"].append(pid)
+            elif row is None or row["state"] != "sent" or expected != got:
+                result["mismatched"].append({"payout_id": pid, "state": row["state"] if row else None})
+            else:
+                con.execute("UPDATE releases SET state = 'confirmed', settled_at = ? WHERE payout_id = ? "
+                            "AND state = 'sent'", (utc_now(), pid))
+                append_event(con, pid, "confirmed", f"settlement reference {got[0]}", "settlement")
+                result["confirmed"].append(pid)
+    return result
+
+
+def close_clawback(con: sqlite3.Connection, payout_id: str, outcome: str, by: str, reason: str) -> None:
+    """A listed clawback ends `recovered` (the money came back) or `written_off` (it will not)."""
+    if outcome not in ("recovered", "written_off"):
+        raise LedgerError(f"clawback of payout {payout_id}: outcome must be recovered or written_off")
+    if not (by or "").strip() or not (reason or "").strip():
+        raise LedgerError(f"clawback of payout {payout_id}: who and why must not be empty")
+    with immediate(con):
+        row = con.execute("SELECT state FROM clawbacks WHERE payout_id = ?", (payout_id,)).fetchone()
+        if row is None or row["state"] != "listed":
+            state = "not listed for clawback" if row is None else f"already {row['state']}"
+            raise LedgerError(f"payout {payout_id}: {state}")
+        con.execute("UPDATE clawbacks SET state = ? WHERE payout_id = ? AND state = 'listed'", (outcome, payout_id))
+        append_event(con, payout_id, outcome, reason.strip(), by.strip())
+
+
+def payment_events(con: sqlite3.Connection, payout_id: str) -> list[dict]:
+    return [dict(r) for r in con.execute("SELECT * FROM payment_events WHERE payout_id = ? ORDER BY event_id",
+                                         (payout_id,))]
 
 
 # --- analyst decisions ------------------------------------------------------------------------------
@@ -406,7 +553,9 @@ def paid_payout_ids(db_path: str | Path) -> list[str]:
     if con is None:
         return []
     try:
-        return [r[0] for r in con.execute("SELECT payout_id FROM releases ORDER BY payout_id")]
+        # a payment the provider rejected, or one voided after that, moved no money
+        return [r[0] for r in con.execute(
+            "SELECT payout_id FROM releases WHERE state NOT IN ('failed', 'voided') ORDER BY payout_id")]
     finally:
         con.close()
 
@@ -417,6 +566,7 @@ def paid_payout_ids(db_path: str | Path) -> list[str]:
 def export_ledger_csv(db_path: str | Path, out_path: str | Path) -> Path:
     """Write `ledger.csv` (the contract's columns): one row per payout ever released (sent or
     confirmed). `out_path` is the file, or a folder to write `ledger.csv` into. Written atomically."""
+    from bountyguard.export import spreadsheet_safe  # export imports this module
     out_path = Path(out_path)
     if out_path.is_dir():
         out_path = out_path / "ledger.csv"
@@ -434,7 +584,7 @@ def export_ledger_csv(db_path: str | Path, out_path: str | Path) -> Path:
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(LEDGER_CSV_COLUMNS)
-        writer.writerows(tuple(r) for r in rows)
+        writer.writerows(tuple(spreadsheet_safe(v) for v in r) for r in rows)
     os.replace(tmp, out_path)
     return out_path
 

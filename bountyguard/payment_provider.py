@@ -30,6 +30,20 @@ class PaymentProviderError(BountyguardError):
     by the next release run."""
 
 
+class PaymentRejectedError(PaymentProviderError):
+    """The provider refused the payment for good (closed account, invalid IBAN, ...): no money moved,
+    and sending it again unchanged would fail again. `reason` is the provider's reason."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PaymentTimeoutError(PaymentProviderError):
+    """No answer from the provider: the payment may or may not have been made. Only a re-send with
+    the same idempotency key is safe (the provider pays it once)."""
+
+
 class PaymentProvider(ABC):
     name = "abstract"
 
@@ -59,8 +73,12 @@ class FilePaymentProvider(PaymentProvider):
         self._offset = 0
 
     def send(self, instruction: dict, idempotency_key: str) -> str:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a+b") as f:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # payment instructions carry payees' IBANs: readable by their owner only
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "a+b") as f:
             fcntl.flock(f, fcntl.LOCK_EX)  # released when the file is closed, or when the process dies
             self._read_new_lines(f)
             earlier = self._known.get(idempotency_key)

@@ -46,8 +46,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bountyguard import ledger
+from bountyguard.config import load_config
+from bountyguard.db import require_database_file
 from bountyguard.errors import BountyguardError, ReportIntegrityError
-from bountyguard.payment_provider import PaymentProvider, PaymentProviderError, make_provider
+from bountyguard.faults import checkpoint
+from bountyguard.payment_provider import (
+    PaymentProvider,
+    PaymentProviderError,
+    PaymentRejectedError,
+    PaymentTimeoutError,
+    make_provider,
+)
 from bountyguard.report import latest_published, load_verified_report, published_root
 
 log = logging.getLogger(__name__)
@@ -183,6 +192,7 @@ def release(
     With dry_run, `paid` lists what would be paid and nothing is written.
     """
     run_dir, report, decisions, batch = newest_verified_report(db_path)
+    require_database_file(db_path)
     _require_clean(report, decisions, run_dir)
     # A referrer without bank details cannot be paid yet: that payout waits (listed, not lost, and
     # paid by a later run once the account is known); it must not stop everyone else's payment.
@@ -205,6 +215,7 @@ def release(
         "in_flight_elsewhere": [],
         "clawbacks_listed": 0,
         "no_payee_account": no_account,
+        "rejected": [],
     }
     if dry_run:
         return _plan_only(db_path, instructions, summary)
@@ -220,6 +231,7 @@ def release(
                 for instruction in to_claim:
                     key = ledger.idempotency_key(instruction["payout_id"])
                     ledger.insert_intent(con, instruction, key, run, json.dumps(instruction, sort_keys=True))
+            checkpoint("payout.claimed")
             new_claims = {i["payout_id"] for i in to_claim}
             # Claims left by runs that died between (a) and (c) become ours; live runs keep theirs.
             for other in sorted(ledger.intent_claimers(con) - {run}):
@@ -236,7 +248,13 @@ def release(
                 instruction = json.loads(row["instruction"])
                 # (b) send with the payout's key: a repeat of an earlier, unrecorded send pays nothing.
                 try:
-                    reference = provider.send(instruction, row["idempotency_key"])
+                    reference = _send(con, provider, instruction, row, config)
+                except PaymentRejectedError as exc:
+                    # refused for good: a final state with the reason; the rest of the batch goes on
+                    ledger.mark_failed(con, row["idempotency_key"], row["payout_id"], exc.reason)
+                    log.warning("payout %s rejected by the provider: %s", row["payout_id"], exc.reason)
+                    summary["rejected"].append({"payout_id": row["payout_id"], "reason": exc.reason})
+                    continue
                 except PaymentProviderError as exc:
                     left = len(to_send) - len(summary["paid"])
                     raise PaymentProviderError(
@@ -244,8 +262,10 @@ def release(
                         f"{left} stay claimed in {ledger.ledger_path(db_path)} and are re-sent by the next "
                         "release run)"
                     ) from None
+                checkpoint("payout.sent")
                 # (c) record: from here on no run sends this payout again.
                 ledger.mark_sent(con, row["idempotency_key"], provider.name, reference)
+                checkpoint("payout.recorded")
                 log.info("paid payout %s: %s %s (reference %s)", row["payout_id"], row["amount"], row["currency"], reference)
                 paid = {"payout_id": row["payout_id"], "amount": row["amount"], "currency": row["currency"],
                         "reference": reference}
@@ -257,6 +277,21 @@ def release(
     return summary
 
 
+def _send(con, provider: PaymentProvider, instruction: dict, row: dict, config: dict[str, Any] | None) -> str:
+    """Send one payment; on a timeout (outcome unknown) send it again with the SAME key, which the
+    provider pays at most once, up to `[payouts] send_attempts` times."""
+    attempts = (config or load_config())["payouts"]["send_attempts"]
+    key = ledger.send_key(row["idempotency_key"], row.get("attempt") or 1)
+    for n in range(1, attempts + 1):
+        try:
+            return provider.send(instruction, key)
+        except PaymentTimeoutError:
+            ledger.record_timeout(con, row["payout_id"], n)
+            if n == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _payable(instructions: list[dict], in_ledger: dict[str, dict], analyst: dict[str, dict], summary: dict) -> list[dict]:
     """The instructions to claim now; notes in `summary` why the others are not."""
     payable = []
@@ -264,7 +299,9 @@ def _payable(instructions: list[dict], in_ledger: dict[str, dict], analyst: dict
         payout_id = instruction["payout_id"]
         if payout_id in in_ledger:
             # An `intent` row is an unfinished claim: completed by recovery or by its live run.
-            if in_ledger[payout_id]["state"] != "intent":
+            if in_ledger[payout_id]["state"] in ("failed", "voided"):
+                summary.setdefault("failed_earlier", []).append(payout_id)  # an analyst retries or voids it
+            elif in_ledger[payout_id]["state"] != "intent":
                 summary["already_released"].append(payout_id)
         elif analyst.get(payout_id, {}).get("decision") in BLOCKING_ANALYST_DECISIONS:
             a = analyst[payout_id]
@@ -360,16 +397,17 @@ def payout_history(db_path: str | Path, payout_id: str) -> dict:
                 })
     reports.sort(key=lambda r: (r.get("as_of") or "", r["run_id"]))
     con = ledger.open_ledger_readonly(db_path)
-    analyst, release_row, claws = [], None, []
+    analyst, release_row, claws, events = [], None, [], []
     if con is not None:
         try:
+            events = ledger.payment_events(con, payout_id)
             analyst = ledger.analyst_history(con, payout_id)
             release_row = ledger.release_rows(con).get(payout_id)
             claws = ledger.clawback_rows(con, payout_id)
         finally:
             con.close()
     return {"payout_id": payout_id, "reports": reports, "analyst_decisions": analyst, "release": release_row,
-            "clawbacks": claws}
+            "clawbacks": claws, "payment_events": events}
 
 
 def decide(db_path: str | Path, payout_id: str, decision: str, decided_by: str, reason: str) -> dict:
@@ -405,3 +443,83 @@ def _reasons_in_newest_report(db_path: str | Path, payout_id: str) -> str:
         return ""
     _, decisions, _ = load_verified_report(run_dir)
     return next(((d.get("reasons") or "").strip() for d in decisions if d["payout_id"] == payout_id), "")
+
+
+# --- money that fails to move ------------------------------------------------------------------------
+
+
+def failed_payments(db_path: str | Path) -> list[dict]:
+    """Payments the provider rejected for good, with the reason: waiting for an analyst's retry or void."""
+    con = ledger.open_ledger_readonly(db_path)
+    if con is None:
+        return []
+    try:
+        return ledger.failed_rows(con)
+    finally:
+        con.close()
+
+
+def retry_payment(db_path: str | Path, payout_id: str, payee_iban: str, by: str, reason: str) -> dict:
+    """Send a rejected payment again to a corrected account (audited); the next `payouts release` pays it,
+    under the next attempt's idempotency key. The amount and payee stay those of the original claim."""
+    from bountyguard.normalize import iban_key
+
+    corrected = iban_key(payee_iban or "")
+    if not corrected:
+        raise BountyguardError(f"payout {payout_id}: the corrected account is not a valid IBAN (check digits); nothing changed")
+    if not (by or "").strip() or not (reason or "").strip():
+        raise BountyguardError(f"payout {payout_id}: --by and --reason must not be empty (they are audited)")
+    con = ledger.open_ledger(db_path)
+    try:
+        row = ledger.release_rows(con).get(payout_id)
+        if row is None:
+            raise BountyguardError(f"payout {payout_id}: never released by bountyguard, nothing to retry")
+        instruction = {"payout_id": payout_id, "referrer_id": row["referrer_id"], "amount": row["amount"],
+                       "currency": row["currency"], "payee_iban": corrected,
+                       "report_sha256": row["report_sha256"], "run_id": row["run_id"]}
+        attempt = ledger.retry_failed(con, payout_id, instruction, by.strip(), reason.strip())
+    finally:
+        con.close()
+    return {"payout_id": payout_id, "attempt": attempt}
+
+
+def void_payment(db_path: str | Path, payout_id: str, by: str, reason: str) -> None:
+    """Give up a rejected payment (audited in the ledger, and as an analyst `void` that the next
+    screening run reads: reason analyst_void)."""
+    if not (by or "").strip() or not (reason or "").strip():
+        raise BountyguardError(f"payout {payout_id}: --by and --reason must not be empty (they are audited)")
+    con = ledger.open_ledger(db_path)
+    try:
+        ledger.void_failed(con, payout_id, by.strip(), reason.strip())
+        ledger.append_analyst_decision(con, payout_id, "void", by, f"failed payment voided: {reason}")
+    finally:
+        con.close()
+
+
+def confirm_settlement(db_path: str | Path, settlement_csv: str | Path) -> dict:
+    """Confirm sent payments from the provider's settlement file (CSV: payout_id, provider_reference,
+    amount, currency); lines that match no sent payment exactly are returned as mismatched."""
+    import csv
+
+    try:
+        with open(settlement_csv, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = {"payout_id", "provider_reference", "amount", "currency"} - set(reader.fieldnames or [])
+            if missing:
+                raise BountyguardError(f"{settlement_csv}: missing column(s) {', '.join(sorted(missing))}")
+            lines = list(reader)
+    except OSError as exc:
+        raise BountyguardError(f"{settlement_csv}: cannot read the settlement file ({exc.strerror})") from None
+    con = ledger.open_ledger(db_path)
+    try:
+        return ledger.confirm_settled(con, lines)
+    finally:
+        con.close()
+
+
+def close_clawback(db_path: str | Path, payout_id: str, outcome: str, by: str, reason: str) -> None:
+    con = ledger.open_ledger(db_path)
+    try:
+        ledger.close_clawback(con, payout_id, outcome, by, reason)
+    finally:
+        con.close()

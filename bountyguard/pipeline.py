@@ -18,11 +18,13 @@ import duckdb
 from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
 from bountyguard.contract import DECISIONS
-from bountyguard import models
+from bountyguard import models, signing
+from bountyguard.faults import checkpoint
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
 from bountyguard.ingest import ingest_landing
-from bountyguard.report import assemble_report, publish_report
+from bountyguard.privacy import erase_forgotten
+from bountyguard.report import assemble_report, publish_report, purge_expired_release_batches
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for schema in ("tables", "runs", "identity"):
+    for schema in ("tables", "runs", "identity", "privacy"):
         run_sql_file(con, f"schema/{schema}.sql")
 
 
@@ -87,6 +89,8 @@ def start_run(db: str | Path, landing: str | Path | None, as_of: str | dt.date, 
         if not landing.is_dir():
             raise BountyguardError(f"--landing {landing}: not a folder")
     cfg = load_config(config, overrides)
+    # a run whose report cannot be signed could never be paid from: refuse before any work
+    signing.signing_key_id()
     con = connect(db)
     try:
         _ensure_schema(con)
@@ -133,12 +137,17 @@ def ingest(db: str | Path, run_id: str) -> dict:
         # a retried ingest starts over: its own earlier rejects and counts would double up
         con.execute("DELETE FROM rejects WHERE run_id = ?", [run_id])
         con.execute("DELETE FROM load_stats WHERE run_id = ?", [run_id])
+        checkpoint("ingest.started")
         stats = ingest_landing(con, run_id, Path(run.landing))
+        # what `bountyguard forget` erased stays erased, whatever old file this run loaded
+        erase_forgotten(con)
         pending = con.execute("SELECT source, watermarks FROM pending_watermarks WHERE run_id = ?", [run_id]).fetchone()
         if pending:
             save_watermarks(con, run_id, pending[0], json.loads(pending[1]))
         run.mark(con, "ingested")
+        checkpoint("ingest.before_commit")
         con.execute("COMMIT")
+        checkpoint("ingest.committed")
         return stats
     finally:
         con.close()
@@ -154,12 +163,14 @@ def validate(db: str | Path, run_id: str) -> dict:
             if m["detail"] and run.landing:
                 m["detail"] = m["detail"].replace(run.landing + "/", "")  # digest must not depend on the folder's location
         outcome = gate.run_gate(metrics)
+        checkpoint("validate.checked")
         con.execute("DELETE FROM validation_results WHERE run_id = ?", [run_id])
         con.executemany(
             "INSERT INTO validation_results VALUES (?, ?, ?, ?, ?, ?)",
             [[run_id, c["check"], c["table"], c["success"], None if isinstance(c["observed"], float) else c["observed"],
               c["detail"]] for c in outcome["checks"]],
         )
+        checkpoint("validate.results_written")
         run.mark(con, "validated")
     finally:
         con.close()
@@ -194,13 +205,16 @@ def detect(db: str | Path, run_id: str) -> dict:
     con, run = _open(db, run_id)
     try:
         identity_stats = resolve_persons(con, IdentityConfig.from_config(run.config))
+        checkpoint("identity.resolved")
         con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
         con.execute(
             "INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id]
         )
+        checkpoint("identity.recorded")
         detectors = build_detectors(run.config)
         # the features every detector reads, built once in dependency order (detectors build nothing)
         models.build(con, sorted({m for d in detectors for m in d.required_models()}), config=run.config)
+        checkpoint("detect.features_built")
         con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
         counts = {}
         for detector in detectors:
@@ -218,6 +232,7 @@ def detect(db: str | Path, run_id: str) -> dict:
                 )
                 con.unregister("detected_flags")
             log.info("detector %s: %d flags", detector.pattern, len(rows))
+            checkpoint(f"detect.flagged.{detector.pattern}")
         run.mark(con, "detected")
         return {"flags": counts, "identity": identity_stats}
     finally:
@@ -240,6 +255,7 @@ def _decide(con, run: _Run, closed_reason: str | None) -> dict:
     from bountyguard.ledger import stage_decision_inputs
 
     stage_decision_inputs(con, run.run_id)
+    checkpoint("decide.inputs_staged")
     models.build(con, ["payouts_with_bad_rows"], params={"run_id": run.run_id})
     cfg = run.config["decisions"]
     con.execute("DELETE FROM payout_decisions WHERE run_id = ?", [run.run_id])
@@ -252,6 +268,7 @@ def _decide(con, run: _Run, closed_reason: str | None) -> dict:
     })
     con.execute(f"INSERT INTO payout_decisions SELECT $run_id, payout_id, decision, reasons FROM ({sql})",
                 {**params, "run_id": run.run_id})
+    checkpoint("decide.decisions_written")
     run.mark(con, "decided")
     counts = {d: 0 for d in DECISIONS}
     counts.update(con.execute(
@@ -282,9 +299,11 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
             [code, run.run_id])
     report, decisions = assemble_report(con, db, run, status, outcome, error)
     published = publish_report(con, db, run.run_id, run.as_of, report, decisions)
+    purge_expired_release_batches(db, run.as_of, run.config["payouts"]["release_batch_retention_days"])
     con.execute("DELETE FROM reports WHERE run_id = ?", [run.run_id])
     con.execute("INSERT INTO reports VALUES (?, ?, ?, ?)",
                 [run.run_id, status, report["report_sha256"], json.dumps(report, sort_keys=True)])
+    checkpoint("publish.recorded")
     con.execute("UPDATE runs SET step = 'published', status = ?, finished_at = now() WHERE run_id = ?",
                 [status, run.run_id])
     return {

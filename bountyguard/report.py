@@ -5,11 +5,12 @@ file. `publish` copies a finished run's report and exports into `<db stem>.publi
 atomically (write a temporary folder, then rename) and then moves the `LATEST` pointer, so a reader
 sees either the previous complete report or the new complete one, never a half-written run.
 
-report_sha256 covers the whole report and every decision, except what varies between identical runs
+report_sha256 is a keyed signature (HMAC-SHA256, `signing.py`) over the whole report and every decision, except what varies between identical runs
 (the run id and the Data Docs path; no wall-clock time is in the report): the as-of date, the status,
 the digest of the input state, the configuration and its digest, the validation outcome, row counts,
 flag and decision counts, the release batch's hash, and each (payout, decision, reasons). A reader recomputes it from
-the published files, so a report edited after publishing is refused.
+the published files with the key named by `report_key_id`, so a report edited after publishing is refused
+even when the editor recomputed every plain hash.
 """
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from typing import Iterable
 
 import duckdb
 
+from bountyguard import signing
 from bountyguard.config import canonical_json, config_sha256
 from bountyguard.errors import BountyguardError, ReportIntegrityError
+from bountyguard.faults import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +42,23 @@ RELEASE_BATCH_COLUMNS = ["payout_id", "referrer_id", "amount", "currency", "paye
 DECISION_COLUMNS = ["payout_id", "decision", "reasons", "run_id", "report_sha256"]
 
 
-def compute_report_sha256(report: dict, decisions: Iterable[tuple[str, str, str]]) -> str:
-    """Digest over the whole report but NOT_DIGESTED and the (payout_id, decision, reasons) triples."""
+def _signed_body(report: dict, decisions: Iterable[tuple[str, str, str]]) -> bytes:
+    """The whole report but NOT_DIGESTED (report_key_id included) and the (payout_id, decision, reasons) triples."""
     body = {field: value for field, value in report.items() if field not in NOT_DIGESTED}
     body["decisions"] = sorted([str(p), str(d), str(r or "")] for p, d, r in decisions)
-    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    return canonical_json(body).encode()
+
+
+def compute_report_sha256(report: dict, decisions: Iterable[tuple[str, str, str]]) -> str:
+    """The report's signature under the key its `report_key_id` names."""
+    return signing.sign(_signed_body(report, decisions), str(report.get("report_key_id")))
+
+
+def sign_report(report: dict, decisions: Iterable[tuple[str, str, str]]) -> str:
+    """Name the current signing key in the report and sign it (sets report_key_id and report_sha256)."""
+    report["report_key_id"] = signing.signing_key_id()
+    report["report_sha256"] = compute_report_sha256(report, decisions)
+    return report["report_sha256"]
 
 
 def published_root(db_path: str | Path) -> Path:
@@ -69,13 +84,23 @@ def publish_folder(db_path: str | Path, run_id: str, write_files, as_of: str | N
     backfill or a rerun of an earlier day never becomes the report that payouts are paid from."""
     root = published_root(db_path)
     root.mkdir(parents=True, exist_ok=True)
+    # A publisher killed while writing leaves a hidden temporary folder (readers skip dot-names).
+    # Only one process publishes at a time (it holds the DuckDB file's lock), so any such folder is
+    # a dead publisher's and goes.
+    for stale in root.glob(".*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        elif stale.name.startswith(".LATEST."):
+            stale.unlink(missing_ok=True)
     final = root / run_id
     tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
     try:
         write_files(tmp)
+        checkpoint("publish.files_written")
         if final.exists():  # a re-published run (a retried publish task) replaces its own folder
             shutil.rmtree(final)
         os.rename(tmp, final)
+        checkpoint("publish.folder_renamed")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -90,7 +115,31 @@ def publish_folder(db_path: str | Path, run_id: str, write_files, as_of: str | N
     pointer_tmp = root / f".LATEST.{run_id}"
     pointer_tmp.write_text(run_id + "\n", encoding="utf-8")
     os.replace(pointer_tmp, root / "LATEST")
+    checkpoint("publish.latest_moved")
     return final
+
+
+def purge_expired_release_batches(db_path: str | Path, as_of, retention_days: int) -> list[str]:
+    """Delete the release batch (payees' IBANs) of every published run whose as-of date is more than
+    `retention_days` before `as_of`, except the one LATEST points to. Returns the run ids purged."""
+    import datetime as dt
+
+    root = published_root(db_path)
+    latest = (root / "LATEST").read_text(encoding="utf-8").strip() if (root / "LATEST").exists() else None
+    cutoff = (as_of - dt.timedelta(days=retention_days)).isoformat()
+    purged = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []:
+        batch = folder / RELEASE_BATCH_FILE
+        if folder.name == latest or not batch.exists():
+            continue
+        try:
+            run_as_of = json.loads((folder / "report.json").read_text(encoding="utf-8"))["as_of"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if str(run_as_of) < cutoff:
+            batch.unlink()
+            purged.append(folder.name)
+    return purged
 
 
 def read_decisions(run_dir: Path) -> list[dict]:
@@ -114,24 +163,35 @@ def load_verified_report(run_dir: str | Path) -> tuple[dict, list[dict], list[di
         report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
         decisions = read_decisions(run_dir)
         batch_path = run_dir / RELEASE_BATCH_FILE
+        if not batch_path.exists() and (run_dir / "report.json").exists():
+            raise ReportIntegrityError(
+                f"{batch_path}: missing (a release batch is deleted after its retention, "
+                "[payouts] release_batch_retention_days, or was removed by hand): this report pays nothing")
         with open(batch_path, newline="", encoding="utf-8") as f:
             batch = list(csv.DictReader(f))
         batch_sha = file_sha256(batch_path)
     except (OSError, json.JSONDecodeError) as exc:
         raise ReportIntegrityError(f"{run_dir}: published report unreadable ({exc})") from None
     claimed = report.get("report_sha256")
+    key_id = report.get("report_key_id")
+    if not key_id:
+        raise ReportIntegrityError(
+            f"{run_dir / 'report.json'}: the report names no signing key (report_key_id): it is unsigned "
+            "or was changed after it was published; nothing is paid")
+    if key_id not in signing.accepted_key_ids():
+        raise ReportIntegrityError(
+            f"{run_dir / 'report.json'}: signed with key {key_id!r}, which is not an accepted key in "
+            f"{signing.KEYS_ENV} ({', '.join(signing.accepted_key_ids())}): retired or forged; nothing is paid")
     if batch_sha != report.get("release_batch_sha256"):
         raise ReportIntegrityError(
             f"{run_dir / RELEASE_BATCH_FILE}: content does not match release_batch_sha256 in "
             "report.json: the release batch was changed after it was published; nothing is paid"
         )
-    actual = compute_report_sha256(
-        report, ((d["payout_id"], d["decision"], d["reasons"]) for d in decisions)
-    )
-    if claimed != actual:
+    body = _signed_body(report, ((d["payout_id"], d["decision"], d["reasons"]) for d in decisions))
+    if not signing.matches(claimed, body, key_id):
         raise ReportIntegrityError(
-            f"{run_dir / 'report.json'}: report_sha256 {claimed} does not match its content "
-            f"(recomputed {actual}): the report was changed after it was published; nothing is paid"
+            f"{run_dir / 'report.json'}: the signature report_sha256 {claimed} does not verify under key "
+            f"{key_id!r}: the report or its decisions were changed after it was published; nothing is paid"
         )
     if report.get("run_id") != run_dir.name:
         raise ReportIntegrityError(
@@ -243,7 +303,8 @@ def publish_report(con, db, run_id: str, as_of, report: dict, decisions: list[tu
         batch_path = folder / RELEASE_BATCH_FILE
         export.write_release_batch(con, run_id, batch_path)
         report["release_batch_sha256"] = file_sha256(batch_path)
-        report["report_sha256"] = compute_report_sha256(report, decisions)
+        checkpoint("publish.batch_written")
+        sign_report(report, decisions)
         export.write_run_exports(con, run_id, folder, report["report_sha256"])
         # the case-review snapshot (bountyguard/review/snapshot.py): outside the digest, like Data Docs
         # A run too broken to screen (a failed report) has no persons or stints to show: it is

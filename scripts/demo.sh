@@ -10,6 +10,18 @@ DEMO="$PWD/var/demo"
 bash scripts/install.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
+# Reports are signed (bountyguard/signing.py): the demo's key is generated once into var/, readable by
+# its owner only, and never committed (var/ is not in git). Production sets BOUNTYGUARD_REPORT_KEYS itself.
+if [ -z "${BOUNTYGUARD_REPORT_KEYS:-}" ]; then
+    mkdir -p var
+    if [ ! -s var/report.keys ]; then
+        (umask 077 && python -c 'import secrets; print("demo1:" + secrets.token_hex(32))' > var/report.keys)
+    fi
+    chmod 600 var/report.keys
+    BOUNTYGUARD_REPORT_KEYS="$(cat var/report.keys)"
+    export BOUNTYGUARD_REPORT_KEYS
+fi
+
 rm -rf "$DEMO"
 bountyguard generate --out "$DEMO" --seed 7 --scale 1 --as-of "$AS_OF"
 

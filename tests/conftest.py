@@ -18,6 +18,11 @@ def pytest_configure(config):
     if "AIRFLOW_HOME" not in os.environ:
         os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bountyguard-airflow-")
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # Reports are signed (bountyguard/signing.py): a random key for this test session, never a
+    # committed secret. Subprocesses (the CLI, Airflow) inherit it.
+    import secrets
+
+    os.environ.setdefault("BOUNTYGUARD_REPORT_KEYS", "test-session:" + secrets.token_hex(32))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import os
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from bountyguard import cli_payouts, ledger, payouts
@@ -21,7 +22,7 @@ from bountyguard.payment_provider import FilePaymentProvider, PaymentProviderErr
 from bountyguard.report import (
     DECISION_COLUMNS,
     RELEASE_BATCH_COLUMNS,
-    compute_report_sha256,
+    sign_report,
     file_sha256,
     publish_folder,
     write_json,
@@ -58,7 +59,7 @@ def publish(db: Path, run_id: str, decisions: dict[str, str], status: str = "cle
             "release_batch_sha256": file_sha256(tmp / "release_batch.csv"),
         }
         triples = [(pid, d, reasons.get(pid, "" if d == "release" else "early_exit")) for pid, d in decisions.items()]
-        report["report_sha256"] = compute_report_sha256(report, triples)
+        sign_report(report, triples)
         with open(tmp / "payout_decisions.csv", "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(DECISION_COLUMNS)
@@ -66,6 +67,8 @@ def publish(db: Path, run_id: str, decisions: dict[str, str], status: str = "cle
                 w.writerow([pid, d, r, run_id, report["report_sha256"]])
         write_json(tmp / "report.json", report)
 
+    if not db.exists():  # a report is published beside its DuckDB file, which the payout job checks
+        duckdb.connect(str(db)).close()
     return publish_folder(db, run_id, write)
 
 

@@ -1,0 +1,81 @@
+"""`bountyguard forget`: erase a person's personal data while decisions, amounts and audit remain.
+
+The erasure covers the current state (names, contact data, bank account, birth date, town, profile,
+the IP and device of their referrals), identity resolution's normalised keys and cached values for
+those records, and the release batches of superseded published runs. It is recorded in
+`forgotten_records` (ids, who, why, when), and every later ingest erases the same records again, so
+a run over an old landing file does not bring the data back.
+
+What stays, on purpose: ids, dates, amounts, flags (their evidence holds ids and dates only),
+decisions, the published reports and their signatures, the ledger and the payment provider's
+instructions (a payment made is a bookkeeping record). The newest published release batch stays
+too: it is what a pending payment to this person is paid from.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from bountyguard.db import connect, run_sql_file
+from bountyguard.errors import BountyguardError
+
+log = logging.getLogger(__name__)
+RECORD_TYPES = ("referrer", "candidate")
+
+
+def erase_forgotten(con) -> None:
+    """Erase the personal data of every forgotten record in the current state (ingest calls this
+    after its upserts, in its transaction)."""
+    run_sql_file(con, "privacy/erase_forgotten.sql")
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if {"person_records", "person_links"} <= tables:
+        run_sql_file(con, "privacy/erase_forgotten_identity.sql")
+
+
+def forget(db: str | Path, by: str, reason: str, person: str | None = None, record: str | None = None) -> dict:
+    """Forget one person (every record the newest run gave that person_id) or one record
+    ('referrer:R1', 'candidate:K1'). Returns the records erased."""
+    from bountyguard.report import purge_expired_release_batches
+
+    if not (by or "").strip() or not (reason or "").strip():
+        raise BountyguardError("forget: --by and --reason must not be empty (they are the audit trail)")
+    if not Path(db).exists():
+        raise BountyguardError(f"{db}: no such DuckDB file")
+    con = connect(db)
+    try:
+        records = _records(con, person, record)
+        con.execute("BEGIN TRANSACTION")
+        for record_type, record_id in records:
+            con.execute(
+                "INSERT OR IGNORE INTO forgotten_records VALUES (?, ?, ?, ?, ?, ?)",
+                [record_type, record_id, person, by.strip(), reason.strip(), dt.datetime.now(dt.timezone.utc)])
+        erase_forgotten(con)
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")  # write the erasure into the database file, not only its WAL
+    finally:
+        con.close()
+    # a superseded run's release batch holds payees' IBANs and is never paid from again
+    purged = purge_expired_release_batches(db, dt.date.max, 0)
+    log.info("forgot %d records (%s); %d superseded release batches deleted", len(records),
+             ", ".join(f"{t}:{i}" for t, i in records), len(purged))
+    return {"records": [f"{t}:{i}" for t, i in records], "release_batches_deleted": len(purged)}
+
+
+def _records(con, person: str | None, record: str | None) -> list[tuple[str, str]]:
+    if bool(person) == bool(record):
+        raise BountyguardError("forget: give exactly one of --person PERSON_ID or --record TYPE:ID")
+    if record:
+        record_type, _, record_id = record.partition(":")
+        if record_type not in RECORD_TYPES or not record_id:
+            raise BountyguardError(f"forget: --record {record!r}: expected referrer:ID or candidate:ID")
+        table, key = ("referrers", "referrer_id") if record_type == "referrer" else ("candidates", "candidate_id")
+        if con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [record_id]).fetchone()[0] == 0:
+            raise BountyguardError(f"forget: no {record_type} record {record_id!r} in {table}")
+        return [(record_type, record_id)]
+    rows = con.execute(
+        "SELECT record_type, record_id FROM run_identities WHERE person_id = ? AND run_id = ("
+        "SELECT max(run_id) FROM run_identities WHERE person_id = ?) ORDER BY ALL", [person, person]).fetchall()
+    if not rows:
+        raise BountyguardError(f"forget: person {person!r} is not in the newest run's identities")
+    return [(t, i) for t, i in rows]

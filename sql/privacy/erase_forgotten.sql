@@ -1,0 +1,25 @@
+-- Erase the personal data of every forgotten record from the current state. Ids, dates of events,
+-- amounts, flags, decisions and audit trails stay: they are the business record, not the person.
+-- Run after `forget` and by every ingest (inside its transaction), after the upserts.
+
+-- cached normalised keys of the erased raw values (the cache is keyed by the raw value itself)
+DELETE FROM identity_key_cache WHERE raw IN (
+    SELECT unnest([full_name, email, phone, payout_iban]) FROM referrers
+    WHERE referrer_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'referrer')
+    UNION ALL
+    SELECT unnest([full_name, email, phone, profile_url]) FROM candidates
+    WHERE candidate_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'candidate')
+);
+
+UPDATE referrers
+SET full_name = '[forgotten]', email = NULL, phone = NULL, payout_iban = NULL, birth_date = NULL, city = NULL
+WHERE referrer_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'referrer');
+
+UPDATE candidates
+SET full_name = '[forgotten]', email = NULL, phone = NULL, birth_date = NULL, city = NULL, profile_url = NULL
+WHERE candidate_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'candidate');
+
+-- where a forgotten person clicked from is personal data too
+UPDATE referrals SET ip_address = NULL, device_id = NULL
+WHERE referrer_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'referrer')
+   OR candidate_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'candidate');
