@@ -37,9 +37,16 @@ from pathlib import Path
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from bountyguard.alerts import REPORT_REFUSED, TASK_FAILED, Alert
 from bountyguard.assets import BOUNTYGUARD_REPORT
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+class ReportRefused(AirflowFailException):
+    """The newest report is not clean, altered or missing: nothing is paid (alert `report_refused`)."""
+
+    alert_kind = REPORT_REFUSED
 
 
 @dag(
@@ -56,6 +63,7 @@ REPO = Path(__file__).resolve().parents[1]
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
         "execution_timeout": timedelta(hours=1),
+        "on_failure_callback": Alert(TASK_FAILED),
     },
     params={
         "db": Param(
@@ -89,7 +97,7 @@ def payout_release():
         except PaymentProviderError:
             raise  # the provider may be back in a minute; claimed payouts are re-sent exactly once
         except BountyguardError as exc:  # not clean, nothing published, report altered, bad config
-            raise AirflowFailException(f"nothing is paid: {exc}") from exc
+            raise ReportRefused(f"nothing is paid: {exc}") from exc
         # counts only: the summary's lists name payouts and analysts
         return {k: (len(v) if isinstance(v, list) else v) for k, v in summary.items()}
 

@@ -42,14 +42,24 @@ from pathlib import Path
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from bountyguard.alerts import TASK_FAILED, VALIDATION_FAILED, Alert
 from bountyguard.assets import BOUNTYGUARD_REPORT
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = "duckdb_writer"
+# The Celery queue of every task that opens the DuckDB file: only the worker holding the file serves it.
+DUCKDB_QUEUE = "duckdb"
 
 
 class ValidationFailed(AirflowFailException):
-    """The data failed validation; `validate` has already published the run's not_clean report."""
+    """The data failed validation; `validate` has already published the run's not_clean report.
+    Its alert names the failed checks with their observed counts (never values)."""
+
+    alert_kind = VALIDATION_FAILED
+
+    def __init__(self, message: str, failed_checks: list[dict]):
+        super().__init__(message)
+        self.alert_details = {"failed_checks": failed_checks}
 
 
 def as_of_date(
@@ -111,7 +121,9 @@ def publish_failed_report(context) -> None:
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
         "execution_timeout": timedelta(hours=3),
-        "on_failure_callback": publish_failed_report,
+        "queue": DUCKDB_QUEUE,
+        # after the last try: hold every payout, then tell ops
+        "on_failure_callback": [publish_failed_report, Alert(TASK_FAILED)],
     },
     params={
         "landing": Param(
@@ -172,7 +184,10 @@ def referral_screening():
         from bountyguard import pipeline
 
         if not (outcome := step(pipeline.validate, params["db"], screening_run))["success"]:
-            raise ValidationFailed(f"run {screening_run}: {outcome['message']}; its not_clean report holds every payout")
+            failed = [{"check": c["check"], "table": c["table"], "observed": c["observed"]}
+                      for c in outcome["checks"] if not c["success"]]
+            raise ValidationFailed(f"run {screening_run}: {outcome['message']}; its not_clean report holds every payout",
+                                   failed)
         return screening_run
 
     @task
