@@ -240,6 +240,15 @@ def report_events(metadata) -> list[dict]:
     return [r[0] if isinstance(r[0], dict) else json.loads(r[0] or "{}") for r in rows]
 
 
+def timeline(metadata, started_at: datetime) -> str:
+    """Each task's queue wait and run time, seconds after the test started: where the time goes."""
+    rows = metadata.execute(
+        "SELECT dag_id, run_id, task_id, queued_dttm, start_date, end_date FROM task_instance "
+        "ORDER BY start_date NULLS LAST").fetchall()
+    at = lambda t: f"{(t - started_at).total_seconds():6.1f}" if t else "     -"  # noqa: E731
+    return "\n".join(f"  {d}/{r}/{t}: queued {at(q)} started {at(s)} ended {at(e)}" for d, r, t, q, s, e in rows)
+
+
 def bad_landing(good: Path, out: Path) -> Path:
     """A copy of `good` where every tenth job's bounty amount is not a number: too many rejects."""
     out.mkdir()
@@ -263,7 +272,7 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     from bountyguard.report import latest_published, load_verified_report
 
     env, procs, metadata, alerts = airflow_cluster
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(timezone.utc)
     # The scheduled run a freshly unpaused DAG gets (catchup off) is the last complete day: yesterday.
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date()
     generated = tmp_path / "generated"
@@ -334,4 +343,4 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     with open(export_ledger_csv(db, tmp_path / "ledger-after.csv"), newline="", encoding="utf-8") as f:
         assert sorted(r["payout_id"] for r in csv.DictReader(f)) == released
     print(f"\nreal scheduler: clean run and payout in {first_phase:.0f} s, "
-          f"whole test {time.monotonic() - started:.0f} s")
+          f"whole test {time.monotonic() - started:.0f} s\n{timeline(metadata, started_at)}")
