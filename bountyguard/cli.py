@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         cli_payouts = None
     if cli_payouts is not None:
         cli_payouts.register(sub)
+    from bountyguard import cli_runs
+
+    cli_runs.register(sub)
     return parser
 
 
@@ -252,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
             from bountyguard import cli_payouts
 
             return cli_payouts.handle(args)
+        if args.command == "runs":
+            from bountyguard import cli_runs
+
+            return cli_runs.handle(args)
         return handlers[args.command](args)
     except BountyguardError as exc:
         print(f"bountyguard {args.command}: error: {exc}", file=sys.stderr)

@@ -42,7 +42,7 @@ from pathlib import Path
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from bountyguard.alerts import TASK_FAILED, VALIDATION_FAILED, Alert
+from bountyguard.alerts import TASK_FAILED, UNUSUAL_RESULTS, VALIDATION_FAILED, Alert
 from bountyguard.assets import BOUNTYGUARD_REPORT
 
 REPO = Path(__file__).resolve().parents[1]
@@ -205,10 +205,12 @@ def referral_screening():
         return screening_run
 
     @task(outlets=[BOUNTYGUARD_REPORT])
-    def publish(screening_run: str, params=None, outlet_events=None) -> dict:
-        from bountyguard import pipeline
+    def publish(screening_run: str, params=None, outlet_events=None, **context) -> dict:
+        from bountyguard import pipeline, run_metrics
 
         published = step(pipeline.publish, params["db"], screening_run)
+        if unusual := run_metrics.watch(params["db"], screening_run):  # also sends the run's metrics to Stats
+            Alert(UNUSUAL_RESULTS, details=unusual)(context)
         summary = {
             "run_id": screening_run,
             "status": published["status"],

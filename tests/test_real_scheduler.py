@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,6 +72,38 @@ class AlertReceiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class StatsdReceiver:
+    """A UDP socket standing in for StatsD: keeps every metric line Airflow sends."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self):
+        while self.running:
+            try:
+                self.lines.extend(self.sock.recv(65535).decode("utf-8", "replace").splitlines())
+            except OSError:
+                continue
+
+    def gauges(self, prefix: str) -> dict[str, float]:
+        out = {}
+        for line in list(self.lines):
+            name, _, rest = line.partition(":")
+            if name.startswith(prefix) and rest.endswith("|g"):
+                out[name[len(prefix):]] = float(rest[:-2])
+        return out
+
+    def close(self):
+        self.running = False
+        self.sock.close()
 
 
 class Processes:
@@ -157,6 +190,7 @@ def airflow_cluster(tmp_path):
     dbname = f"bg_airflow_{tag}"
     admin.execute(f'CREATE DATABASE "{dbname}"')
     alerts = AlertReceiver()
+    statsd = StatsdReceiver()
     procs = None
     metadata = None
     try:
@@ -182,7 +216,13 @@ def airflow_cluster(tmp_path):
             # both DAGs run as soon as they are parsed: the screening DAG's latest interval (yesterday)
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            # a busy CI machine answers slower than the 5 s default: a timeout there fails a task try
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
             "AIRFLOW_CONN_BOUNTYGUARD_ALERTS": json.dumps({"conn_type": "http", "host": alerts.url}),
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": str(statsd.port),
+            "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
         })
         for key in ("BOUNTYGUARD_LANDING", "BOUNTYGUARD_DB", "BOUNTYGUARD_CONFIG", "BOUNTYGUARD_SOURCE_CONN_ID",
                     "BOUNTYGUARD_ALERT_LOG"):
@@ -191,13 +231,14 @@ def airflow_cluster(tmp_path):
         logs.mkdir()
         procs = Processes(env, logs)
         metadata = psycopg.connect(server_uri(dbname), autocommit=True)
-        yield env, procs, metadata, alerts
+        yield env, procs, metadata, alerts, statsd
     finally:
         try:
             if procs is not None:
                 procs.stop()
         finally:
             alerts.close()
+            statsd.close()
             if metadata is not None:
                 metadata.close()
             admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
@@ -215,6 +256,14 @@ def wait_for(what: str, probe, procs: Processes, timeout: float = WAIT_SECONDS, 
         procs.check_alive()
         time.sleep(every)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{procs.tails()}", pytrace=False)
+
+
+def api_healthy(base_url: str) -> bool | None:
+    try:
+        with urllib.request.urlopen(f"{base_url}/api/v2/monitor/health", timeout=5) as response:
+            return True if response.status == 200 else None
+    except OSError:
+        return None
 
 
 def finished_runs(metadata, dag_id: str) -> list[tuple]:
@@ -271,7 +320,7 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     from bountyguard.ledger import export_ledger_csv
     from bountyguard.report import latest_published, load_verified_report
 
-    env, procs, metadata, alerts = airflow_cluster
+    env, procs, metadata, alerts, statsd = airflow_cluster
     started, started_at = time.monotonic(), datetime.now(timezone.utc)
     # The scheduled run a freshly unpaused DAG gets (catchup off) is the last complete day: yesterday.
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date()
@@ -285,6 +334,8 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     procs.start("scheduler", "scheduler")
     procs.start("dag-processor", "dag-processor")
     procs.start("triggerer", "triggerer", "--skip-serve-logs")
+    # as in the compose file, the worker starts once the API server answers: its tasks talk to it
+    wait_for("the API server", lambda: api_healthy(env["AIRFLOW__API__BASE_URL"]), procs, timeout=180)
     procs.start("celery-worker", "celery", "worker", "--queues", "default,duckdb", "--concurrency", "2",
                 "--celery-hostname", f"bountyguard-test-{uuid.uuid4().hex[:8]}@%h", "--skip-serve-logs",
                 "--without-gossip", "--without-mingle")
@@ -296,6 +347,9 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     states = task_states(metadata, SCREENING, run_id)
     assert (state, run_type) == ("success", "scheduled"), f"{states}\n{procs.tails()}"
     assert set(states.values()) == {"success"}
+    queues = dict(metadata.execute("SELECT task_id, queue FROM task_instance WHERE dag_id = %s AND run_id = %s",
+                                   [SCREENING, run_id]).fetchall())
+    assert set(queues.values()) == {"duckdb"}, queues  # the worker holding the DuckDB file runs them all
     payout = wait_for("payout_release, triggered by the report asset, to finish",
                       lambda: (finished_runs(metadata, PAYOUTS) or None), procs)
     assert [(s, t) for _, s, t in payout] == [("success", "asset_triggered")], procs.tails()
@@ -313,6 +367,12 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
         abusive = {r["payout_id"] for r in csv.DictReader(f) if r["blocked"] == "true"}
     assert abusive and not abusive & set(released)
     assert not alerts.received, alerts.received
+    # the run's metrics reached StatsD through Airflow's Stats, as gauges
+    gauges = statsd.gauges("airflow.bountyguard.")
+    assert gauges.get("decisions.release") == report["decision_counts"]["release"], sorted(gauges)[:20]
+    assert gauges.get("rows_in.referrals") == report["tables"]["referrals"]["rows_in"]
+    assert sum(v for k, v in gauges.items() if k.startswith("flags.")) == sum(report["flag_counts"].values())
+    assert gauges.get("step_seconds.detect", 0) > 0
 
     # 2. a run on bad data: validate fails, the alert arrives, nothing is paid
     bad = bad_landing(generated / "landing", tmp_path / "bad-landing")
