@@ -43,13 +43,17 @@ KINDS = (TASK_FAILED, VALIDATION_FAILED, REPORT_REFUSED, UNUSUAL_RESULTS, DEADLI
 log = logging.getLogger("bountyguard.alerts")
 
 
+def _get(thing, name: str):
+    return thing.get(name) if isinstance(thing, dict) else getattr(thing, name, None)
+
+
 def _ids(context: dict) -> dict[str, Any]:
     ti = context.get("ti") or context.get("task_instance")
     dag = context.get("dag")
-    dag_run = context.get("dag_run")
+    dag_run = context.get("dag_run")  # a deadline's callback gets a plain dict here
     return {
-        "dag_id": getattr(ti, "dag_id", None) or getattr(dag, "dag_id", None),
-        "dag_run_id": getattr(ti, "run_id", None) or getattr(dag_run, "run_id", None),
+        "dag_id": getattr(ti, "dag_id", None) or _get(dag, "dag_id") or _get(dag_run, "dag_id"),
+        "dag_run_id": getattr(ti, "run_id", None) or _get(dag_run, "run_id"),
         "task_id": getattr(ti, "task_id", None),
         "try_number": getattr(ti, "try_number", None),
     }
@@ -107,10 +111,12 @@ def log_alert(payload: dict) -> None:
 
 
 class Alert(BaseNotifier):
-    """One alert of `kind` (see KINDS), routed to the webhook connection or to the log."""
+    """One alert of `kind` (see KINDS), routed to the webhook connection or to the log. As a task
+    callback it runs on the worker (`notify`); as a DeadlineAlert's AsyncCallback, in the triggerer
+    (`async_notify`, which Airflow gives a small context of the DAG run)."""
 
-    def __init__(self, kind: str = TASK_FAILED, details: dict | None = None):
-        super().__init__()
+    def __init__(self, kind: str = TASK_FAILED, details: dict | None = None, context: dict | None = None):
+        super().__init__(context)
         if kind not in KINDS:
             raise ValueError(f"unknown alert kind {kind!r}; one of {', '.join(KINDS)}")
         self.kind = kind
@@ -123,3 +129,8 @@ class Alert(BaseNotifier):
             log.warning("alert %s sent to the %s webhook", payload["kind"], CONNECTION_ID)
         else:
             log_alert(payload)
+
+    async def async_notify(self, context) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.notify, context or {})  # urllib blocks: keep the triggerer's loop free

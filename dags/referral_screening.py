@@ -39,16 +39,30 @@ import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import AsyncCallback, CronDataIntervalTimetable, DeadlineAlert, DeadlineReference, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from bountyguard.alerts import TASK_FAILED, UNUSUAL_RESULTS, VALIDATION_FAILED, Alert
+from bountyguard.alerts import DEADLINE_MISSED, TASK_FAILED, UNUSUAL_RESULTS, VALIDATION_FAILED, Alert
 from bountyguard.assets import BOUNTYGUARD_REPORT
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = "duckdb_writer"
 # The Celery queue of every task that opens the DuckDB file: only the worker holding the file serves it.
 DUCKDB_QUEUE = "duckdb"
+
+
+def clean_report_deadline() -> DeadlineAlert:
+    """The day's clean report is due `[deadline] clean_report_due_hours` after the day ends: the
+    logical date is the day's start, so the deadline is logical date + 24 h + those hours."""
+    from bountyguard.config import load_config
+
+    hours = load_config(os.environ.get("BOUNTYGUARD_CONFIG") or None)["deadline"]["clean_report_due_hours"]
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=timedelta(hours=24 + hours),
+        callback=AsyncCallback(Alert, kwargs={"kind": DEADLINE_MISSED, "details": {
+            "dag_id": "referral_screening", "due_hours_after_day": hours}}),
+    )
 
 
 class ValidationFailed(AirflowFailException):
@@ -114,6 +128,7 @@ def publish_failed_report(context) -> None:
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    deadline=clean_report_deadline(),
     tags=["bountyguard", "screening"],
     default_args={
         "owner": "bountyguard",

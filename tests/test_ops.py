@@ -3,9 +3,11 @@ the unusual-results comparison, and the alert notifier's two routes (log file, w
 The same things under a real scheduler with Celery: tests/test_real_scheduler.py."""
 from __future__ import annotations
 
+import csv
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +170,50 @@ def test_an_unknown_alert_kind_is_refused():
 
     with pytest.raises(ValueError):
         Alert("something_else")
+
+
+# --- backfills and the report a payout run may pay ------------------------------------------------------
+
+
+def test_a_backfill_never_moves_latest_back_and_its_payout_run_pays_nothing(screened, tmp_path):
+    import shutil
+
+    from bountyguard import release_guard
+    from bountyguard.errors import BountyguardError
+    from bountyguard.report import latest_published
+
+    db = tmp_path / "bg.duckdb"
+    shutil.copy(screened["db"], db)
+    shutil.copytree(screened["db"].parent / "bg.published", tmp_path / "bg.published")
+    today = screened["summary"]
+    backfill = pipeline.run(screened["landing"], db, "2026-06-29")
+    assert backfill["status"] == "clean"
+    assert latest_published(db).name == today["run_id"]  # LATEST never moves back
+    why = release_guard.reason_not_to_pay(db, [{"report_sha256": backfill["report_sha256"],
+                                                "run_id": backfill["run_id"]}], None)
+    assert why and "backfill never pays" in why and today["run_id"] in why
+    assert release_guard.reason_not_to_pay(db, [{"report_sha256": today["report_sha256"]}], None) is None
+    # started by hand: the newest report must screen the day the run pays for
+    import datetime as dt
+
+    assert release_guard.reason_not_to_pay(db, [], dt.date(2026, 6, 30)) is None
+    with pytest.raises(BountyguardError, match="not paid as if it were today's"):
+        release_guard.reason_not_to_pay(db, [], dt.date(2026, 7, 1))
+
+
+def test_a_backfilled_day_gets_the_decisions_a_run_on_that_day_gave(screened, tmp_path):
+    """Every step reads the data as of its run date: screening 2026-06-29 after 2026-06-30 decides
+    what a run on 2026-06-29 itself decided."""
+    on_the_day = pipeline.run(screened["landing"], tmp_path / "on_the_day.duckdb", "2026-06-29")
+    import shutil
+
+    db = tmp_path / "later.duckdb"
+    shutil.copy(screened["db"], db)
+    backfill = pipeline.run(screened["landing"], db, "2026-06-29")
+
+    def decisions(summary):
+        with open(Path(summary["published_dir"]) / "payout_decisions.csv", newline="", encoding="utf-8") as f:
+            return sorted((r["payout_id"], r["decision"], r["reasons"]) for r in csv.DictReader(f))
+
+    assert decisions(backfill) == decisions(on_the_day)
+    assert backfill["report_sha256"] == on_the_day["report_sha256"]
