@@ -3,7 +3,8 @@ as separate processes, PostgreSQL metadata and a Redis broker (the machine's ser
 
 One test, in order (the processes start once, ~1 minute):
 1. the screening DAG's scheduled run for yesterday (data generated as of yesterday) succeeds on the
-   Celery worker, its `bountyguard_report` asset event triggers `payout_release`, which succeeds, and
+   Celery worker (late by construction: its clean report was due at midnight, so the triggerer sends
+   the `deadline_missed` alert), its `bountyguard_report` asset event triggers `payout_release`, which succeeds, and
    the ledger holds exactly the report's `release` decisions;
 2. a run triggered on bad data (a tenth of the jobs' amounts unreadable) fails in `validate`, the
    `validation_failed` alert reaches a webhook (an HTTP server in this test, configured as the Airflow
@@ -327,7 +328,12 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     generated = tmp_path / "generated"
     generate(generated, seed=7, scale=0.2, as_of=yesterday)
     db = tmp_path / "work" / "bountyguard.duckdb"
-    env.update({"BOUNTYGUARD_LANDING": str(generated / "landing"), "BOUNTYGUARD_DB": str(db)})
+    # the clean report of a day is due at its end: yesterday's is late already, so the deadline alert
+    # must come from the triggerer while the scheduled run for yesterday is still running
+    config = tmp_path / "bountyguard.toml"
+    config.write_text("[deadline]\nclean_report_due_hours = 0\n", encoding="utf-8")
+    env.update({"BOUNTYGUARD_LANDING": str(generated / "landing"), "BOUNTYGUARD_DB": str(db),
+                "BOUNTYGUARD_CONFIG": str(config)})
 
     procs.start("api-server", "api-server", "--port", env["AIRFLOW__API__PORT"], "--host", "127.0.0.1",
                 "--workers", "1")
@@ -366,7 +372,10 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     with open(generated / "truth" / "payouts.csv", newline="", encoding="utf-8") as f:
         abusive = {r["payout_id"] for r in csv.DictReader(f) if r["blocked"] == "true"}
     assert abusive and not abusive & set(released)
-    assert not alerts.received, alerts.received
+    deadline = wait_for("the deadline alert", lambda: alerts.received[0] if alerts.received else None, procs,
+                        timeout=60)
+    assert [a["kind"] for a in alerts.received] == ["deadline_missed"], alerts.received
+    assert deadline["details"] == {"dag_id": SCREENING, "due_hours_after_day": 0}
     # the run's metrics reached StatsD through Airflow's Stats, as gauges
     gauges = statsd.gauges("airflow.bountyguard.")
     assert gauges.get("decisions.release") == report["decision_counts"]["release"], sorted(gauges)[:20]
@@ -387,14 +396,14 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     assert all_runs(metadata, SCREENING)[-1][:2] == ("bad_data", "failed")
     assert states["validate"] == "failed", states
     assert {states[t] for t in ("detect", "decide", "publish")} == {"upstream_failed"}, states
-    alert = wait_for("the validation alert at the webhook", lambda: alerts.received[-1] if alerts.received else None,
-                     procs, timeout=60)
+    alert = wait_for("the validation alert at the webhook",
+                     lambda: alerts.received[-1] if len(alerts.received) > 1 else None, procs, timeout=60)
     assert alert["kind"] == "validation_failed", alert
     assert (alert["dag_id"], alert["dag_run_id"], alert["task_id"]) == (SCREENING, "bad_data", "validate")
     failed_checks = alert["details"]["failed_checks"]
     assert any(c["table"] == "jobs" for c in failed_checks), failed_checks
     assert all(set(c) == {"check", "table", "observed"} for c in failed_checks)
-    assert len(alerts.received) == 1, alerts.received  # one alert per failure, not one per callback
+    assert len(alerts.received) == 2, alerts.received  # one alert per failure, not one per callback
     report = json.loads((latest_published(db) / "report.json").read_text(encoding="utf-8"))
     assert report["status"] == "not_clean"
     time.sleep(5)  # give the scheduler a few loops: an asset event would have created a run by now
