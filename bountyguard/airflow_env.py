@@ -50,6 +50,9 @@ def airflow_env(home: str | Path, *, dags_folder: str | Path | None = None,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn or f"sqlite:///{home / 'airflow.db'}",
         # The DAG files import `bountyguard`; the DAG processor only puts the dags folder on sys.path.
         "PYTHONPATH": pythonpath,
+        # `airflow dags test` (Airflow 3.3.2) cannot finish a DAG run with a DeadlineAlert: see
+        # dags/referral_screening.py. A home running a real scheduler sets it back to "on".
+        "BOUNTYGUARD_DEADLINE_ALERT": "off",
     } | _async_conn(sql_alchemy_conn)
 
 

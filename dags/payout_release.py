@@ -25,7 +25,7 @@ reaching this task with one means a report was replaced in between, e.g. by a CL
 triggered by report events pays only when the newest published report (`LATEST`) is one of them: a
 backfill or a rerun of an earlier day publishes a report that never becomes LATEST while a later day's
 exists, so its run pays nothing and says so (result `not_paid_because`). A run started by hand pays
-only a report screening the day before the run (or the param `pays_for`): when today's report is
+only a report screening the day before its logical date (or run time; or the param `pays_for`): when today's report is
 missing, yesterday's is not paid as if it were today's (the task fails, alert `report_refused`).
 
 **Alerts** (`bountyguard.alerts`): a task that failed after its last try (`task_failed`), a refused
@@ -112,7 +112,7 @@ def payout_release():
             raise AirflowFailException(f"the report event names db {sorted(other)}, this DAG pays from {db}")
         try:
             pays_for = (date.fromisoformat(params["pays_for"]) if params["pays_for"]
-                        else None if events else dag_run.run_after.date() - timedelta(days=1))
+                        else None if events else (dag_run.logical_date or dag_run.run_after).date() - timedelta(days=1))
             if why_not := release_guard.reason_not_to_pay(db, [e.extra for e in events], pays_for):
                 logging.getLogger("bountyguard.payouts").warning("%s", why_not)  # the log and the result say so
                 return {"paid": 0, "not_paid_because": why_not}

@@ -217,3 +217,23 @@ def test_a_backfilled_day_gets_the_decisions_a_run_on_that_day_gave(screened, tm
 
     assert decisions(backfill) == decisions(on_the_day)
     assert backfill["report_sha256"] == on_the_day["report_sha256"]
+
+
+def test_the_screening_dag_carries_the_clean_report_deadline(monkeypatch, tmp_path):
+    import runpy
+    from datetime import timedelta
+
+    from bountyguard.airflow_env import DAGS_FOLDER
+
+    config = tmp_path / "c.toml"
+    config.write_text("[deadline]\nclean_report_due_hours = 4\n", encoding="utf-8")
+    monkeypatch.setenv("BOUNTYGUARD_CONFIG", str(config))
+    monkeypatch.setenv("BOUNTYGUARD_DEADLINE_ALERT", "on")
+    module = runpy.run_path(str(DAGS_FOLDER / "referral_screening.py"))
+    alert = module["clean_report_deadline"]()
+    assert alert.interval == timedelta(hours=24 + 4)  # day D's report is due D+1 04:00 UTC
+    assert type(alert.reference).__name__ == "DagRunLogicalDateDeadline"
+    assert alert.callback.path == "bountyguard.alerts.Alert"
+    assert alert.callback.kwargs["kind"] == "deadline_missed"
+    monkeypatch.setenv("BOUNTYGUARD_DEADLINE_ALERT", "off")
+    assert module["clean_report_deadline"]() is None

@@ -219,6 +219,7 @@ def airflow_cluster(tmp_path):
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             # a busy CI machine answers slower than the 5 s default: a timeout there fails a task try
             "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+            "BOUNTYGUARD_DEADLINE_ALERT": "on",  # a real scheduler and triggerer: the deadline works
             "AIRFLOW_CONN_BOUNTYGUARD_ALERTS": json.dumps({"conn_type": "http", "host": alerts.url}),
             "AIRFLOW__METRICS__STATSD_ON": "True",
             "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
@@ -326,7 +327,7 @@ def test_screening_and_payout_under_the_scheduler_with_celery(airflow_cluster, t
     # The scheduled run a freshly unpaused DAG gets (catchup off) is the last complete day: yesterday.
     yesterday = (datetime.now(timezone.utc) - timedelta(days=1)).date()
     generated = tmp_path / "generated"
-    generate(generated, seed=7, scale=0.2, as_of=yesterday)
+    generate(generated, seed=7, scale=0.1, as_of=yesterday)
     db = tmp_path / "work" / "bountyguard.duckdb"
     # the clean report of a day is due at its end: yesterday's is late already, so the deadline alert
     # must come from the triggerer while the scheduled run for yesterday is still running
