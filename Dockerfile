@@ -1,4 +1,4 @@
-# bountyguard with Airflow 3: one image for the scheduler, DAG processor, API server and triggerer.
+# bountyguard with Airflow 3: one image for the scheduler, DAG processor, API server, triggerer and Celery worker.
 FROM python:3.11-slim
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 WORKDIR /opt/bountyguard

@@ -33,8 +33,10 @@ POOL_DESCRIPTION = "bountyguard: one writer of the DuckDB file at a time"
 _READY_MARKER = ".bountyguard-ready"
 
 
-def airflow_env(home: str | Path, *, dags_folder: str | Path | None = None) -> dict[str, str]:
-    """The environment variables of a project-local Airflow home (nothing is created)."""
+def airflow_env(home: str | Path, *, dags_folder: str | Path | None = None,
+                sql_alchemy_conn: str | None = None) -> dict[str, str]:
+    """The environment variables of a project-local Airflow home (nothing is created); its metadata
+    database is SQLite inside it unless `sql_alchemy_conn` names another (e.g. PostgreSQL)."""
     home = Path(home).resolve()
     dags = Path(dags_folder).resolve() if dags_folder else DAGS_FOLDER
     pythonpath = os.pathsep.join(
@@ -45,10 +47,22 @@ def airflow_env(home: str | Path, *, dags_folder: str | Path | None = None) -> d
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # Explicit, so an inherited setting (e.g. a shared PostgreSQL) is never migrated by accident.
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn or f"sqlite:///{home / 'airflow.db'}",
         # The DAG files import `bountyguard`; the DAG processor only puts the dags folder on sys.path.
         "PYTHONPATH": pythonpath,
-    }
+        # `airflow dags test` (Airflow 3.3.2) cannot finish a DAG run with a DeadlineAlert: see
+        # dags/referral_screening.py. A home running a real scheduler sets it back to "on".
+        "BOUNTYGUARD_DEADLINE_ALERT": "off",
+    } | _async_conn(sql_alchemy_conn)
+
+
+def _async_conn(sql_alchemy_conn: str | None) -> dict[str, str]:
+    """Airflow also opens the metadata database asynchronously, with asyncpg for PostgreSQL unless told
+    otherwise; psycopg (already a dependency) does both."""
+    if sql_alchemy_conn and sql_alchemy_conn.startswith("postgresql+psycopg://"):
+        return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC":
+                sql_alchemy_conn.replace("postgresql+psycopg://", "postgresql+psycopg_async://", 1)}
+    return {}
 
 
 def _airflow(args: list[str], env: dict[str, str]) -> None:
@@ -67,7 +81,8 @@ def is_prepared(home: str | Path) -> bool:
 
 
 def prepare_airflow_home(
-    home: str | Path, *, dags_folder: str | Path | None = None, force: bool = False
+    home: str | Path, *, dags_folder: str | Path | None = None, force: bool = False,
+    sql_alchemy_conn: str | None = None,
 ) -> dict[str, str]:
     """Create and initialise an Airflow home at `home` (once) and return its environment variables.
 
@@ -75,7 +90,7 @@ def prepare_airflow_home(
     Airflow's import time); afterwards it returns at once.
     """
     home = Path(home).resolve()
-    env = airflow_env(home, dags_folder=dags_folder)
+    env = airflow_env(home, dags_folder=dags_folder, sql_alchemy_conn=sql_alchemy_conn)
     if is_prepared(home) and not force:
         return env
     home.mkdir(parents=True, exist_ok=True)

@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bountyguard.review import cli as cli_review  # users, cases, serve: the case review
 
     cli_review.register(sub)
+    from bountyguard import cli_runs
+
+    cli_runs.register(sub)
     return parser
 
 
@@ -278,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
             return cli_review.handle(args)
         if args.command == "forget":
             return _forget(args)
+        if args.command == "runs":
+            from bountyguard import cli_runs
+
+            return cli_runs.handle(args)
         return handlers[args.command](args)
     except BountyguardError as exc:
         print(f"bountyguard {args.command}: error: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ import duckdb
 from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
 from bountyguard.contract import DECISIONS
-from bountyguard import models, signing
+from bountyguard import models, run_metrics, signing
 from bountyguard.faults import checkpoint
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
@@ -41,7 +41,7 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for schema in ("tables", "runs", "identity", "privacy"):
+    for schema in ("tables", "runs", "identity", "privacy", "run_metrics"):
         run_sql_file(con, f"schema/{schema}.sql")
 
 
@@ -108,6 +108,7 @@ def start_run(db: str | Path, landing: str | Path | None, as_of: str | dt.date, 
     return run_id
 
 
+@run_metrics.measured("pull")
 def pull(db: str | Path, run_id: str, source_uri: str) -> dict:
     """Pull the rows changed since the last watermarks from the platform's PostgreSQL database into
     this run's landing folder. The new watermarks are only proposed here: `ingest` saves them in the
@@ -127,6 +128,7 @@ def pull(db: str | Path, run_id: str, source_uri: str) -> dict:
         con.close()
 
 
+@run_metrics.measured("ingest")
 def ingest(db: str | Path, run_id: str) -> dict:
     """Load the landing folder into the current-state tables; every row loaded or rejected."""
     from bountyguard.source_postgres import save_watermarks
@@ -153,6 +155,7 @@ def ingest(db: str | Path, run_id: str) -> dict:
         con.close()
 
 
+@run_metrics.measured("validate")
 def validate(db: str | Path, run_id: str) -> dict:
     """Run the data-quality gate. On failure, the run is finished closed right here: a not_clean
     report holding every due payout is published before this returns."""
@@ -194,6 +197,7 @@ def _validation_outcome(con, run_id: str) -> dict | None:
             "failed_checks": [{k: c[k] for k in ("check", "table", "detail")} for c in failed]}
 
 
+@run_metrics.measured("detect")
 def detect(db: str | Path, run_id: str) -> dict:
     """Resolve persons, build stints, run every detector; store the run's flags."""
     import pyarrow as pa
@@ -239,6 +243,7 @@ def detect(db: str | Path, run_id: str) -> dict:
         con.close()
 
 
+@run_metrics.measured("decide")
 def decide(db: str | Path, run_id: str) -> dict:
     """Decide every due payout (and clawbacks of released ones) from the run's flags."""
     con, run = _open(db, run_id)
@@ -277,6 +282,7 @@ def _decide(con, run: _Run, closed_reason: str | None) -> dict:
     return counts
 
 
+@run_metrics.measured("publish")
 def publish(db: str | Path, run_id: str, status: str | None = None) -> dict:
     """Write the report (with its digest) into the DuckDB file and publish it for readers."""
     con, run = _open(db, run_id)
@@ -298,6 +304,8 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
             "UPDATE payout_decisions SET decision = 'hold', reasons = ? WHERE run_id = ? AND decision = 'release'",
             [code, run.run_id])
     report, decisions = assemble_report(con, db, run, status, outcome, error)
+    run_metrics.record_outcome(con, run.run_id)
+    report["run_metrics"] = run_metrics.read(con, run.run_id)  # outside the digest: it has wall times
     published = publish_report(con, db, run.run_id, run.as_of, report, decisions)
     purge_expired_release_batches(db, run.as_of, run.config["payouts"]["release_batch_retention_days"])
     con.execute("DELETE FROM reports WHERE run_id = ?", [run.run_id])

@@ -34,8 +34,9 @@ from bountyguard.faults import checkpoint
 log = logging.getLogger(__name__)
 
 # Everything in report.json is covered except these: the digest itself, the run id and the Data Docs
-# path (both name the run, and identical runs must give identical digests).
-NOT_DIGESTED = ("report_sha256", "run_id", "data_docs")
+# path (both name the run, and identical runs must give identical digests), and the run metrics
+# (bountyguard/run_metrics.py: they carry each step's wall time and memory).
+NOT_DIGESTED = ("report_sha256", "run_id", "data_docs", "run_metrics")
 # What the payment step needs to pay a `release` decision; covered by the digest through its file hash.
 RELEASE_BATCH_FILE = "release_batch.csv"
 RELEASE_BATCH_COLUMNS = ["payout_id", "referrer_id", "amount", "currency", "payee_iban"]

@@ -29,7 +29,20 @@ payout, as `bountyguard run` does. Only a successful `publish` emits the `bounty
 event that triggers `payout_release`.
 
 **Concurrency.** Every task runs in the pool `duckdb_writer` (one slot: DuckDB allows one writing
-process per file) and at most one run is active.
+process per file) and on the Celery queue `duckdb`, served only by the worker that holds the DuckDB
+file; at most one run is active.
+
+**Alerts and deadline** (`bountyguard.alerts`, routed by the Airflow connection `bountyguard_alerts`
+or to the log): `task_failed` after a task's last try, `validation_failed` with the failed checks'
+counts, `unusual_results` when a clean run's flags or held money are far above the earlier clean
+runs (`[alerts]`), and `deadline_missed` from the triggerer (a DeadlineAlert) when the run of day D
+has not succeeded by D+1 00:00 plus `[deadline] clean_report_due_hours`.
+
+**Metrics.** `publish` sends the run's metrics (`bountyguard runs show`) to Airflow's Stats as
+`bountyguard.<metric>.<key>` gauges when StatsD or OpenTelemetry is on.
+
+**Backfills** (`airflow backfill create`) screen each past day as of that day; their reports never
+become the LATEST report while a later day's exists, so they are never paid.
 
 Task logs carry run ids, counts and digests only: never names, contact data or bank accounts.
 """
@@ -39,17 +52,46 @@ import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import AsyncCallback, CronDataIntervalTimetable, DeadlineAlert, DeadlineReference, Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from bountyguard.alerts import DEADLINE_MISSED, TASK_FAILED, UNUSUAL_RESULTS, VALIDATION_FAILED, Alert
 from bountyguard.assets import BOUNTYGUARD_REPORT
 
 REPO = Path(__file__).resolve().parents[1]
 POOL = "duckdb_writer"
+# The Celery queue of every task that opens the DuckDB file: only the worker holding the file serves it.
+DUCKDB_QUEUE = "duckdb"
+
+
+def clean_report_deadline() -> DeadlineAlert | None:
+    """The day's clean report is due `[deadline] clean_report_due_hours` after the day ends: the
+    logical date is the day's start, so the deadline is logical date + 24 h + those hours.
+    BOUNTYGUARD_DEADLINE_ALERT=off leaves it out: Airflow 3.3.2's `dag.test()` / `airflow dags test`
+    cannot finish a successful run of a DAG that has one (it looks the alert up by its serialized form
+    instead of its id), so the project-local home for those (bountyguard.airflow_env) turns it off."""
+    from bountyguard.config import load_config
+
+    if os.environ.get("BOUNTYGUARD_DEADLINE_ALERT", "on").lower() in {"off", "false", "0"}:
+        return None
+    hours = load_config(os.environ.get("BOUNTYGUARD_CONFIG") or None)["deadline"]["clean_report_due_hours"]
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=timedelta(hours=24 + hours),
+        callback=AsyncCallback(Alert, kwargs={"kind": DEADLINE_MISSED, "details": {
+            "dag_id": "referral_screening", "due_hours_after_day": hours}}),
+    )
 
 
 class ValidationFailed(AirflowFailException):
-    """The data failed validation; `validate` has already published the run's not_clean report."""
+    """The data failed validation; `validate` has already published the run's not_clean report.
+    Its alert names the failed checks with their observed counts (never values)."""
+
+    alert_kind = VALIDATION_FAILED
+
+    def __init__(self, message: str, failed_checks: list[dict]):
+        super().__init__(message)
+        self.alert_details = {"failed_checks": failed_checks}
 
 
 def as_of_date(
@@ -104,6 +146,7 @@ def publish_failed_report(context) -> None:
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
+    deadline=clean_report_deadline(),
     tags=["bountyguard", "screening"],
     default_args={
         "owner": "bountyguard",
@@ -111,7 +154,9 @@ def publish_failed_report(context) -> None:
         "retries": 2,
         "retry_delay": timedelta(minutes=2),
         "execution_timeout": timedelta(hours=3),
-        "on_failure_callback": publish_failed_report,
+        "queue": DUCKDB_QUEUE,
+        # after the last try: hold every payout, then tell ops
+        "on_failure_callback": [publish_failed_report, Alert(TASK_FAILED)],
     },
     params={
         "landing": Param(
@@ -172,7 +217,10 @@ def referral_screening():
         from bountyguard import pipeline
 
         if not (outcome := step(pipeline.validate, params["db"], screening_run))["success"]:
-            raise ValidationFailed(f"run {screening_run}: {outcome['message']}; its not_clean report holds every payout")
+            failed = [{"check": c["check"], "table": c["table"], "observed": c["observed"]}
+                      for c in outcome["checks"] if not c["success"]]
+            raise ValidationFailed(f"run {screening_run}: {outcome['message']}; its not_clean report holds every payout",
+                                   failed)
         return screening_run
 
     @task
@@ -190,10 +238,12 @@ def referral_screening():
         return screening_run
 
     @task(outlets=[BOUNTYGUARD_REPORT])
-    def publish(screening_run: str, params=None, outlet_events=None) -> dict:
-        from bountyguard import pipeline
+    def publish(screening_run: str, params=None, outlet_events=None, **context) -> dict:
+        from bountyguard import pipeline, run_metrics
 
         published = step(pipeline.publish, params["db"], screening_run)
+        if unusual := run_metrics.watch(params["db"], screening_run):  # also sends the run's metrics to Stats
+            Alert(UNUSUAL_RESULTS, details=unusual)(context)
         summary = {
             "run_id": screening_run,
             "status": published["status"],

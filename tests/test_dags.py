@@ -59,7 +59,7 @@ def screened(airflow_home, generated):
     conf = {"landing": str(generated / "landing"), "db": str(db), "config": None}
     dr, states, seconds = run_dag(fresh_dag(SCREENING, retries=0), logical_date=utc(AS_OF), conf=conf)
     print(f"\nreferral_screening: {dr.state} in {seconds:.1f} s {states}")
-    pay_dr, pay_states, pay_seconds = run_dag(fresh_dag(PAYOUTS, retries=0), conf={"db": str(db)})
+    pay_dr, pay_states, pay_seconds = run_dag(fresh_dag(PAYOUTS, retries=0), conf={"db": str(db), "pays_for": AS_OF})
     print(f"payout_release: {pay_dr.state} in {pay_seconds:.1f} s {pay_states}")
     return {"db": db, "run": dr, "states": states, "pay_run": pay_dr, "pay_states": pay_states}
 
