@@ -15,9 +15,14 @@ from tests.builders import Platform
 def pytest_configure(config):
     """Airflow reads its configuration when it is first imported, from AIRFLOW_HOME: point it at a
     throwaway folder before any test can import it, so no test ever writes ~/airflow."""
-    if "AIRFLOW_HOME" not in os.environ:
-        os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="bountyguard-airflow-")
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # All of the home's settings (its DAGs folder above all), not only its path: a test that imports
+    # airflow first (an alert, a notifier) fixes them for the whole session, and the DAG tests
+    # (tests/airflow_support.py) then initialise this same home.
+    from bountyguard.airflow_env import airflow_env
+
+    home = os.environ.get("AIRFLOW_HOME") or tempfile.mkdtemp(prefix="bountyguard-airflow-")
+    for name, value in airflow_env(home).items():
+        os.environ.setdefault(name, value)
     # Reports are signed (bountyguard/signing.py): a random key for this test session, never a
     # committed secret. Subprocesses (the CLI, Airflow) inherit it.
     import secrets

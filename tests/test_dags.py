@@ -6,8 +6,10 @@ module level imports airflow: the home must be set first (see tests/airflow_supp
 from __future__ import annotations
 
 import csv
+import os
 import json
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -31,8 +33,10 @@ AS_OF = "2026-06-30"
 
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory):
-    home = tmp_path_factory.mktemp("airflow_home")
+def airflow_home():
+    # the session's throwaway home (tests/conftest.py): whichever test imports airflow first, it reads
+    # this one, so the DAG tests do not depend on running before the others
+    home = Path(os.environ["AIRFLOW_HOME"])
     env, seconds = use_airflow_home(home)
     print(f"\nAirflow home {home} ready in {seconds:.1f} s (db migrate + pool)")
     return env
