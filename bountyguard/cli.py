@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         cli_payouts = None
     if cli_payouts is not None:
         cli_payouts.register(sub)
+    from bountyguard import cli_bench
+
+    cli_bench.register(sub)
     return parser
 
 
@@ -252,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
             from bountyguard import cli_payouts
 
             return cli_payouts.handle(args)
+        if args.command == "bench":
+            from bountyguard import cli_bench
+
+            return cli_bench.handle(args)
         return handlers[args.command](args)
     except BountyguardError as exc:
         print(f"bountyguard {args.command}: error: {exc}", file=sys.stderr)
