@@ -20,10 +20,10 @@ def main(argv=None) -> int:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--check", choices=("every", "last", "none"), default="every")
     parser.add_argument("--work", type=Path)
-    parser.add_argument("--results", type=Path, default=HERE / "results", help="where <N>.json is written")
+    parser.add_argument("--results", type=Path, default=HERE / "results", help="where bench-<N>.json is written")
     args = parser.parse_args(argv)
     command = ["bench", "--referrals", str(args.referrals), "--days", str(args.days), "--check", args.check,
-               "--json", str(args.results / f"{args.referrals}.json")]
+               "--json", str(args.results / f"bench-{args.referrals}.json")]
     if args.work:
         command += ["--work", str(args.work)]
     return cli(command)
