@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import logging
 import os
 import sys
@@ -16,6 +17,10 @@ EXIT_CLEAN = 0
 EXIT_NOT_CLEAN = 3
 EXIT_FAILED = 4
 WORLDS = ("own", "field")
+# Command groups in modules of their own: each has register(subparsers), handle(args) and COMMANDS,
+# the top-level commands it adds; imported only when the parser is built.
+COMMAND_GROUPS = ("bountyguard.cli_payouts", "bountyguard.review.cli", "bountyguard.cli_runs",
+                  "bountyguard.cli_bench")
 
 
 def _date(text: str) -> dt.date:
@@ -75,12 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="print the graph of SQL models: build order, storage, inputs, consumers")
 
-    try:
-        from bountyguard import cli_payouts
-    except ImportError:  # pragma: no cover - the payout commands ship with the package
-        cli_payouts = None
-    if cli_payouts is not None:
-        cli_payouts.register(sub)
     forget = sub.add_parser("forget", help="erase a person's personal data; decisions, amounts and audit remain")
     forget.add_argument("--db", required=True)
     who = forget.add_mutually_exclusive_group(required=True)
@@ -88,12 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--record", help="one record: referrer:ID or candidate:ID")
     forget.add_argument("--by", required=True, help="who erases (kept in forgotten_records)")
     forget.add_argument("--reason", required=True, help="why, e.g. the erasure request's reference")
-    from bountyguard.review import cli as cli_review  # users, cases, serve: the case review
 
-    cli_review.register(sub)
-    from bountyguard import cli_runs
-
-    cli_runs.register(sub)
+    for module in COMMAND_GROUPS:
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -269,22 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
-    handlers = {"run": _run, "export": _export, "generate": _generate, "evaluate": _evaluate, "models": _models}
+    handlers = {"run": _run, "export": _export, "generate": _generate, "evaluate": _evaluate, "models": _models,
+                "forget": _forget}
     try:
-        if args.command == "payouts":
-            from bountyguard import cli_payouts
-
-            return cli_payouts.handle(args)
-        if args.command in ("users", "cases", "serve"):
-            from bountyguard.review import cli as cli_review
-
-            return cli_review.handle(args)
-        if args.command == "forget":
-            return _forget(args)
-        if args.command == "runs":
-            from bountyguard import cli_runs
-
-            return cli_runs.handle(args)
+        for module in COMMAND_GROUPS:
+            group = importlib.import_module(module)
+            if args.command in group.COMMANDS:
+                return group.handle(args)
         return handlers[args.command](args)
     except BountyguardError as exc:
         print(f"bountyguard {args.command}: error: {exc}", file=sys.stderr)

@@ -14,6 +14,10 @@ from bountyguard.config import load_config
 from bountyguard.errors import BountyguardError
 
 
+# the top-level commands this module adds (bountyguard/cli.py dispatches them here)
+COMMANDS = ("payouts",)
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     group = subparsers.add_parser("payouts", help="pay released bounties exactly once; held payouts, clawbacks, audit trail")
     commands = group.add_subparsers(dest="payouts_command", metavar="COMMAND", required=True)

@@ -15,6 +15,10 @@ from bountyguard.db import connect
 from bountyguard.errors import BountyguardError
 
 
+# the top-level commands this module adds (bountyguard/cli.py dispatches them here)
+COMMANDS = ("runs",)
+
+
 def register(subparsers) -> argparse.ArgumentParser:
     group = subparsers.add_parser("runs", help="screening runs and their metrics (rows, flags, decisions, money, time)")
     commands = group.add_subparsers(dest="runs_command", metavar="COMMAND", required=True)

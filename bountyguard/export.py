@@ -136,6 +136,10 @@ def _export_from_db(db, run_id: str, out: Path) -> None:
         row = con.execute("SELECT report_sha256, report_json FROM reports WHERE run_id = ?", [run_id]).fetchone()
         if row is None:
             raise BountyguardError(f"{db}: no published report for run {run_id!r}")
+        if not con.execute("SELECT EXISTS (SELECT 1 FROM run_identities WHERE run_id = ?) OR NOT EXISTS "
+                           "(SELECT 1 FROM referrers UNION ALL SELECT 1 FROM candidates)", [run_id]).fetchone()[0]:
+            raise BountyguardError(f"{db}: run {run_id!r} is older than the retention ([retention] in the "
+                                   "configuration) and its published folder is missing")
         write_run_exports(con, run_id, out, row[0])
         (out / "report.json").write_text(
             json.dumps(json.loads(row[1]), indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -314,6 +314,7 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
     checkpoint("publish.recorded")
     con.execute("UPDATE runs SET step = 'published', status = ?, finished_at = now() WHERE run_id = ?",
                 [status, run.run_id])
+    _prune_old_runs(con, run)
     return {
         "run_id": run.run_id,
         "status": status,
@@ -327,6 +328,19 @@ def _publish(con, db, run: _Run, status: str, outcome: dict | None, error: str |
         "rejects_sample": report["rejects_sample"],
         "quarantine_sample": report["quarantine_sample"],
     }
+
+
+def _prune_old_runs(con, run: _Run) -> None:
+    """Retention: older runs' flags and identities leave the file once published (their published
+    folders keep them); CHECKPOINT lets DuckDB reuse the freed blocks instead of growing the file."""
+    # a run registered by an older version has no [retention] in its stored configuration
+    retention = run.config.get("retention") or load_config()["retention"]
+    run_sql_file(con, "maintenance/prune_runs.sql", {
+        "run_id": run.run_id,
+        "keep_flags_runs": retention["keep_flags_runs"],
+        "keep_identities_runs": retention["keep_identities_runs"],
+    })
+    con.execute("CHECKPOINT")
 
 
 def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> dict:

@@ -9,15 +9,34 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_the_scale_benchmark_runs_a_full_load_and_a_daily_increment(tmp_path):
+def test_bench_runs_a_full_load_and_daily_runs_and_checks_them_against_a_full_recompute(tmp_path):
+    out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run_benchmark.py"), "--referrals", "3000", "--code", "worktree",
-         "--work", str(tmp_path / "work"), "--results", str(tmp_path / "results")],
+        [sys.executable, "-m", "bountyguard", "bench", "--referrals", "3000", "--days", "2", "--check", "last",
+         "--work", str(tmp_path / "work"), "--json", str(out)],
         cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    measured = json.loads((tmp_path / "results" / "3000.json").read_text())
-    for run in ("full", "increment"):
-        steps = {s["step"]: s for s in measured[run]}
-        assert {"ingest", "validate", "detect", "decide", "publish"} <= set(steps)
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["kind"], r["day"]) for r in runs] == [("full", 0), ("daily", 1), ("daily", 2)]
+    for r in runs:
+        assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["peak_rss_mb"] > 0 and r["db_bytes"] > 0
+        steps = {s["step"]: s for s in r["steps"]}
+        assert list(steps) == ["start_run", "ingest", "validate", "detect", "decide", "publish"]
         assert "identity:total" in steps["detect"]["parts"]  # the library's names the benchmark times still exist
         assert steps["publish"]["result"]["status"] == "clean"
+    assert runs[0]["equals_full"] is None and runs[1]["equals_full"] is None  # --check last: the last day only
+    assert runs[2]["equals_full"] is True, runs[2]["comparison"]
+    assert runs[2]["comparison"]["decisions"] > 0
+    # the printed table names every run and the comparison
+    assert "equals full recompute: yes" in result.stdout
+    assert "daily2" in result.stdout
+
+
+def test_the_benchmark_scripts_still_run(tmp_path):
+    """benchmarks/make_platform.py is a thin wrapper of the packaged generator."""
+    landing = tmp_path / "landing"
+    for argv in (["--out", str(landing)], ["--increment-of", str(landing), "--day", "2", "--out", str(tmp_path / "d2")]):
+        result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "make_platform.py"), "--referrals", "2000", *argv],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert (landing / "referrals.parquet").exists() and (tmp_path / "d2" / "payouts.parquet").exists()

@@ -16,6 +16,10 @@ from bountyguard.errors import BountyguardError
 from bountyguard.review import cases, store
 
 
+# the top-level commands this module adds (bountyguard/cli.py dispatches them here)
+COMMANDS = ("users", "cases", "serve")
+
+
 def register(subparsers) -> None:
     users = subparsers.add_parser("users", help="users of the case review: add, list, disable")
     sub = users.add_subparsers(dest="users_command", metavar="COMMAND", required=True)

@@ -1,0 +1,83 @@
+"""Bounded storage: a daily run does not add a copy of every person or flag to the DuckDB file.
+
+Retention ([retention] in bountyguard/default_config.toml, sql/maintenance/prune_runs.sql) keeps the
+flags of the newest keep_flags_runs published runs and the per-record identities of the newest
+keep_identities_runs; older runs stay readable from their published folders. Payout decisions are
+never pruned (an earlier clean run's void is final). File growth per daily run is measured at scale
+by `bountyguard bench` (benchmarks/README.md); here it is held to a bound that a per-run copy of the
+current-state tables would break.
+"""
+import duckdb
+import pytest
+
+from bountyguard import bench, bench_platform, pipeline
+from bountyguard.errors import BountyguardError
+from bountyguard.export import export_run
+
+DAYS = 4
+
+
+@pytest.fixture(scope="module")
+def screened(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("retention")
+    root = tmp / "platform"
+    bench.prepare_platform(root, 3000, seed=2, days=DAYS)
+    config = tmp / "retention.toml"
+    config.write_text("[retention]\nkeep_flags_runs = 2\nkeep_identities_runs = 1\n")
+    db = tmp / "runs" / "bg.duckdb"
+    runs, sizes = [], []
+    runs.append(pipeline.run(root / "landing", db, bench_platform.AS_OF, config)["run_id"])
+    sizes.append(bench.db_bytes(db))
+    for day in range(1, DAYS + 1):
+        summary = pipeline.run(bench.day_folder(root, day), db, bench_platform.increment_as_of(day), config)
+        assert summary["status"] == "clean"
+        runs.append(summary["run_id"])
+        sizes.append(bench.db_bytes(db))
+    return {"db": db, "runs": runs, "sizes": sizes, "tmp": tmp}
+
+
+def _count_by_run(db, table):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return dict(con.execute(f"SELECT run_id, count(*) FROM {table} GROUP BY run_id").fetchall())
+    finally:
+        con.close()
+
+
+def test_older_runs_flags_and_identities_leave_the_file_and_decisions_stay(screened):
+    runs = screened["runs"]
+    identities = _count_by_run(screened["db"], "run_identities")
+    assert list(identities) == [runs[-1]] and identities[runs[-1]] > 2000  # one run's copy, not five
+    assert set(_count_by_run(screened["db"], "flags")) == set(runs[-2:])
+    assert set(_count_by_run(screened["db"], "payout_decisions")) == set(runs)
+
+
+def test_a_pruned_run_is_still_exported_from_its_published_folder(screened, tmp_path):
+    oldest = screened["runs"][0]
+    summary = export_run(screened["db"], tmp_path / "out", run_id=oldest)
+    assert summary["run_id"] == oldest
+    lines = (tmp_path / "out" / "identities.csv").read_text().splitlines()
+    assert lines[0] == "record_type,record_id,person_id" and len(lines) > 2000
+
+
+def test_exporting_a_pruned_run_without_its_published_folder_fails_loudly(screened, tmp_path):
+    import shutil
+
+    from bountyguard.report import published_root
+
+    db = screened["db"]
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(db, copy)  # no published folder beside the copy
+    with pytest.raises(BountyguardError, match="older than the retention"):
+        export_run(copy, tmp_path / "out", run_id=screened["runs"][0])
+    assert (published_root(db) / screened["runs"][0]).is_dir()
+
+
+def test_the_file_grows_by_a_bounded_amount_per_daily_run(screened):
+    """The first daily run may double the replaced working tables once (DuckDB reuses freed blocks
+    only after a checkpoint); from then on a day adds the day's rows, its decisions and flags. A
+    copy of the current-state tables per run would add a sizeable part of the full load's file."""
+    sizes = screened["sizes"]
+    full = sizes[0]
+    growth = [b - a for a, b in zip(sizes[1:], sizes[2:])]
+    assert all(g <= 0.1 * full for g in growth), (full, growth)
