@@ -22,10 +22,12 @@ from bountyguard.report import published_root, purge_expired_release_batches
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = "2026-06-30"
 # Files whose job is to hold personal data: the platform's own files, the working database, the
-# ledger, and the two places money is sent from.
+# ledger, the two places money is sent from, and the case review's snapshot (the case page shows an
+# analyst the person's full records).
 MAY_HOLD_PERSONAL_DATA = ("landing", "truth")
 ALLOWED_SUFFIXES = (".duckdb", ".wal", ".sqlite", ".sqlite-wal", ".sqlite-shm")
 ALLOWED_NAMES = ("release_batch.csv", "instructions.jsonl")
+REVIEW_SNAPSHOT = "review"  # <published run>/review/*.parquet (bountyguard/review/snapshot.py)
 
 
 def bountyguard(*args: str, expect=(0,)) -> str:
@@ -89,7 +91,8 @@ def test_known_personal_values_appear_nowhere_but_where_money_needs_them(world):
     for path in folder.rglob("*"):
         relative = path.relative_to(folder)
         if (not path.is_file() or relative.parts[0] == "gen" or relative.parts[0] == "broken"
-                or path.name.endswith(ALLOWED_SUFFIXES) or path.name in ALLOWED_NAMES):
+                or path.name.endswith(ALLOWED_SUFFIXES) or path.name in ALLOWED_NAMES
+                or path.parent.name == REVIEW_SNAPSHOT):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         found = sorted(v for v in values if v in text)
@@ -103,6 +106,11 @@ def test_known_personal_values_appear_nowhere_but_where_money_needs_them(world):
 
 def test_files_holding_ibans_are_readable_by_their_owner_only(world):
     folder, db, values = world
+    snapshots = list(published_root(db).glob(f"*/{REVIEW_SNAPSHOT}/records.parquet"))
+    assert snapshots
+    for path in snapshots:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700, path.parent
     batches = list(published_root(db).glob("*/release_batch.csv"))
     instructions = db.parent / "bg.payments" / "instructions.jsonl"
     assert batches and instructions.exists()

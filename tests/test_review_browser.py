@@ -101,8 +101,9 @@ def screen_with_the_dag(app_server, as_of: str) -> None:
     print(f"\nreferral_screening {as_of}: {seconds:.1f} s")
 
 
-def pay_with_the_dag(app_server) -> None:
-    dr, states, seconds = run_dag(fresh_dag(PAYOUTS, retries=0), conf={"db": str(app_server["db"])})
+def pay_with_the_dag(app_server, pays_for: str) -> None:
+    # a manual payout run says which day it pays for (dags/payout_release.py): that day's report only
+    dr, states, seconds = run_dag(fresh_dag(PAYOUTS, retries=0), conf={"db": str(app_server["db"]), "pays_for": pays_for})
     assert dr.state == "success", states
     print(f"payout_release: {seconds:.1f} s")
 
@@ -170,7 +171,7 @@ def test_review_in_the_browser_decides_what_the_payout_dag_pays(browser, airflow
     page.wait_for_selector(".message")
     assert page.inner_text("#case-status") == "confirmed"
 
-    pay_with_the_dag(app_server)
+    pay_with_the_dag(app_server, AS_OF)
     paid = payments_sent(db)
     assert "PA" not in paid and sorted(paid) == ["P1", "P2", "P3"]
     page.reload()
@@ -186,8 +187,8 @@ def test_review_in_the_browser_decides_what_the_payout_dag_pays(browser, airflow
     assert "PB" not in payments_sent(db)  # the hold is lifted by the next screening run, not now
 
     screen_with_the_dag(app_server, NEXT_DAY)
-    pay_with_the_dag(app_server)
-    pay_with_the_dag(app_server)  # a second payout run pays nothing again
+    pay_with_the_dag(app_server, NEXT_DAY)
+    pay_with_the_dag(app_server, NEXT_DAY)  # a second payout run pays nothing again
     paid = payments_sent(db)
     assert paid.count("PB") == 1 and "PA" not in paid
     assert sorted(ledger.paid_payout_ids(db)) == ["P1", "P2", "P3", "PB"]

@@ -4,7 +4,8 @@ The publish step (report.publish_report) writes them from the run's own tables w
 of sql/review/, inside the same atomic publish as the report, so the app reads a run's complete,
 immutable picture and never opens the working DuckDB file (one process per file: a screening run
 holds it). They carry personal data (names, e-mails, phones, IBANs) for the case page; they are not
-part of report_sha256 or of the contract's exports.
+part of report_sha256 or of the contract's exports, and readable by their owner only (the app runs as
+the user who publishes), like the release batch.
 """
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ TABLES = {
 def write_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, folder: Path, config: dict) -> Path:
     """Build the review models for `run_id` on a connection that entered the run, and write them."""
     out = Path(folder) / FOLDER
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     models.build(con, list(TABLES.values()), config=config, params={"run_id": run_id})
     for name, model in TABLES.items():
-        con.execute(f"COPY {model} TO '{out / (name + '.parquet')}' (FORMAT parquet)")
+        path = out / (name + ".parquet")
+        con.execute(f"COPY {model} TO '{path}' (FORMAT parquet)")
+        path.chmod(0o600)
     return out
 
 
