@@ -13,6 +13,7 @@ import duckdb
 
 from bountyguard.contract import TABLES
 from bountyguard import models
+from bountyguard.config import defaults
 from bountyguard.db import run_sql_file
 
 DEFAULTS = {
@@ -87,7 +88,7 @@ class Platform:
         return folder
 
     def load(self, con: duckdb.DuckDBPyConnection, as_of: str, persons: dict[str, str] | None = None,
-             name_keys: dict[str, str] | None = None):
+             name_keys: dict[str, str] | None = None, city_keys: dict[str, str] | None = None):
         """Put the rows straight into the current-state tables, set the run's as-of date and build
         person_records (records of one person share a key in `persons`; others are their own) and
         stints, as the detect step would."""
@@ -117,12 +118,13 @@ class Platform:
                 rid = row[TABLES[table].key]
                 iban = row.get("payout_iban")
                 con.execute(
-                    "INSERT INTO person_records (record_type, record_id, person_id, iban_key, name_key) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO person_records (record_type, record_id, person_id, iban_key, name_key, city_key, "
+                    "birth_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [rtype, rid, persons.get(rid, f"{rtype}:{rid}"),
-                     iban.replace(" ", "").upper() if iban else None, (name_keys or {}).get(rid)],
+                     iban.replace(" ", "").upper() if iban else None, (name_keys or {}).get(rid),
+                     (city_keys or {}).get(rid), row.get("birth_date")],
                 )
-        models.build(con, ["stints", "referral_facts"])
+        models.build(con, ["stints", "referral_facts", "chained_stints"], config=defaults())
         return con
 
 

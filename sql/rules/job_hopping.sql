@@ -3,11 +3,11 @@
 -- A short tenure is one that ended within a probation period ($short_tenure_days; in Germany probation
 -- is at most six months), referred or not; a fixed-term contract that simply ran out (contract_end)
 -- is not a short tenure.
--- inputs: run_context, stints
+-- inputs: chained_stints, run_context
 WITH
 recent_stints AS (
     SELECT *
-    FROM stints
+    FROM chained_stints
     WHERE started_at >= (SELECT as_of FROM run_context) - to_months(CAST($window_months AS INTEGER))
 ),
 short_stints AS (
@@ -25,6 +25,8 @@ hoppers AS (
         round(median(tenure_days), 1) AS median_tenure_days,
         max(candidate_id ORDER BY started_at) AS latest_candidate_id,
         list(DISTINCT candidate_id ORDER BY candidate_id) AS candidate_ids,
+        list(DISTINCT chained_from ORDER BY chained_from) FILTER (WHERE chained_from IS NOT NULL)
+            AS chained_persons,
         list({
             'hire_id': hire_id, 'candidate_id': candidate_id, 'company_id': company_id, 'company': company_name,
             'referral_id': referral_id, 'referrer_id': referrer_id, 'started_at': started_at,
@@ -44,6 +46,8 @@ SELECT
     to_json({
         'candidate_person_id': candidate_person_id,
         'candidate_ids': candidate_ids,
+        -- persons identity resolution kept apart, joined here by name and city (chained_stints)
+        'chained_persons': coalesce(chained_persons, []),
         'short_stints': short_stints,
         'companies': companies,
         'median_tenure_days': median_tenure_days,

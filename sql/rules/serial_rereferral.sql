@@ -2,12 +2,12 @@
 -- after its guarantee period (the bounty-farming scheme: referrer and expert split each bounty).
 -- Flags the candidate person, and every referrer person who placed that candidate in a stint that ended
 -- shortly after its guarantee (colluding referrers often take turns, each placing the expert once).
--- inputs: run_context, stints
+-- inputs: chained_stints, run_context
 WITH
 referred_stints AS (
     SELECT *,
            days_after_guarantee BETWEEN 0 AND $days_after_guarantee AS exit_after_guarantee
-    FROM stints
+    FROM chained_stints
     WHERE referral_id IS NOT NULL
       AND started_at >= (SELECT as_of FROM run_context) - to_months(CAST($window_months AS INTEGER))
 ),
@@ -19,6 +19,8 @@ farmed_candidates AS (
         count(*) FILTER (WHERE exit_after_guarantee) AS exits_after_guarantee,
         max(candidate_id ORDER BY started_at) AS latest_candidate_id,
         list(DISTINCT candidate_id ORDER BY candidate_id) AS candidate_ids,
+        list(DISTINCT chained_from ORDER BY chained_from) FILTER (WHERE chained_from IS NOT NULL)
+            AS chained_persons,
         list({
             'hire_id': hire_id, 'candidate_id': candidate_id, 'referral_id': referral_id,
             'referrer_id': referrer_id, 'payout_id': payout_id, 'company_id': company_id,
@@ -47,6 +49,8 @@ candidate_flags AS (
         to_json({
             'candidate_person_id': candidate_person_id,
             'candidate_ids': candidate_ids,
+        -- persons identity resolution kept apart, joined here by name and city (chained_stints)
+        'chained_persons': coalesce(chained_persons, []),
             'placements': placements,
             'companies': companies,
             'exits_within_days_after_guarantee': exits_after_guarantee,

@@ -49,3 +49,18 @@ def test_short_means_within_a_six_month_probation(platform, con):
     stints(platform, "K2", [190, 200, 185], tag="b")         # each just past six months: not short
     platform.load(con, as_of="2026-06-30")
     assert [f[1] for f in JobHoppingDetector.from_config().detect(con)] == ["K1"]
+
+
+def test_a_re_registered_hopper_placed_by_one_referrer_is_one_candidate(platform, con):
+    """Three short stints at three companies, one referrer, a new candidate record (same name and
+    city, no contact in common) each time: chained into one person (sql/features/chained_stints.sql)."""
+    for i, candidate in enumerate(["K1", "K2", "K3"]):
+        platform.job(f"J{i}", f"C{i}")
+        platform.referred_hire(str(i), "R1", candidate, f"J{i}", started=f"2025-0{2 * i + 1}-01",
+                               ended=f"2025-0{2 * i + 2}-01")
+    keys = {"name_keys": {k: "schulz stefan" for k in ("K1", "K2", "K3")},
+            "city_keys": {k: "dusseldorf" for k in ("K1", "K2", "K3")}}
+    platform.load(con, as_of="2026-06-30", **keys)
+    flags = JobHoppingDetector.from_config().detect(con)
+    assert [(f[2], json.loads(f[5])["chained_persons"]) for f in flags] == [
+        ("candidate:K1", ["candidate:K2", "candidate:K3"])]

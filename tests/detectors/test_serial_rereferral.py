@@ -100,3 +100,64 @@ def test_a_job_hopper_whose_exits_only_sometimes_follow_a_guarantee_end_is_no_bo
     assert SerialRereferralDetector.from_config().detect(con) == []
     assert {f[1] for f in SerialRereferralDetector.from_config(min_share_of_exits_after_guarantee=0.5).detect(con)
             if f[0] == "candidate"} == {"K1"}
+
+
+# A farmed expert re-registers before each placement (new mailbox, no phone, no birth date): identity
+# resolution keeps the records apart (a name and a city alone are not one person), and the chain in
+# sql/features/chained_stints.sql joins them only inside one referrer's placements.
+NAMESAKES = ["K1", "K2", "K3", "K4"]
+
+
+def load_namesakes(platform, con, cities=None, **kw):
+    platform.load(con, as_of="2026-06-30", name_keys={k: "schulz stefan" for k in NAMESAKES},
+                  city_keys={k: (cities or {}).get(k, "dusseldorf") for k in NAMESAKES}, **kw)
+
+
+def candidate_flags(con, **params):
+    return [f for f in SerialRereferralDetector.from_config(**params).detect(con) if f[0] == "candidate"]
+
+
+def test_re_registered_expert_placed_by_one_referrer_again_and_again_is_chained(platform, con):
+    farm(platform, NAMESAKES, ["R1"])
+    load_namesakes(platform, con)
+    flags = candidate_flags(con)
+    assert len(flags) == 1
+    assert flags[0][2] == "candidate:K1"  # the first placement's person
+    evidence = json.loads(flags[0][5])
+    assert evidence["candidate_ids"] == NAMESAKES
+    assert evidence["chained_persons"] == ["candidate:K2", "candidate:K3", "candidate:K4"]
+
+
+def test_the_chain_needs_three_placements_two_namesakes_are_not_one_person(platform, con):
+    farm(platform, NAMESAKES[:2], ["R1"], days_after=(5,))
+    load_namesakes(platform, con)
+    # even with the detector's own thresholds lowered to two, the namesakes stay two people
+    assert candidate_flags(con, min_placements=2, min_exits_after_guarantee=1) == []
+
+
+def test_namesakes_with_different_birth_dates_are_not_chained(platform, con):
+    farm(platform, NAMESAKES, ["R1"])
+    for row, born in zip(platform.rows["candidates"], ["1990-01-01", None, "1985-05-05", None]):
+        row["birth_date"] = born
+    load_namesakes(platform, con)
+    assert candidate_flags(con) == []
+
+
+def test_namesakes_in_two_cities_are_not_chained(platform, con):
+    farm(platform, NAMESAKES, ["R1"])
+    load_namesakes(platform, con, cities={"K2": "koln", "K3": "koln"})  # two and two
+    assert candidate_flags(con) == []
+
+
+def test_namesakes_placed_by_different_referrers_are_not_chained(platform, con):
+    farm(platform, NAMESAKES, ["R1", "R2"])
+    load_namesakes(platform, con)
+    assert candidate_flags(con) == []
+
+
+def test_namesakes_holding_two_jobs_at_once_are_two_people(platform, con):
+    farm(platform, NAMESAKES, ["R1"])
+    platform.job("J9", "C9", guarantee_days=90)
+    platform.referred_hire("9", "R1", "K4", "J9", started="2025-02-01")  # while K1's first stint runs
+    load_namesakes(platform, con)
+    assert candidate_flags(con) == []
