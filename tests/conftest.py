@@ -21,8 +21,16 @@ def pytest_configure(config):
     from bountyguard.airflow_env import airflow_env
 
     home = os.environ.get("AIRFLOW_HOME") or tempfile.mkdtemp(prefix="bountyguard-airflow-")
-    for name, value in airflow_env(home).items():
-        os.environ.setdefault(name, value)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        # scripts/test.sh runs the suite on two xdist workers: each its own home below the session's
+        # (its own SQLite metadata database: two `dags test` at once would lock each other out)
+        home = os.path.join(home, worker)
+        os.makedirs(home, exist_ok=True)
+        os.environ.update(airflow_env(home))
+    else:
+        for name, value in airflow_env(home).items():
+            os.environ.setdefault(name, value)
     # Reports are signed (bountyguard/signing.py): a random key for this test session, never a
     # committed secret. Subprocesses (the CLI, Airflow) inherit it.
     import secrets
