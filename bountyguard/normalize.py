@@ -370,6 +370,12 @@ def iban_key(raw: str | None) -> str | None:
         return None
 
 
+def iban_masked(raw: str | None) -> str | None:
+    """The IBAN as evidence shows it: country and last four characters (DE…0158); None when no key."""
+    key = iban_key(raw)
+    return None if key is None else f"{key[:2]}…{key[-4:]}"
+
+
 # ---------------------------------------------------------------------------------------------------
 # Profile URL
 
