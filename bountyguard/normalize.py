@@ -22,7 +22,7 @@ from schwifty import IBAN
 # per-row Python cost down without letting memory grow with the table.
 _CACHE_SIZE = 200_000
 
-# Version of the normalisation rules. identity.py persists keys per raw value (identity_key_cache) and
+# Version of the normalisation rules. identity persists keys per raw value (identity_key_hashes) and
 # reuses them across runs: bump this with ANY change that can change a key (folding, the city map, phone
 # or IBAN rules, a library upgrade that parses differently), or stale keys are used.
 KEYS_VERSION = 2
