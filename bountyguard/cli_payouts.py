@@ -94,6 +94,8 @@ def _release(args) -> int:
         print(f"  of which {len(summary['recovered'])} claimed by an interrupted run: {', '.join(summary['recovered'])}")
     if summary["already_released"]:
         print(f"already released earlier, skipped: {len(summary['already_released'])}")
+    if summary.get("instructions_pruned"):
+        print(f"payment instructions past their retention, IBAN removed: {summary['instructions_pruned']}")
     for b in summary["blocked_by_analyst"]:
         print(f"not paid: {b['payout_id']}: analyst decision {b['decision']} by {b['decided_by']}")
     if summary["no_payee_account"]:

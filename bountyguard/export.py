@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+from duckdb.sqltypes import VARCHAR
 
 from bountyguard.db import connect
 from bountyguard.errors import BountyguardError
@@ -81,19 +82,31 @@ def write_run_exports(con, run_id: str, folder: Path, report_sha256: str) -> Non
 
 def write_release_batch(con, run_id: str, path: Path) -> None:
     """What the payment step needs for each `release` decision (the payee's IBAN is personal data
-    and appears only here, where money is sent). The IBAN is identity resolution's normalised,
-    checksum-validated key: an account number that fails its checksum is left empty, so the payout
-    waits for a valid account instead of being sent to a mistyped one. The file is readable by its
-    owner only (mode 0600; it is written inside the publisher's temporary folder, which mkdtemp
-    makes 0700, so it is never readable by others, not even before this chmod)."""
+    and appears only here, where money is sent). The IBAN is the referrer's account normalised and
+    checksum-validated (normalize.iban_key, the normaliser identity resolution hashes): an account
+    number that fails its checksum is left empty, so the payout waits for a valid account instead of
+    being sent to a mistyped one; so is one identity resolution gave no key (a fallback run, a
+    forgotten record). Identity resolution stores only a keyed hash of it, so it is read here from the
+    current state (referrers). The file is readable by its owner only (mode 0600; it is written inside
+    the publisher's temporary folder, which mkdtemp makes 0700, so it is never readable by others, not
+    even before this chmod)."""
+    from bountyguard.normalize import iban_key
+
+    try:
+        con.remove_function("bg_payee_iban")
+    except Exception:  # not registered yet on this connection
+        pass
+    con.create_function("bg_payee_iban", iban_key, [VARCHAR], VARCHAR, null_handling="special",
+                        side_effects=False)
     _copy_query(
         con,
         """
         SELECT d.payout_id, p.referrer_id, CAST(p.amount AS VARCHAR) AS amount, p.currency,
-               pr.iban_key AS payee_iban
+               CASE WHEN pr.iban_key IS NOT NULL THEN bg_payee_iban(r.payout_iban) END AS payee_iban
         FROM payout_decisions d
         JOIN payouts p USING (payout_id)
         LEFT JOIN person_records pr ON pr.record_type = 'referrer' AND pr.record_id = p.referrer_id
+        LEFT JOIN referrers r ON r.referrer_id = p.referrer_id
         WHERE d.run_id = ? AND d.decision = 'release'
         ORDER BY d.payout_id
         """,

@@ -22,7 +22,7 @@ from schwifty import IBAN
 # per-row Python cost down without letting memory grow with the table.
 _CACHE_SIZE = 200_000
 
-# Version of the normalisation rules. identity.py persists keys per raw value (identity_key_cache) and
+# Version of the normalisation rules. identity persists keys per raw value (identity_key_hashes) and
 # reuses them across runs: bump this with ANY change that can change a key (folding, the city map, phone
 # or IBAN rules, a library upgrade that parses differently), or stale keys are used.
 KEYS_VERSION = 2
@@ -368,6 +368,12 @@ def iban_key(raw: str | None) -> str | None:
         return IBAN(text).compact
     except Exception:  # schwifty raises several exception types, all meaning "not a valid IBAN"
         return None
+
+
+def iban_masked(raw: str | None) -> str | None:
+    """The IBAN as evidence shows it: country and last four characters (DE…0158); None when no key."""
+    key = iban_key(raw)
+    return None if key is None else f"{key[:2]}…{key[-4:]}"
 
 
 # ---------------------------------------------------------------------------------------------------

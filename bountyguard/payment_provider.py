@@ -7,14 +7,19 @@ no money. The payout run relies on that to re-send a payout whose earlier send i
 
 The default `FilePaymentProvider` appends instructions as JSON lines to `X/name.payments/
 instructions.jsonl` for the bank upload, so the whole flow runs without an outside service and tests
-run the same path as production.
+run the same path as production. The file holds payees' IBANs: it is readable by its owner only (the
+file 0600 from creation, its folder 0700), and each release run prunes the lines sent more than
+`[payouts] payment_instruction_retention_days` ago down to what idempotency needs (key, reference,
+payout, amount, currency): their IBAN is gone, their key still returns the first reference.
 """
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import importlib
 import json
 import os
+from contextlib import contextmanager
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,9 @@ from bountyguard.errors import BountyguardError
 
 # The instruction fields that define a payment; the same key with other values is refused.
 PAYMENT_FIELDS = ("payout_id", "referrer_id", "amount", "currency", "payee_iban")
+# What a line keeps after its retention: enough to recognise its key and refuse other amounts, no IBAN.
+PRUNED_FIELDS = ("payout_id", "referrer_id", "amount", "currency", "report_sha256", "run_id",
+                 "idempotency_key", "reference", "sent_at")
 
 
 class PaymentProviderError(BountyguardError):
@@ -52,6 +60,11 @@ class PaymentProvider(ABC):
         """Pay `instruction` once per `idempotency_key`; return the provider's reference.
         Sending a key again returns the first reference and pays nothing."""
 
+    def purge_expired(self, retention_days: int, now: dt.datetime | None = None) -> int:
+        """Remove the personal data of instructions sent more than `retention_days` ago from what this
+        provider keeps, never the memory of their idempotency keys. Returns how many were pruned."""
+        return 0
+
 
 def payments_dir(db_path: str | Path) -> Path:
     db_path = Path(db_path)
@@ -60,30 +73,51 @@ def payments_dir(db_path: str | Path) -> Path:
 
 class FilePaymentProvider(PaymentProvider):
     """Appends instructions to `instructions.jsonl`, deduplicating by idempotency key under an
-    exclusive file lock (so concurrent payout runs cannot both append one key)."""
+    exclusive lock (so concurrent payout runs cannot both append one key). The lock is a file of its
+    own, `instructions.lock`: pruning replaces instructions.jsonl by a new file, and a lock on the
+    replaced file would no longer exclude anyone."""
 
     name = "file"
 
     def __init__(self, db_path: str | Path):
         self.path = payments_dir(db_path) / "instructions.jsonl"
+        self._lock_path = self.path.with_suffix(".lock")
         # What this object has read of the (append-only) file: key -> line, and where it stopped,
-        # so each send reads only what was appended since.
+        # so each send reads only what was appended since (all of it again once pruning replaced it).
         self._known: dict[str, dict] = {}
         self._lines = 0
         self._offset = 0
+        self._inode: int | None = None
+
+    @contextmanager
+    def _locked(self):
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if folder.stat().st_mode & 0o077:  # made by an older version or by hand
+            os.chmod(folder, 0o700)
+        lock = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when closed, or when the process dies
+            # payment instructions carry payees' IBANs: readable by their owner only
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            if os.fstat(fd).st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "a+b") as f:
+                inode = os.fstat(f.fileno()).st_ino
+                if inode != self._inode:  # first use, or pruned (replaced) since: read it all again
+                    self._known, self._lines, self._offset, self._inode = {}, 0, 0, inode
+                self._read_new_lines(f)
+                yield f
+        finally:
+            os.close(lock)
 
     def send(self, instruction: dict, idempotency_key: str) -> str:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # payment instructions carry payees' IBANs: readable by their owner only
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "a+b") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)  # released when the file is closed, or when the process dies
-            self._read_new_lines(f)
+        with self._locked() as f:
             earlier = self._known.get(idempotency_key)
             if earlier is not None:
-                changed = [k for k in PAYMENT_FIELDS if str(earlier.get(k)) != str(instruction.get(k))]
+                # a pruned line has no IBAN left to compare; its key is still never paid twice
+                compared = [k for k in PAYMENT_FIELDS if k in earlier]
+                changed = [k for k in compared if str(earlier.get(k)) != str(instruction.get(k))]
                 if changed:
                     raise PaymentProviderError(
                         f"{self.path}: payout {instruction.get('payout_id')}: idempotency key already used "
@@ -96,6 +130,7 @@ class FilePaymentProvider(PaymentProvider):
                 "run_id": instruction.get("run_id"),
                 "idempotency_key": idempotency_key,
                 "reference": f"file:{self._lines + 1}",
+                "sent_at": _utc_now().isoformat(timespec="seconds"),
             }
             line = (json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n").encode()
             f.seek(0, os.SEEK_END)
@@ -106,6 +141,43 @@ class FilePaymentProvider(PaymentProvider):
             self._lines += 1
             self._offset += len(line)
             return record["reference"]
+
+    def purge_expired(self, retention_days: int, now: dt.datetime | None = None) -> int:
+        """Rewrite the lines sent before `now - retention_days` without their IBAN (and any line
+        written before lines had a time: it gets `now` as its time and goes after the retention from
+        then). The file is replaced atomically, line for line, so references stay line numbers and
+        a crash leaves either the old or the new file, never a half-written one."""
+        if not self.path.exists():
+            return 0
+        now = now or _utc_now()
+        cutoff = (now - dt.timedelta(days=retention_days)).isoformat(timespec="seconds")
+        with self._locked() as f:
+            f.seek(0)
+            records = [json.loads(raw) for raw in f]  # complete lines: _locked has read them all
+            pruned, changed = 0, False
+            for n, record in enumerate(records):
+                if "sent_at" not in record:
+                    records[n] = record | {"sent_at": now.isoformat(timespec="seconds")}
+                    changed = True
+                elif record["sent_at"] < cutoff and "payee_iban" in record:
+                    records[n] = {k: record.get(k) for k in PRUNED_FIELDS} | {"pruned": True}
+                    pruned += 1
+            if not changed and not pruned:
+                return 0
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                for record in records:
+                    out.write((json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n").encode())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.path)
+            folder = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)  # the rename itself is durable
+            finally:
+                os.close(folder)
+            return pruned
 
     def _read_new_lines(self, f) -> None:
         f.seek(self._offset)
@@ -122,6 +194,10 @@ class FilePaymentProvider(PaymentProvider):
                 ) from None
             self._known[key] = record
             self._offset += len(raw)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def make_provider(db_path: str | Path, config: dict[str, Any] | None = None) -> PaymentProvider:

@@ -216,6 +216,7 @@ def release(
         "clawbacks_listed": 0,
         "no_payee_account": no_account,
         "rejected": [],
+        "instructions_pruned": 0,
     }
     if dry_run:
         return _plan_only(db_path, instructions, summary)
@@ -272,6 +273,9 @@ def release(
                 summary["paid"].append(paid)
                 if row["payout_id"] not in new_claims:
                     summary["recovered"].append(row["payout_id"])
+            # payees' IBANs leave the provider's records after their retention (the keys stay)
+            settings = (config or load_config())["payouts"]
+            summary["instructions_pruned"] = provider.purge_expired(settings["payment_instruction_retention_days"])
     finally:
         con.close()
     return summary

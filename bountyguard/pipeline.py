@@ -18,7 +18,7 @@ import duckdb
 from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
 from bountyguard.contract import DECISIONS
-from bountyguard import models, run_metrics, signing
+from bountyguard import matching_keys, models, run_metrics, signing
 from bountyguard.faults import checkpoint
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
@@ -89,8 +89,10 @@ def start_run(db: str | Path, landing: str | Path | None, as_of: str | dt.date, 
         if not landing.is_dir():
             raise BountyguardError(f"--landing {landing}: not a folder")
     cfg = load_config(config, overrides)
-    # a run whose report cannot be signed could never be paid from: refuse before any work
+    # a run whose report cannot be signed could never be paid from, and one without a matching key
+    # cannot resolve identities without storing contact data in clear: refuse before any work
     signing.signing_key_id()
+    matching_keys.current_key()
     con = connect(db)
     try:
         _ensure_schema(con)

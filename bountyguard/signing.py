@@ -14,17 +14,24 @@ new reports; every listed key verifies. The report names the key that signed it 
 covered by the signature), so a key rotates by putting the new one first, keeping the old one while
 its reports are still needed, then removing it: a report signed by a key that is no longer listed is
 refused. Without the variable nothing is signed and nothing is paid (fail closed).
+
+Under Airflow the same list may instead be the password of the connection ``bountyguard_report_keys``
+(read only when the variable is unset; `configured_keys` reads every key list of bountyguard).
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 
 from bountyguard.errors import BountyguardError
 
+log = logging.getLogger(__name__)
+
 KEYS_ENV = "BOUNTYGUARD_REPORT_KEYS"
+CONNECTION_ID = "bountyguard_report_keys"  # the Airflow connection read when KEYS_ENV is unset
 MIN_SECRET_CHARS = 32
 _KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -33,11 +40,16 @@ class SigningKeyError(BountyguardError):
     """No usable report key is configured: nothing can be signed or verified."""
 
 
-def _keys() -> list[tuple[str, bytes]]:
-    raw = os.environ.get(KEYS_ENV, "").strip()
+def configured_keys(env: str, connection_id: str, error: type[BountyguardError] = SigningKeyError,
+                    purpose: str = "reports cannot be signed or verified, so nothing is published or paid",
+                    ) -> list[tuple[str, bytes]]:
+    """The ``key_id:secret,...`` list of the environment variable `env`, else (unset, and Airflow
+    installed) of the password of the Airflow connection `connection_id`; raises `error` when neither
+    holds one. Every key list of bountyguard (report keys, matching keys) is read and checked here."""
+    raw = os.environ.get(env, "").strip() or _airflow_connection_password(connection_id)
     if not raw:
-        raise SigningKeyError(
-            f"{KEYS_ENV} is not set: reports cannot be signed or verified, so nothing is published or paid "
+        raise error(
+            f"{env} is not set (nor the Airflow connection {connection_id}): {purpose} "
             f"(set it to key_id:secret, a secret of at least {MIN_SECRET_CHARS} characters, e.g. "
             "`python -c 'import secrets; print(\"k1:\" + secrets.token_hex(32))'`)"
         )
@@ -46,13 +58,33 @@ def _keys() -> list[tuple[str, bytes]]:
         key_id, sep, secret = entry.strip().partition(":")
         # the message names the entry by position only: it must never echo a secret
         if not sep or not _KEY_ID.fullmatch(key_id):
-            raise SigningKeyError(f"{KEYS_ENV}: entry {n} is not key_id:secret (key id: letters, digits, _ . -)")
+            raise error(f"{env}: entry {n} is not key_id:secret (key id: letters, digits, _ . -)")
         if len(secret) < MIN_SECRET_CHARS:
-            raise SigningKeyError(f"{KEYS_ENV}: the secret of key {key_id!r} is shorter than {MIN_SECRET_CHARS} characters")
+            raise error(f"{env}: the secret of key {key_id!r} is shorter than {MIN_SECRET_CHARS} characters")
         if any(k == key_id for k, _ in keys):
-            raise SigningKeyError(f"{KEYS_ENV}: key id {key_id!r} is listed twice")
+            raise error(f"{env}: key id {key_id!r} is listed twice")
         keys.append((key_id, secret.encode()))
     return keys
+
+
+def _airflow_connection_password(connection_id: str) -> str:
+    """The password field of an Airflow connection ('' when Airflow is not installed or the connection
+    does not exist). Airflow looks in its secrets backends: AIRFLOW_CONN_<ID> environment variables,
+    then the metadata database (or, inside a running task, asks its supervisor)."""
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # no Airflow here: the environment variable is the only source
+        return ""
+    try:
+        connection = BaseHook.get_connection(connection_id)
+    except Exception as exc:  # AirflowNotFoundException and friends: no such connection
+        log.debug("no Airflow connection %s (%s)", connection_id, type(exc).__name__)
+        return ""
+    return (connection.password or "").strip()
+
+
+def _keys() -> list[tuple[str, bytes]]:
+    return configured_keys(KEYS_ENV, CONNECTION_ID)
 
 
 def signing_key_id() -> str:

@@ -10,17 +10,21 @@ DEMO="$PWD/var/demo"
 bash scripts/install.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
-# Reports are signed (bountyguard/signing.py): the demo's key is generated once into var/, readable by
-# its owner only, and never committed (var/ is not in git). Production sets BOUNTYGUARD_REPORT_KEYS itself.
-if [ -z "${BOUNTYGUARD_REPORT_KEYS:-}" ]; then
-    mkdir -p var
-    if [ ! -s var/report.keys ]; then
-        (umask 077 && python -c 'import secrets; print("demo1:" + secrets.token_hex(32))' > var/report.keys)
+# Reports are signed (bountyguard/signing.py) and matching keys hashed (bountyguard/matching_keys.py):
+# the demo's keys are generated once into var/, readable by their owner only, and never committed
+# (var/ is not in git). Production sets BOUNTYGUARD_REPORT_KEYS and BOUNTYGUARD_MATCHING_KEYS itself.
+demo_key() {  # demo_key VARIABLE FILE: export VARIABLE from FILE, made on first use, unless already set
+    if [ -z "${!1:-}" ]; then
+        mkdir -p var
+        if [ ! -s "$2" ]; then
+            (umask 077 && python -c 'import secrets; print("demo1:" + secrets.token_hex(32))' > "$2")
+        fi
+        chmod 600 "$2"
+        export "$1=$(cat "$2")"
     fi
-    chmod 600 var/report.keys
-    BOUNTYGUARD_REPORT_KEYS="$(cat var/report.keys)"
-    export BOUNTYGUARD_REPORT_KEYS
-fi
+}
+demo_key BOUNTYGUARD_REPORT_KEYS var/report.keys
+demo_key BOUNTYGUARD_MATCHING_KEYS var/matching.keys
 
 rm -rf "$DEMO"
 bountyguard generate --out "$DEMO" --seed 7 --scale 1 --as-of "$AS_OF"

@@ -106,7 +106,8 @@ class Platform:
         persons = persons or {}
         con.execute(
             "CREATE OR REPLACE TABLE person_records (record_type VARCHAR, record_id VARCHAR, person_id VARCHAR, "
-            "name_key VARCHAR, email_key VARCHAR, phone_key VARCHAR, iban_key VARCHAR, birth_date DATE, "
+            "name_key VARCHAR, email_key VARCHAR, phone_key VARCHAR, iban_key VARCHAR, iban_masked VARCHAR, "
+            "birth_date DATE, "
             "city_key VARCHAR, profile_key VARCHAR)"
         )
         con.execute(
@@ -116,12 +117,12 @@ class Platform:
         for table, rtype in (("referrers", "referrer"), ("candidates", "candidate")):
             for row in self.rows[table]:
                 rid = row[TABLES[table].key]
-                iban = row.get("payout_iban")
+                iban = row["payout_iban"].replace(" ", "").upper() if row.get("payout_iban") else None
                 con.execute(
-                    "INSERT INTO person_records (record_type, record_id, person_id, iban_key, name_key, city_key, "
-                    "birth_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO person_records (record_type, record_id, person_id, iban_key, iban_masked, name_key, "
+                    "city_key, birth_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [rtype, rid, persons.get(rid, f"{rtype}:{rid}"),
-                     iban.replace(" ", "").upper() if iban else None, (name_keys or {}).get(rid),
+                     iban, f"{iban[:2]}…{iban[-4:]}" if iban else None, (name_keys or {}).get(rid),
                      (city_keys or {}).get(rid), row.get("birth_date")],
                 )
         models.build(con, ["stints", "referral_facts", "chained_stints"], config=defaults())

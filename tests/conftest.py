@@ -31,11 +31,13 @@ def pytest_configure(config):
     else:
         for name, value in airflow_env(home).items():
             os.environ.setdefault(name, value)
-    # Reports are signed (bountyguard/signing.py): a random key for this test session, never a
-    # committed secret. Subprocesses (the CLI, Airflow) inherit it.
+    # Reports are signed (bountyguard/signing.py) and matching keys hashed (bountyguard/matching_keys.py):
+    # random keys for this test session, never committed secrets. Subprocesses (the CLI, Airflow)
+    # inherit them.
     import secrets
 
     os.environ.setdefault("BOUNTYGUARD_REPORT_KEYS", "test-session:" + secrets.token_hex(32))
+    os.environ.setdefault("BOUNTYGUARD_MATCHING_KEYS", "test-session:" + secrets.token_hex(32))
 
 
 @pytest.fixture

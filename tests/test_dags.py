@@ -165,6 +165,52 @@ def test_payout_run_pays_exactly_the_release_decisions(screened, generated, tmp_
     assert not abusive & {r["payout_id"] for r in ledger}
 
 
+def test_no_personal_data_in_xcoms_or_task_logs(screened, generated, airflow_home, tmp_path):
+    """`airflow dags test` of both DAGs (a subprocess: what it prints is the task logs, which dag.test
+    writes nowhere else), then: what every task of every run in the metadata database returned (the
+    XCom table) and every task log (that output and the home's log folder) holds none of the landing
+    data's e-mails, phones or IBANs, raw or normalised."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import select
+
+    from airflow.models.xcom import XComModel
+    from airflow.settings import Session
+
+    from tests.test_personal_data import personal_values
+
+    values = personal_values(generated / "landing")
+    assert len(values) > 100
+    db = tmp_path / "bountyguard.duckdb"
+    logs = tmp_path / "task_logs.txt"
+    with open(logs, "w", encoding="utf-8") as out:
+        for command in (
+            ["referral_screening", "2026-07-01", "-c",
+             json.dumps({"landing": str(generated / "landing"), "db": str(db), "config": None})],
+            ["payout_release", "-c", json.dumps({"db": str(db), "pays_for": "2026-07-01"})],
+        ):
+            done = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", *command], stdout=out,
+                                  stderr=subprocess.STDOUT, env=os.environ | airflow_home, timeout=900)
+            assert done.returncode == 0, logs.read_text(encoding="utf-8")[-3000:]
+    with Session() as session:
+        xcoms = [(x.dag_id, x.run_id, x.task_id, json.dumps(x.value, default=str))
+                 for x in session.scalars(select(XComModel).where(XComModel.dag_id.in_([SCREENING, PAYOUTS])))]
+    returned = {(dag_id, task_id) for dag_id, _, task_id, _ in xcoms}
+    assert {(SCREENING, "start_run"), (SCREENING, "publish"), (PAYOUTS, "release")} <= returned
+    assert len({run_id for _, run_id, _, _ in xcoms}) >= 4  # the fixture's runs and these
+    for dag_id, run_id, task_id, value in xcoms:
+        found = sorted(v for v in values if v in value)
+        assert not found, f"XCom of {dag_id}.{task_id} ({run_id}) holds personal data, e.g. {found[0][:4]}..."
+
+    text = logs.read_text(encoding="utf-8")
+    assert "paid payout" in text and "[DAG TEST] end task task_id=publish" in text  # the tasks did log
+    home_logs = [p for p in (Path(airflow_home["AIRFLOW_HOME"]) / "logs").rglob("*") if p.is_file()]
+    for path in [logs, *home_logs]:
+        found = sorted(v for v in values if v in path.read_text(encoding="utf-8", errors="replace"))
+        assert not found, f"{path}: holds personal data, e.g. {found[0][:4]}..."
+
+
 def test_failed_validation_fails_the_run_and_triggers_no_payout(airflow_home, generated, tmp_path):
     """Too many unreadable rows: validate fails without retry, nothing downstream runs, the
     published report is not_clean and no asset event is emitted."""

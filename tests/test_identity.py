@@ -12,6 +12,7 @@ import re
 import duckdb
 import pytest
 
+from bountyguard import matching_keys
 from bountyguard.errors import ConfigError
 from bountyguard.identity import IdentityConfig, resolve_persons
 
@@ -140,7 +141,7 @@ def test_tables_have_the_published_columns(resolved):
     assert columns("person_records") == [
         ("record_type", "VARCHAR"), ("record_id", "VARCHAR"), ("person_id", "VARCHAR"),
         ("name_key", "VARCHAR"), ("email_key", "VARCHAR"), ("phone_key", "VARCHAR"), ("iban_key", "VARCHAR"),
-        ("birth_date", "DATE"), ("city_key", "VARCHAR"), ("profile_key", "VARCHAR")]
+        ("iban_masked", "VARCHAR"), ("birth_date", "DATE"), ("city_key", "VARCHAR"), ("profile_key", "VARCHAR")]
     assert columns("person_links") == [
         ("record_type_l", "VARCHAR"), ("record_id_l", "VARCHAR"), ("record_type_r", "VARCHAR"),
         ("record_id_r", "VARCHAR"), ("rule", "VARCHAR"), ("match_probability", "DOUBLE"),
@@ -210,7 +211,7 @@ def test_only_the_published_tables_are_left_behind(resolved):
     con, _, _ = resolved
     tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     # plus the state kept between runs: the key cache (and the trained model, when there is one)
-    assert tables == {"referrers", "candidates", "person_records", "person_links", "identity_key_cache",
+    assert tables == {"referrers", "candidates", "person_records", "person_links", "identity_key_hashes",
                       "identity_model"}
 
 
@@ -478,7 +479,7 @@ def test_a_second_run_normalises_only_new_values_and_gives_the_same_result(monke
     first_stats = resolve_persons(con, IdentityConfig.from_config())
     first_calls = sum(calls.values())
     assert first_calls == first_stats["normalised_values"] > 0
-    assert con.execute("SELECT count(*) FROM identity_key_cache").fetchall()[0][0] == first_calls
+    assert con.execute("SELECT count(*) FROM identity_key_hashes").fetchall()[0][0] == first_calls
     first = _tables(con)
 
     calls.clear()
@@ -505,11 +506,12 @@ def test_a_second_run_normalises_only_new_values_and_gives_the_same_result(monke
     assert calls["phone_key"] > 0 and calls["name_key"] == 0
     # a deleted record's values leave the cache; a stale key version is dropped
     con.execute("DELETE FROM referrers WHERE referrer_id = 'r-yulia'")
-    con.execute("UPDATE identity_key_cache SET version = -1 WHERE kind = 'email'")
+    con.execute("UPDATE identity_key_hashes SET version = -1 WHERE kind = 'email'")
     resolve_persons(con, IdentityConfig.from_config())
-    assert con.execute("SELECT count(*) FROM identity_key_cache WHERE raw = 'Юлия Щукина' "
-                       "OR version <> (SELECT max(version) FROM identity_key_cache)").fetchall() == [(0,)]
-    assert con.execute("SELECT count(*) FROM identity_key_cache WHERE kind = 'email'").fetchall()[0][0] > 0
+    yulia = matching_keys.hasher(matching_keys.current_key()[1])("Юлия Щукина")
+    assert con.execute("SELECT count(*) FROM identity_key_hashes WHERE raw_hash = ? "
+                       "OR version <> (SELECT max(version) FROM identity_key_hashes)", [yulia]).fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM identity_key_hashes WHERE kind = 'email'").fetchall()[0][0] > 0
 
 
 def test_the_trained_model_is_reused_until_the_data_grows_past_the_threshold():
@@ -576,14 +578,15 @@ def test_a_russian_number_with_trunk_prefix_8_links_without_a_city():
     load(con, {"r-ivan": ("Иван Соколов", None, "+7 911 930-07-56", None, D(1988, 4, 2), None)},
          {"c-ivan": ("Ivan Sokolov", None, "8 (911) 930-07-56", D(1988, 4, 2), None, None)})
     resolve_persons(con, IdentityConfig.from_config())
+    keyed = matching_keys.hasher(matching_keys.current_key()[1])  # phone keys are stored as keyed hashes
     rows = dict(con.execute("SELECT record_id, phone_key FROM person_records").fetchall())
-    assert rows == {"r-ivan": "+79119300756", "c-ivan": "+79119300756"}
+    assert rows == {"r-ivan": keyed("+79119300756"), "c-ivan": keyed("+79119300756")}
     links = con.execute("SELECT rule FROM person_links").fetchall()
     assert ("phone_and_name",) in links
     # with the default region alone (no fallbacks) the same number reads as a Munich landline
     resolve_persons(con, IdentityConfig.from_config(fallback_phone_regions=()))
     assert dict(con.execute("SELECT record_id, phone_key FROM person_records").fetchall())["c-ivan"] \
-        == "+4989119300756"
+        == keyed("+4989119300756")
 
 
 def test_fuzzy_link_settings_are_checked():

@@ -29,10 +29,12 @@ Personal data never goes to logs: the statistics returned and logged are counts 
 State kept between runs, in the same database as the results (regular tables, so a daily run costs what
 the day's new data costs):
 
-- identity_key_cache: the normalised key of every distinct raw value (name, e-mail, phone with its
-  region and city, IBAN, city, profile URL), versioned by normalize.KEYS_VERSION. A run normalises only
-  values not cached yet; keys are a pure function of value and version, so results are the same as
-  with a cold cache. Values no record holds any more are removed on each run.
+- identity_key_hashes: the normalised key of every distinct raw value (name, e-mail, phone with its
+  region and city, IBAN and its masked form, city, profile URL), versioned by normalize.KEYS_VERSION
+  and the matching key id. A run normalises only values not cached yet; keys are a pure function of
+  value, version and matching key, so results are the same as with a cold cache. Values no record
+  holds any more are removed on each run. No raw value is stored: rows are found by the keyed hash of
+  the raw value, and e-mail, phone and IBAN keys are keyed hashes themselves (matching_keys.py).
 - identity_model: the trained Splink model (its settings JSON with the estimated parameters), the
   number of records it was trained on and a fingerprint of everything training depends on (model
   specification, training parameters, key version, Splink version). A run reuses it unless no model

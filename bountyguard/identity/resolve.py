@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 from duckdb.sqltypes import BOOLEAN, VARCHAR
 
-from bountyguard import normalize
+from bountyguard import matching_keys, normalize
 from bountyguard.db import run_sql_file
 
 from bountyguard.identity.config import IdentityConfig
@@ -32,7 +32,7 @@ from bountyguard.identity.storage import _store_model, _stored_model
 log = logging.getLogger("bountyguard.identity")
 
 # Internal working tables: TEMP so they never land in the pipeline's database file.
-_WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_fuzzy_links",
+_WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_fuzzy_links",
                 "identity_all_links", "identity_clusters")
 
 
@@ -73,6 +73,7 @@ def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig
         "bg_phone_national_key": (lambda phone, city: normalize.phone_national_key(phone, city, region), 2,
                                   VARCHAR),
         "bg_iban_key": (normalize.iban_key, 1, VARCHAR),
+        "bg_iban_masked": (normalize.iban_masked, 1, VARCHAR),
         "bg_city_key": (normalize.city_key, 1, VARCHAR),
         "bg_profile_key": (normalize.profile_key, 1, VARCHAR),
     }
@@ -302,6 +303,7 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None
     run_sql_file(con, "identity/records.sql", {
         "keys_version": normalize.KEYS_VERSION,
         "phone_region": _phone_regions(config),
+        "matching_key_id": matching_keys.register(con),  # bg_matching_hash: e-mail, phone, IBAN keys
     })
 
 

@@ -10,7 +10,7 @@ anchored AS (
 )
 SELECT record_type, record_id,
        'P' || left(sha256(anchor_id), 16) AS person_id,
-       name_key, email_key, phone_key, iban_key, birth_date, city_key, profile_key
+       name_key, email_key, phone_key, iban_key, iban_masked, birth_date, city_key, profile_key
 FROM anchored
 ORDER BY record_type, record_id;
 

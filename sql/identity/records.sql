@@ -1,11 +1,16 @@
 -- Every referrer and candidate record once, with its normalised identity keys.
 -- bg_* are the Python normalisers of bountyguard/normalize.py registered as DuckDB functions. They are
--- the expensive part, so their results persist per distinct raw value in identity_key_cache (a regular
+-- the expensive part, so their results persist per distinct raw value in identity_key_hashes (a regular
 -- table: it survives between runs in the pipeline's database file) and each run normalises only the raw
 -- values not in it yet. The key version (normalize.KEYS_VERSION) is part of the key: rows of another
 -- version are stale and removed. `context` is what else a key depends on: for phones the default region
 -- and the record's city ('' elsewhere). Values no longer in any record are removed too, so the cache
 -- never keeps personal data the source tables no longer hold.
+-- Nothing raw is stored: the cache finds a value by its keyed hash bg_matching_hash(raw) (HMAC under
+-- the matching key, bountyguard/matching_keys.py), and the e-mail, phone and IBAN keys themselves are
+-- keyed hashes of the normalised value (they are only ever compared for equality). Rows hashed under
+-- another key id ($matching_key_id) are stale like rows of another version. The IBAN's masked form
+-- (country and last four characters: what flags evidence shows) is a key of its own.
 CREATE OR REPLACE TEMP TABLE identity_raw_records AS
 SELECT 'referrer' AS record_type, referrer_id AS record_id, full_name, email, phone,
        payout_iban, birth_date, city, NULL::VARCHAR AS profile_url,
@@ -31,28 +36,35 @@ UNION ALL SELECT DISTINCT 'phone', phone, phone_context, city FROM identity_raw_
 UNION ALL SELECT DISTINCT 'phone_national', phone, phone_context, city
     FROM identity_raw_records WHERE phone IS NOT NULL
 UNION ALL SELECT DISTINCT 'iban', payout_iban, '', NULL FROM identity_raw_records WHERE payout_iban IS NOT NULL
+UNION ALL SELECT DISTINCT 'iban_masked', payout_iban, '', NULL
+    FROM identity_raw_records WHERE payout_iban IS NOT NULL
 UNION ALL SELECT DISTINCT 'city', city, '', NULL FROM identity_raw_records WHERE city IS NOT NULL
 UNION ALL SELECT DISTINCT 'profile', profile_url, '', NULL FROM identity_raw_records WHERE profile_url IS NOT NULL;
 
-DELETE FROM identity_key_cache c
-WHERE c.version <> $keys_version
-   OR NOT EXISTS (SELECT 1 FROM identity_raw_values v
-                  WHERE v.kind = c.kind AND v.raw = c.raw AND v.context = c.context);
+-- each distinct raw value hashed once
+CREATE OR REPLACE TEMP TABLE identity_raw_hashes AS
+SELECT raw, bg_matching_hash(raw) AS raw_hash FROM (SELECT DISTINCT raw FROM identity_raw_values);
+
+DELETE FROM identity_key_hashes c
+WHERE c.version <> $keys_version OR c.key_id <> $matching_key_id
+   OR NOT EXISTS (SELECT 1 FROM identity_raw_values v JOIN identity_raw_hashes h USING (raw)
+                  WHERE v.kind = c.kind AND h.raw_hash = c.raw_hash AND v.context = c.context);
 
 -- Only the values not cached yet: each kind on its own, so an interrupted run leaves a consistent cache.
 CREATE OR REPLACE TEMP TABLE identity_new_values AS
-SELECT v.* FROM identity_raw_values v
-WHERE NOT EXISTS (SELECT 1 FROM identity_key_cache c
-                  WHERE c.version = $keys_version AND c.kind = v.kind AND c.raw = v.raw
-                    AND c.context = v.context);
+SELECT v.*, h.raw_hash FROM identity_raw_values v JOIN identity_raw_hashes h USING (raw)
+WHERE NOT EXISTS (SELECT 1 FROM identity_key_hashes c
+                  WHERE c.version = $keys_version AND c.key_id = $matching_key_id AND c.kind = v.kind
+                    AND c.raw_hash = h.raw_hash AND c.context = v.context);
 
-INSERT INTO identity_key_cache
-SELECT $keys_version, kind, raw, context, CASE kind
+INSERT INTO identity_key_hashes
+SELECT $keys_version, $matching_key_id, kind, raw_hash, context, CASE kind
     WHEN 'name' THEN bg_name_key(raw)
-    WHEN 'email' THEN bg_email_key(raw)
-    WHEN 'phone' THEN bg_phone_key(raw, city)
-    WHEN 'phone_national' THEN bg_phone_national_key(raw, city)
-    WHEN 'iban' THEN bg_iban_key(raw)
+    WHEN 'email' THEN bg_matching_hash(bg_email_key(raw))
+    WHEN 'phone' THEN bg_matching_hash(bg_phone_key(raw, city))
+    WHEN 'phone_national' THEN bg_matching_hash(bg_phone_national_key(raw, city))
+    WHEN 'iban' THEN bg_matching_hash(bg_iban_key(raw))
+    WHEN 'iban_masked' THEN bg_iban_masked(raw)
     WHEN 'city' THEN bg_city_key(raw)
     WHEN 'profile' THEN bg_profile_key(raw)
 END
@@ -60,19 +72,22 @@ FROM identity_new_values;
 
 CREATE OR REPLACE TEMP TABLE identity_keyed AS
 WITH cached AS (
-    SELECT kind, raw, context, key FROM identity_key_cache WHERE version = $keys_version
+    SELECT c.kind, v.raw, c.context, c.key
+    FROM identity_key_hashes c JOIN identity_raw_hashes v USING (raw_hash)
+    WHERE c.version = $keys_version AND c.key_id = $matching_key_id
 ),
 keyed AS (
     SELECT r.record_type, r.record_id,
            r.record_type || ':' || r.record_id AS unique_id,
            n.key AS name_key, e.key AS email_key, p.key AS phone_key, pn.key AS phone_national,
-           i.key AS iban_key, r.birth_date, c.key AS city_key, pr.key AS profile_key
+           i.key AS iban_key, im.key AS iban_masked, r.birth_date, c.key AS city_key, pr.key AS profile_key
     FROM identity_raw_records r
     LEFT JOIN cached n ON n.kind = 'name' AND n.raw = r.full_name AND n.context = ''
     LEFT JOIN cached e ON e.kind = 'email' AND e.raw = r.email AND e.context = ''
     LEFT JOIN cached p ON p.kind = 'phone' AND p.raw = r.phone AND p.context = r.phone_context
     LEFT JOIN cached pn ON pn.kind = 'phone_national' AND pn.raw = r.phone AND pn.context = r.phone_context
     LEFT JOIN cached i ON i.kind = 'iban' AND i.raw = r.payout_iban AND i.context = ''
+    LEFT JOIN cached im ON im.kind = 'iban_masked' AND im.raw = r.payout_iban AND im.context = ''
     LEFT JOIN cached c ON c.kind = 'city' AND c.raw = r.city AND c.context = ''
     LEFT JOIN cached pr ON pr.kind = 'profile' AND pr.raw = r.profile_url AND pr.context = ''
 )

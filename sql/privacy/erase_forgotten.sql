@@ -2,13 +2,16 @@
 -- amounts, flags, decisions and audit trails stay: they are the business record, not the person.
 -- Run after `forget` and by every ingest (inside its transaction), after the upserts.
 
--- cached normalised keys of the erased raw values (the cache is keyed by the raw value itself)
-DELETE FROM identity_key_cache WHERE raw IN (
-    SELECT unnest([full_name, email, phone, payout_iban]) FROM referrers
-    WHERE referrer_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'referrer')
-    UNION ALL
-    SELECT unnest([full_name, email, phone, profile_url]) FROM candidates
-    WHERE candidate_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'candidate')
+-- cached normalised keys of the erased raw values (the cache is keyed by the raw value's keyed hash,
+-- bg_matching_hash: bountyguard/matching_keys.py)
+DELETE FROM identity_key_hashes WHERE raw_hash IN (
+    SELECT bg_matching_hash(raw) FROM (
+        SELECT unnest([full_name, email, phone, payout_iban]) AS raw FROM referrers
+        WHERE referrer_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'referrer')
+        UNION ALL
+        SELECT unnest([full_name, email, phone, profile_url]) FROM candidates
+        WHERE candidate_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'candidate'))
+    WHERE raw IS NOT NULL
 );
 
 UPDATE referrers

@@ -1,8 +1,8 @@
 -- The normalised matching keys identity resolution published for forgotten records (run only when
 -- identity resolution has run at least once: these tables are its output).
 UPDATE person_records
-SET name_key = NULL, email_key = NULL, phone_key = NULL, iban_key = NULL, birth_date = NULL, city_key = NULL,
-    profile_key = NULL
+SET name_key = NULL, email_key = NULL, phone_key = NULL, iban_key = NULL, iban_masked = NULL, birth_date = NULL,
+    city_key = NULL, profile_key = NULL
 WHERE (record_type, record_id) IN (SELECT (record_type, record_id) FROM forgotten_records);
 
 UPDATE person_links SET evidence = NULL

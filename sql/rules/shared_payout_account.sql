@@ -1,10 +1,10 @@
 -- shared_payout_account: several referrer accounts pay out to the same bank account (IBAN compared
--- after normalisation: spaces and case do not hide it). One flag per referrer person involved; the
--- evidence shows the IBAN masked to its country and last four characters.
+-- after normalisation: spaces and case do not hide it; iban_key is its keyed hash). One flag per referrer
+-- person involved; the evidence shows the IBAN masked to its country and last four characters.
 -- inputs: payouts, person_records
 WITH
 referrer_accounts AS (
-    SELECT pr.record_id AS referrer_id, pr.person_id, pr.iban_key
+    SELECT pr.record_id AS referrer_id, pr.person_id, pr.iban_key, pr.iban_masked
     FROM person_records pr
     WHERE pr.record_type = 'referrer' AND pr.iban_key IS NOT NULL
 ),
@@ -17,7 +17,7 @@ shared_accounts AS (
 account_members AS (
     SELECT
         a.iban_key,
-        left(a.iban_key, 2) || '…' || right(a.iban_key, 4) AS iban_masked,
+        min(a.iban_masked) AS iban_masked,  -- one value: one normalised IBAN, one mask
         list(DISTINCT a.referrer_id ORDER BY a.referrer_id) AS referrer_ids,
         count(DISTINCT a.person_id) AS persons
     FROM referrer_accounts a
