@@ -291,3 +291,42 @@ def test_an_error_after_validation_publishes_a_failed_report_and_pays_nothing(ai
         decisions = [r["decision"] for r in csv.DictReader(f)]
     assert decisions and "release" not in decisions
     assert len(asset_events("bountyguard_report")) == before
+
+
+@pytest.mark.parametrize("damage", ["release_batch", "decisions", "ledger"])
+def test_a_tampered_report_or_unreadable_ledger_fails_the_payout_run_with_an_alert(
+        screened, tmp_path, monkeypatch, damage):
+    """The payout job refuses a release batch or decision file edited after signing, and a ledger that
+    cannot be opened: its task fails, nothing more is paid, and the `report_refused` alert goes out."""
+    import shutil
+
+    from bountyguard.ledger import ledger_path
+    from bountyguard.report import latest_published
+
+    work = tmp_path / "work"
+    shutil.copytree(screened["db"].parent, work)
+    db = work / screened["db"].name
+    run_dir = latest_published(db)
+    if damage == "ledger":
+        ledger = ledger_path(db)
+        for extra in (ledger.with_name(ledger.name + "-wal"), ledger.with_name(ledger.name + "-shm")):
+            extra.unlink(missing_ok=True)
+        ledger.write_bytes(b"not a ledger" * 100)
+    else:
+        name = "release_batch.csv" if damage == "release_batch" else "payout_decisions.csv"
+        path = run_dir / name
+        path.chmod(0o600)
+        text = path.read_text(encoding="utf-8")
+        # unlock a held payout, or send a released one to another account
+        edited = text.replace(",hold,", ",release,", 1) if damage == "decisions" else text.replace("DE", "GB", 1)
+        assert edited != text
+        path.write_text(edited, encoding="utf-8")
+    alerts = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("BOUNTYGUARD_ALERT_LOG", str(alerts))
+
+    dr, states, _ = run_dag(fresh_dag(PAYOUTS, retries=0), conf={"db": str(db), "pays_for": AS_OF})
+
+    assert dr.state == "failed" and states["release"] == "failed", states
+    sent = [json.loads(line) for line in alerts.read_text(encoding="utf-8").splitlines()]
+    assert [a["kind"] for a in sent] == ["report_refused"], sent
+    assert sent[0]["dag_id"] == "payout_release" and sent[0]["error_type"] == "ReportRefused"
