@@ -6,7 +6,8 @@
 -- resolution cannot tie to their referrer account on a name alone: a namesake is far likelier. For the
 -- ring search only, a candidate person who never refers takes the place of the one referrer person
 -- with the same name key whose birth date does not contradict the candidate's (namesakes are told
--- apart by their birth dates; none when several remain).
+-- apart by their birth dates, then by the candidate's city: the one namesake living there; none when
+-- several remain).
 -- A disguise may also change a letter of the name (Moroz / Moors): a hired candidate person whose
 -- name key is one edit from a referrer person's, in the same city, takes that person's place too
 -- (blocked on a shared name token and the city, so it never compares all pairs).
@@ -19,7 +20,8 @@ WITH
 referrer_names AS (
     -- each referrer person under each of its name keys, with the birth dates its records give
     SELECT name_key, person_id AS referrer_person_id,
-           list(DISTINCT birth_date) FILTER (WHERE birth_date IS NOT NULL) AS birth_dates
+           list(DISTINCT birth_date) FILTER (WHERE birth_date IS NOT NULL) AS birth_dates,
+           list(DISTINCT city_key) FILTER (WHERE city_key IS NOT NULL) AS city_keys
     FROM person_records
     WHERE record_type = 'referrer' AND name_key IS NOT NULL
     GROUP BY ALL
@@ -28,7 +30,8 @@ referrer_persons AS (
     SELECT DISTINCT person_id FROM person_records WHERE record_type = 'referrer'
 ),
 name_matches AS (
-    SELECT DISTINCT c.person_id AS candidate_person_id, n.referrer_person_id
+    SELECT DISTINCT c.person_id AS candidate_person_id, n.referrer_person_id,
+           coalesce(list_contains(n.city_keys, c.city_key), false) AS same_city
     FROM person_records c
     JOIN referrer_names n ON n.name_key = c.name_key
     WHERE c.record_type = 'candidate'
@@ -45,7 +48,7 @@ name_tokens AS (
     WHERE name_key IS NOT NULL AND city_key IS NOT NULL
 ),
 near_name_matches AS (
-    SELECT DISTINCT c.person_id AS candidate_person_id, r.person_id AS referrer_person_id
+    SELECT DISTINCT c.person_id AS candidate_person_id, r.person_id AS referrer_person_id, true AS same_city
     FROM name_tokens c
     JOIN name_tokens r ON r.token = c.token AND r.city_key = c.city_key
     WHERE c.record_type = 'candidate' AND r.record_type = 'referrer'
@@ -58,11 +61,16 @@ near_name_matches AS (
       AND c.person_id NOT IN (SELECT candidate_person_id FROM name_matches)
 ),
 candidate_as_referrer AS (
-    -- only a candidate person whose names point at exactly one referrer person
-    SELECT candidate_person_id, any_value(referrer_person_id) AS referrer_person_id
+    -- only a candidate person whose names point at exactly one referrer person, or at several of
+    -- whom exactly one lives in the candidate's city (a namesake elsewhere, or whose city is unknown,
+    -- is the less likely one)
+    SELECT candidate_person_id,
+           CASE WHEN count(DISTINCT referrer_person_id) = 1 THEN any_value(referrer_person_id)
+                ELSE any_value(referrer_person_id) FILTER (WHERE same_city) END AS referrer_person_id
     FROM (SELECT * FROM name_matches UNION SELECT * FROM near_name_matches)
     GROUP BY candidate_person_id
     HAVING count(DISTINCT referrer_person_id) = 1
+        OR count(DISTINCT referrer_person_id) FILTER (WHERE same_city) = 1
 ),
 edges AS (
     SELECT f.referrer_person_id AS from_person,

@@ -117,8 +117,12 @@ def test_a_namesake_referrer_born_on_another_day_does_not_hide_the_ring_member(p
     _ring_with_d_behind_a_fresh_record(platform, con, "moros svitlana")
     con.execute("UPDATE person_records SET birth_date = DATE '1961-02-03' WHERE record_id = 'RN'")
     assert {f[2] for f in ReferralRingDetector.from_config().detect(con)} == {"A", "B", "C", "referrer:RD"}
-    # ...but a namesake whose birth date is unknown may be the one: the name points at two people
+    # a namesake whose birth date is unknown may be the one, unless the city tells them apart: D lives
+    # in the candidate's city, the namesake's city is unknown
     con.execute("UPDATE person_records SET birth_date = NULL WHERE record_id = 'RN'")
+    assert {f[2] for f in ReferralRingDetector.from_config().detect(con)} == {"A", "B", "C", "referrer:RD"}
+    # ...a namesake in the same city: the name and the city point at two people
+    con.execute("UPDATE person_records SET city_key = 'warszawa' WHERE record_id = 'RN'")
     assert ReferralRingDetector.from_config().detect(con) == []
 
 
