@@ -205,12 +205,14 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
     stats["touched_records"], stats["kept_links"] = con.execute(
         "SELECT (SELECT count(*) FROM identity_scoring_input WHERE bg_touched), "
         "(SELECT count(*) FROM identity_kept_links)").fetchall()[0]
+    predicting = time.perf_counter()
     if settings is not None and stats["touched_records"] > 0:
         _predict(con, config, db, settings, incremental)
     else:
         _run(con, """CREATE OR REPLACE TEMP TABLE identity_new_fuzzy_links (
             unique_id_l VARCHAR, unique_id_r VARCHAR, rule VARCHAR, match_probability DOUBLE,
             evidence VARCHAR)""")
+    stats["predict_seconds"] = round(time.perf_counter() - predicting, 2)
     stats["scored_links"] = con.execute("SELECT count(*) FROM identity_new_fuzzy_links").fetchall()[0][0]
     run_sql_file(con, "identity/fuzzy_link_state.sql", {"fingerprint": fingerprint})
     return stats
@@ -390,11 +392,14 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
         _build_keyed(con, config)
         stats["normalised_values"] = con.execute("SELECT count(*) FROM identity_new_values").fetchall()[0][0]
         stats["normalise_seconds"] = round(time.perf_counter() - started, 2)
+        phase = time.perf_counter()
         run_sql_file(con, "identity/exact_links.sql", {
             "max_key_group_size": config.max_key_group_size,
             "contact_name_max_edits": config.contact_name_max_edits,
         })
+        stats["exact_seconds"], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
         stats.update(_fuzzy_links(con, config, full))
+        stats["fuzzy_seconds"], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
         _run(con, """
             CREATE OR REPLACE TEMP TABLE identity_all_links AS
             SELECT * FROM identity_exact_links
@@ -403,6 +408,7 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
         """)
         _cluster(con)
         run_sql_file(con, "identity/person_tables.sql")
+        stats["cluster_seconds"] = round(time.perf_counter() - phase, 2)
     records, persons = con.execute(
         "SELECT count(*), count(DISTINCT person_id) FROM person_records").fetchall()[0]
     stats["records"] = records
@@ -413,6 +419,7 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
     stats["links_by_rule"] = dict(con.execute(
         "SELECT rule, count(*) FROM person_links GROUP BY rule ORDER BY rule").fetchall())
     stats["seconds"] = round(time.perf_counter() - started, 2)
-    log.info("identity: %d records -> %d persons (%s) in %.1f s", records, persons,
-             ", ".join(f"{k}={v}" for k, v in stats["links_by_rule"].items()) or "no links", stats["seconds"])
+    log.info("identity: %d records -> %d persons (%s) in %.1f s, %s resolution scoring %d touched records",
+             records, persons, ", ".join(f"{k}={v}" for k, v in stats["links_by_rule"].items()) or "no links",
+             stats["seconds"], stats["resolution"], stats["touched_records"])
     return stats
