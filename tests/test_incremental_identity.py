@@ -130,3 +130,51 @@ def test_a_retrained_model_resolves_in_full_and_a_reused_one_with_its_frozen_ter
     con.execute("UPDATE identity_model SET trained_records = 5")
     stats = _resolve(con, **trained)
     assert (stats["model"], stats["resolution"]) == ("trained", "full")
+
+
+def _database_file(tmp_path):
+    db = tmp_path / "bg.duckdb"
+    con = duckdb.connect(str(db))
+    load(con, REFERRERS, {**CANDIDATES, "c-kat-a": KATHARINA_A, "c-kat-c": KATHARINA_C})
+    _resolve(con)
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    _resolve(con)
+    con.close()
+    return db
+
+
+def _state(db):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [sorted(con.execute(f"SELECT * FROM {table}").fetchall()) for table in
+                ("person_records", "identity_fuzzy_link_state", "identity_scored_records", "identity_resolution_state")]
+    finally:
+        con.close()
+
+
+def test_reresolve_agrees_with_an_intact_state_and_leaves_the_file_unchanged(tmp_path, capsys):
+    from bountyguard.cli import main
+
+    db = _database_file(tmp_path)
+    before = _state(db)
+    assert main(["reresolve", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "(incremental, 0 records scored)" in out and "records whose person differs: 0" in out
+    assert _state(db) == before
+
+
+def test_reresolve_lists_the_records_an_incremental_state_got_wrong(tmp_path, capsys):
+    from bountyguard.cli import main
+
+    db = _database_file(tmp_path)
+    # a lost link (as a bug in the incremental path would lose it): B no longer bridges A and C
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM identity_fuzzy_link_state WHERE 'candidate:c-kat-b' IN (unique_id_l, unique_id_r)")
+    con.close()
+    before = _state(db)
+    assert main(["reresolve", "--db", str(db)]) == 1
+    out = capsys.readouterr().out
+    assert "records whose person differs: " in out and "records whose person differs: 0" not in out
+    assert "candidate:c-kat-b" in out and "candidate:c-kat-c" in out  # (A anchors the person either way)
+    assert "Vogelsang" not in out and "Katharina" not in out  # ids only, never names
+    assert _state(db) == before
