@@ -178,3 +178,30 @@ def test_reresolve_lists_the_records_an_incremental_state_got_wrong(tmp_path, ca
     assert "candidate:c-kat-b" in out and "candidate:c-kat-c" in out  # (A anchors the person either way)
     assert "Vogelsang" not in out and "Katharina" not in out  # ids only, never names
     assert _state(db) == before
+
+
+def test_a_resolution_interrupted_while_saving_its_state_is_followed_by_a_full_one(con, monkeypatch):
+    from bountyguard import db as bgdb
+    from bountyguard.identity import resolve as identity_resolve
+
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    real = identity_resolve.run_sql_file
+
+    def killed_before_the_new_links(con_, relative, params=None):
+        if relative != "identity/fuzzy_link_state.sql":
+            return real(con_, relative, params)
+        for statement in bgdb._split_statements(bgdb.sql_text(relative)):
+            if statement.strip().startswith("INSERT INTO identity_fuzzy_link_state"):
+                raise KeyboardInterrupt("killed")
+            used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+            con_.execute(statement, used or None).complete()
+
+    monkeypatch.setattr(identity_resolve, "run_sql_file", killed_before_the_new_links)
+    with pytest.raises(KeyboardInterrupt):
+        _resolve(con)
+    monkeypatch.setattr(identity_resolve, "run_sql_file", real)
+    stats = _resolve(con)
+    assert stats["resolution"] == "full"
+    persons = persons_by_record(con)
+    assert persons["candidate", "c-kat-a"] == persons["candidate", "c-kat-b"] == persons["candidate", "c-kat-c"]
+    assert _equals_full(con)
