@@ -184,7 +184,7 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
     """identity_fuzzy_links: the pairs Splink scores at or above the threshold. Only pairs with a touched
     record are scored (sql/identity/touched_records.sql), unless `full` or the last resolution's state
     was made under another fingerprint (another model, settings or versions): then every pair."""
-    from splink import DuckDBAPI, Linker
+    from splink import DuckDBAPI
 
     stats: dict[str, Any] = {}
     _build_splink_input(con, config)
