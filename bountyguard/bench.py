@@ -273,7 +273,9 @@ def _copy_identity_model(source: Path, target: Path) -> None:
 
         run_sql_file(con, "schema/identity.sql")
         con.execute(f"ATTACH '{source}' AS daily (READ_ONLY)")
-        con.execute("INSERT INTO identity_model SELECT * FROM daily.identity_model")
+        # the model with the term frequencies frozen with it (not the resolution state: a full recompute)
+        for table in ("identity_model", "identity_model_term_frequencies"):
+            con.execute(f"INSERT INTO {table} SELECT * FROM daily.{table}")
     finally:
         con.close()
 

@@ -20,7 +20,7 @@ WORLDS = ("own", "field")
 # Command groups in modules of their own: each has register(subparsers), handle(args) and COMMANDS,
 # the top-level commands it adds; imported only when the parser is built.
 COMMAND_GROUPS = ("bountyguard.cli_payouts", "bountyguard.review.cli", "bountyguard.cli_runs",
-                  "bountyguard.cli_bench")
+                  "bountyguard.cli_bench", "bountyguard.cli_identity")
 
 
 def _date(text: str) -> dt.date:

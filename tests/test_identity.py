@@ -210,9 +210,11 @@ def test_links_carry_evidence_without_personal_data(resolved):
 def test_only_the_published_tables_are_left_behind(resolved):
     con, _, _ = resolved
     tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    # plus the state kept between runs: the key cache (and the trained model, when there is one)
+    # plus the state kept between runs: the key cache, the trained model (when there is one) with its
+    # term frequencies, and the last resolution's scored records and probabilistic links
     assert tables == {"referrers", "candidates", "person_records", "person_links", "identity_key_hashes",
-                      "identity_model"}
+                      "identity_model", "identity_model_term_frequencies", "identity_resolution_state",
+                      "identity_scored_records", "identity_fuzzy_link_state"}
 
 
 def test_person_ids_are_stable_across_runs_and_connections(resolved):
@@ -612,10 +614,13 @@ def test_a_pair_without_birth_date_needs_the_stricter_threshold(monkeypatch):
     probabilities = []
     original = identity._predict
 
-    def spy(con, config, linker, stats):
+    def spy(con, config, db, settings, incremental):
+        from splink import Linker
+
+        linker = Linker(db.register("identity_scoring_input"), settings, log_level=None)
         rows = linker.inference.predict(threshold_match_probability=0.0).as_record_list()
         probabilities.extend(row["match_probability"] for row in rows)
-        return original(con, config, linker, stats)
+        return original(con, config, db, settings, incremental)
 
     monkeypatch.setattr(identity, "_predict", spy)
     resolve_persons(con, IdentityConfig.from_config())

@@ -51,16 +51,38 @@ def _decisions(db, run_id):
         con.close()
 
 
-def test_daily_runs_decide_what_a_full_recompute_of_the_same_data_decides(tmp_path):
+def _recording_resolutions(monkeypatch) -> list[dict]:
+    """The identity statistics of every resolution from now on (the pipeline looks resolve_persons up
+    when it runs)."""
+    import bountyguard.identity as identity
+
+    resolutions, resolve = [], identity.resolve_persons
+
+    def recorded(*args, **kwargs):
+        stats = resolve(*args, **kwargs)
+        resolutions.append(stats)
+        return stats
+
+    monkeypatch.setattr(identity, "resolve_persons", recorded)
+    return resolutions
+
+
+def test_daily_runs_decide_what_a_full_recompute_of_the_same_data_decides(tmp_path, monkeypatch):
     root = tmp_path / "platform"
     _platform(root)
+    resolutions = _recording_resolutions(monkeypatch)
     daily_db = tmp_path / "daily" / "bg.duckdb"
     _screen(daily_db, root / "landing", bench_platform.AS_OF)
     previous = None
     for day in range(1, DAYS + 1):
         as_of = bench_platform.increment_as_of(day)
         run_id = _screen(daily_db, bench.day_folder(root, day), as_of)
+        # the daily run scored only the records touched that day, with the stored trained model
+        daily = resolutions[-1]
+        assert (daily["model"], daily["resolution"]) == ("reused", "incremental")
+        assert 0 < daily["touched_records"] < daily["fuzzy_records"] / 5 and daily["kept_links"] > 0
         full_db, full_run = bench.recompute(_screen, tmp_path / f"full-{day}", root, day, as_of, daily_db)
+        assert (resolutions[-1]["model"], resolutions[-1]["resolution"]) == ("reused", "full")
         comparison = bench.compare_runs(daily_db, run_id, full_db, full_run)
         assert comparison == {**comparison, "decisions_differing": 0, "flags_differing": 0,
                               "identities_differing": 0, "equals_full": True}

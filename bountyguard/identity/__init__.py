@@ -41,11 +41,21 @@ the day's new data costs):
   with that fingerprint is stored or the record count moved by more than retrain_after_growth of the
   trained count. **So a run's persons can depend on the stored model**: the model is part of the run's
   state, like the ledger. The same inputs with the same stored model give the same persons; the same
-  inputs with an empty identity_model give the same persons as a fresh database.
+  inputs with an empty identity_model give the same persons as a fresh database. The term frequencies
+  (a common name agrees by chance more often) are frozen with the model at training time
+  (identity_model_term_frequencies), so a day's records do not shift the weight of every other pair.
+- identity_resolution_state, identity_scored_records, identity_fuzzy_link_state: the last resolution
+  (its fingerprint: the model with its term frequencies, the [identity] settings, key and library
+  versions; a digest of each scored record's compared attributes and block keys; its probabilistic
+  links). A run under the same fingerprint scores only pairs with a touched record (new, changed,
+  removed, or with moved block keys) and keeps the other links; exact links and clusters are always
+  recomputed, so persons merge and split as a full resolution would. `resolve_persons(..., full=True)`
+  and any other fingerprint resolve in full; `bountyguard reresolve` (reresolve.py) compares the two.
 
 The package: `config.py` (the [identity] settings), `model.py` (the comparisons, blocking and the
-Splink settings), `storage.py` (the trained model kept between runs) and `resolve.py` (normalised keys,
-exact and probabilistic links, clusters: `resolve_persons`). Its persistent tables are defined in
+Splink settings), `storage.py` (the trained model and its term frequencies kept between runs),
+`resolve.py` (normalised keys, exact and probabilistic links, clusters: `resolve_persons`) and
+`reresolve.py` (a full resolution beside the incremental state). Its persistent tables are defined in
 sql/schema/identity.sql.
 """
 from bountyguard.identity.config import IdentityConfig

@@ -216,6 +216,11 @@ _BLOCKING: tuple[_BlockingRule, ...] = (
 )
 
 
+# the columns of identity_keyed that the rules' keys are made of
+_BLOCK_KEY_COLUMNS = ("name_key", "name_first", "name_last", "birth_date", "birth_year", "birth_month_day",
+                      "city_key")
+
+
 def _block_columns(rule: _BlockingRule) -> tuple[str, str]:
     if rule.cross:  # (no _l/_r suffix: Splink reads those as its own pair columns)
         return tuple(f"block_{rule.name}_{side}" for side in rule.cross)
@@ -293,7 +298,13 @@ def _build_splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig) 
             GROUP BY unique_id
         ),
         named AS (SELECT keyed.*, rarest.name_rarest FROM keyed JOIN rarest USING (unique_id)),
-        blocked AS (SELECT *, {', '.join(symmetric)} FROM named)
+        -- (the block sizes are windows over the key columns alone: a window sorts every column it
+        -- carries, and the token lists are wide)
+        block_keys AS (
+            SELECT unique_id, {', '.join(symmetric)}
+            FROM (SELECT unique_id, {', '.join(_BLOCK_KEY_COLUMNS)} FROM named)
+        ),
+        blocked AS (SELECT named.*, block_keys.* EXCLUDE (unique_id) FROM named JOIN block_keys USING (unique_id))
         {''.join(', ' + c for c in cross_sizes)}
         SELECT k.*{''.join(', ' + c for c in cross)}
         FROM blocked k {' '.join(cross_joins)}

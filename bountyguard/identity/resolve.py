@@ -2,6 +2,9 @@
 the model, and their clusters into persons (`resolve_persons`)."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import time
 from contextlib import contextmanager
@@ -26,13 +29,22 @@ from bountyguard.identity.model import (
     _build_splink_input,
     _run,
     _settings,
+    _splink_blocking_rules,
 )
-from bountyguard.identity.storage import _store_model, _stored_model
+from bountyguard.identity.storage import (
+    _register_term_frequencies,
+    _store_model,
+    _stored_model,
+    _term_frequency_digest,
+    _tf_columns,
+)
 
 log = logging.getLogger("bountyguard.identity")
 
 # Internal working tables: TEMP so they never land in the pipeline's database file.
-_WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_fuzzy_links",
+_WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_raw_hashes", "identity_new_values",
+                "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_record_digests",
+                "identity_scoring_input", "identity_kept_links", "identity_new_fuzzy_links", "identity_fuzzy_links",
                 "identity_all_links", "identity_clusters")
 
 
@@ -169,32 +181,58 @@ def _level_label_sql(name: str, levels: list[dict[str, Any]]) -> str:
     return f"CASE gamma_{name} {whens} ELSE 'missing' END"
 
 
-def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> dict[str, Any]:
-    """Score blocked pairs with Splink and keep those at or above the threshold as links."""
-    from splink import DuckDBAPI, Linker
+def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: bool) -> dict[str, Any]:
+    """identity_fuzzy_links: the pairs Splink scores at or above the threshold. Only pairs with a touched
+    record are scored (sql/identity/touched_records.sql), unless `full` or the last resolution's state
+    was made under another fingerprint (another model, settings or versions): then every pair."""
+    from splink import DuckDBAPI
 
     stats: dict[str, Any] = {}
     _build_splink_input(con, config)
     n_records = con.execute("SELECT count(*) FROM identity_splink_input").fetchall()[0][0]
     stats["fuzzy_records"] = n_records
     stats["blocked_pairs"] = _blocked_pair_counts(con)
+    db = DuckDBAPI(con)
+    settings = None
     if n_records < 2:
-        _run(con, """CREATE OR REPLACE TEMP TABLE identity_fuzzy_links (
+        stats["model"] = "none"
+    else:
+        settings = _model_settings(con, config, db, n_records, stats)
+    fingerprint = _resolution_fingerprint(con, config, settings)
+    stored = con.execute("SELECT fingerprint FROM identity_resolution_state").fetchall()
+    incremental = not full and stored == [(fingerprint,)]
+    stats["resolution"] = "incremental" if incremental else "full"
+    run_sql_file(con, "identity/touched_records.sql", {"incremental": incremental})
+    stats["touched_records"], stats["kept_links"] = con.execute(
+        "SELECT (SELECT count(*) FROM identity_scoring_input WHERE bg_touched), "
+        "(SELECT count(*) FROM identity_kept_links)").fetchall()[0]
+    predicting = time.perf_counter()
+    if settings is not None and stats["touched_records"] > 0:
+        _predict(con, config, db, settings, incremental)
+    else:
+        _run(con, """CREATE OR REPLACE TEMP TABLE identity_new_fuzzy_links (
             unique_id_l VARCHAR, unique_id_r VARCHAR, rule VARCHAR, match_probability DOUBLE,
             evidence VARCHAR)""")
-        stats["model"] = "none"
-        return stats
+    stats["predict_seconds"] = round(time.perf_counter() - predicting, 2)
+    stats["scored_links"] = con.execute("SELECT count(*) FROM identity_new_fuzzy_links").fetchall()[0][0]
+    run_sql_file(con, "identity/fuzzy_link_state.sql", {"fingerprint": fingerprint})
+    return stats
 
-    db = DuckDBAPI(con)
-    table = db.register("identity_splink_input", table_name="identity_splink_input")
+
+def _model_settings(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, n_records: int,
+                    stats: dict[str, Any]) -> dict[str, Any]:
+    """The model's settings: the stored trained model, or one trained now (and stored), or the
+    built-in one (too few records, or training off)."""
+    from splink import Linker
+
     large_enough = n_records >= config.min_records_for_training
     trained = config.train_model and large_enough
     stored = _stored_model(con, config, n_records) if trained else None
     if stored is not None:
-        linker = Linker(table, stored, log_level=None)
         stats["training_seconds"] = 0.0
         stats["model"] = "reused"
-        return _predict(con, config, linker, stats)
+        return stored
+    table = db.register("identity_splink_input", table_name="identity_splink_input")
     linker = Linker(table, _settings(config, trained), log_level=None)
     started = time.perf_counter()
     if large_enough:
@@ -213,9 +251,25 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> dict
                 rule, max_pairs=config.em_max_pairs)
     stats["training_seconds"] = round(time.perf_counter() - started, 2)
     stats["model"] = "trained" if trained else "built_in"
+    settings = linker.misc.save_model_to_json()
+    settings.pop("linker_uid", None)  # names Splink's cache tables; a reusing run gets its own
     if trained:
-        _store_model(con, config, linker, n_records)
-    return _predict(con, config, linker, stats)
+        _store_model(con, config, settings, n_records)
+    return settings
+
+
+def _resolution_fingerprint(con: duckdb.DuckDBPyConnection, config: IdentityConfig,
+                            settings: dict[str, Any] | None) -> str:
+    """Everything the links of untouched records depend on besides their own attributes: the model
+    with its frozen term frequencies, the [identity] settings, the key and library versions. The last
+    resolution's links are kept only under the same fingerprint."""
+    import splink
+
+    spec = {"settings": settings, "config": dataclasses.asdict(config), "keys_version": normalize.KEYS_VERSION,
+            "term_frequencies": _term_frequency_digest(con) if settings and _tf_columns(settings) else None,
+            "blocking": _splink_blocking_rules(), "household": _HOUSEHOLD_SQL,
+            "splink": splink.__version__, "duckdb": duckdb.__version__}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _gamma(levels: list[dict[str, Any]], label: str) -> int:
@@ -238,8 +292,22 @@ _HOUSEHOLD_SQL = (
     f"OR gamma_birth_date = {_gamma(_BIRTH_DATE_LEVELS, 'different')}))")
 
 
-def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker: Any,
-             stats: dict[str, Any]) -> dict[str, Any]:
+def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, settings: dict[str, Any],
+             incremental: bool) -> None:
+    """identity_new_fuzzy_links: score the blocked pairs of identity_scoring_input (incremental: only
+    those with a touched record) and keep those at or above the threshold."""
+    from splink import Linker
+
+    settings = dict(settings)
+    if incremental:
+        # (the equi-join on the block key stays, so blocking stays cheap; the comparisons, the
+        # expensive part, run only on pairs with a touched record)
+        settings["blocking_rules_to_generate_predictions"] = [
+            {"blocking_rule": f"{rule} AND (l.bg_touched OR r.bg_touched)", "sql_dialect": "duckdb"}
+            for rule in _splink_blocking_rules()]
+    table = db.register("identity_scoring_input", table_name="identity_scoring_input")
+    linker = Linker(table, settings, log_level=None)
+    _register_term_frequencies(con, db, linker, settings, "identity_scoring_input")
     chunks = config.predict_chunks
     predictions = linker.inference.predict(
         threshold_match_probability=min(config.match_threshold, config.match_threshold_without_birth_date),
@@ -250,7 +318,7 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker: Any
     labels = {name: _level_label_sql(name, levels) for name, levels in _COMPARISONS}
     # Evidence holds level labels and similarity scores, never the names or dates themselves.
     _run(con, f"""
-        CREATE OR REPLACE TEMP TABLE identity_fuzzy_links AS
+        CREATE OR REPLACE TEMP TABLE identity_new_fuzzy_links AS
         SELECT least(unique_id_l, unique_id_r) AS unique_id_l,
                greatest(unique_id_l, unique_id_r) AS unique_id_r,
                'name_birth_date_city' AS rule,
@@ -272,7 +340,6 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, linker: Any
                                         ELSE {float(config.match_threshold)!r} END
           AND NOT {_HOUSEHOLD_SQL}
     """)
-    return stats
 
 
 def _cluster(con: duckdb.DuckDBPyConnection) -> None:
@@ -307,10 +374,16 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None
     })
 
 
-def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | None = None) -> dict:
+def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | None = None, *,
+                    full: bool = False) -> dict:
     """(Re)build person_records and person_links from the tables referrers and candidates.
 
-    Returns counts only: records, persons, merged persons, links by rule, the model used and timings.
+    Scores probabilistic links only for records touched since the last resolution (kept in the same
+    database) unless `full`, or the model, settings or versions changed since: then all of them. Either
+    way the result is the same (the exact links and the clusters are recomputed in full: cheap SQL).
+
+    Returns counts only: records, persons, merged persons, links by rule, the model used, whether the
+    resolution was full or incremental, how many records it scored, and timings.
     """
     config = config or IdentityConfig.from_config()
     config.validate()
@@ -321,11 +394,14 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
         _build_keyed(con, config)
         stats["normalised_values"] = con.execute("SELECT count(*) FROM identity_new_values").fetchall()[0][0]
         stats["normalise_seconds"] = round(time.perf_counter() - started, 2)
+        phase = time.perf_counter()
         run_sql_file(con, "identity/exact_links.sql", {
             "max_key_group_size": config.max_key_group_size,
             "contact_name_max_edits": config.contact_name_max_edits,
         })
-        stats.update(_fuzzy_links(con, config))
+        stats["exact_seconds"], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
+        stats.update(_fuzzy_links(con, config, full))
+        stats["fuzzy_seconds"], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
         _run(con, """
             CREATE OR REPLACE TEMP TABLE identity_all_links AS
             SELECT * FROM identity_exact_links
@@ -334,6 +410,7 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
         """)
         _cluster(con)
         run_sql_file(con, "identity/person_tables.sql")
+        stats["cluster_seconds"] = round(time.perf_counter() - phase, 2)
     records, persons = con.execute(
         "SELECT count(*), count(DISTINCT person_id) FROM person_records").fetchall()[0]
     stats["records"] = records
@@ -344,6 +421,7 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
     stats["links_by_rule"] = dict(con.execute(
         "SELECT rule, count(*) FROM person_links GROUP BY rule ORDER BY rule").fetchall())
     stats["seconds"] = round(time.perf_counter() - started, 2)
-    log.info("identity: %d records -> %d persons (%s) in %.1f s", records, persons,
-             ", ".join(f"{k}={v}" for k, v in stats["links_by_rule"].items()) or "no links", stats["seconds"])
+    log.info("identity: %d records -> %d persons (%s) in %.1f s, %s resolution scoring %d touched records",
+             records, persons, ", ".join(f"{k}={v}" for k, v in stats["links_by_rule"].items()) or "no links",
+             stats["seconds"], stats["resolution"], stats["touched_records"])
     return stats

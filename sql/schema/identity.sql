@@ -25,3 +25,35 @@ CREATE TABLE IF NOT EXISTS identity_model (
     trained_records BIGINT NOT NULL,
     settings_json VARCHAR NOT NULL
 );
+
+-- the term frequencies the trained model weighs agreement with (a common name or city agrees by
+-- chance more often than a rare one), frozen when it is trained so that every run with that model
+-- weighs a value alike: per compared column, the share of records holding each value held by at least
+-- two records, keyed by the value's md5 digest (no value itself); the row with a NULL digest is the
+-- share of a value held once (or new since training)
+CREATE TABLE IF NOT EXISTS identity_model_term_frequencies (
+    column_name VARCHAR NOT NULL,
+    value_digest VARCHAR,
+    tf DOUBLE NOT NULL
+);
+
+-- The last resolution, so that the next one scores only pairs with a touched record (new, changed or
+-- removed since; bountyguard/identity/resolve.py). Valid only with the one row of
+-- identity_resolution_state and under its fingerprint (the model with its term frequencies, the
+-- [identity] settings, key and library versions): any other fingerprint resolves in full.
+CREATE TABLE IF NOT EXISTS identity_resolution_state (
+    fingerprint VARCHAR NOT NULL
+);
+-- a digest of every scored record's compared attributes and block keys (no value itself)
+CREATE TABLE IF NOT EXISTS identity_scored_records (
+    unique_id VARCHAR NOT NULL,
+    row_digest UBIGINT NOT NULL
+);
+-- the probabilistic links found (evidence: level labels and scores, never values)
+CREATE TABLE IF NOT EXISTS identity_fuzzy_link_state (
+    unique_id_l VARCHAR NOT NULL,
+    unique_id_r VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    match_probability DOUBLE NOT NULL,
+    evidence VARCHAR
+);

@@ -1,0 +1,207 @@
+"""Incremental identity resolution: a resolution scores only the pairs with a record touched since the
+last one, keeps the other links, and ends with what a full resolution of the same data finds: persons
+merge when a new record bridges two of them and split when a correction removes their link.
+
+The built-in model (fewer records than min_records_for_training) keeps these fast; the trained model
+with its frozen term frequencies is covered by tests/test_incremental_equals_full.py."""
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from bountyguard.identity import IdentityConfig, resolve_persons
+from tests.test_identity import CANDIDATES, REFERRERS, load, persons_by_record
+
+D = dt.date
+T1 = dt.datetime(2026, 1, 2, 9, 0)
+
+# one person whose records the model links only pairwise: A and C have nothing in common but through B
+# (B matches A on name, birth date and city, and shares C's mailbox)
+KATHARINA_A = ("Katharina Vogelsang", None, None, D(1988, 4, 12), "Freiburg", None)
+KATHARINA_B = ("Katharina Vogelsang", "kv88@example.org", None, D(1988, 4, 12), "Freiburg", None)
+KATHARINA_C = ("Kathi Ries", "kv88@example.org", None, None, None, None)
+
+
+def _links(con):
+    return sorted(con.execute("SELECT * FROM person_links").fetchall())
+
+
+def _resolve(con, **overrides):
+    return resolve_persons(con, IdentityConfig.from_config(**overrides))
+
+
+def _equals_full(con, **overrides):
+    """The persons and links the incremental resolution left, and those of a full one, same data."""
+    incremental = (persons_by_record(con), _links(con))
+    stats = resolve_persons(con, IdentityConfig.from_config(**overrides), full=True)
+    assert stats["resolution"] == "full"
+    return incremental == (persons_by_record(con), _links(con))
+
+
+def _add_candidate(con, candidate_id, values):
+    con.execute("INSERT INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [candidate_id, *values, T1, T1])
+
+
+@pytest.fixture
+def con():
+    con = duckdb.connect()
+    load(con, REFERRERS, {**CANDIDATES, "c-kat-a": KATHARINA_A, "c-kat-c": KATHARINA_C})
+    stats = _resolve(con)
+    assert stats["resolution"] == "full"  # nothing resolved before
+    return con
+
+
+def test_a_new_record_bridging_two_persons_merges_them(con):
+    persons = persons_by_record(con)
+    assert persons["candidate", "c-kat-a"] != persons["candidate", "c-kat-c"]
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    stats = _resolve(con)
+    assert stats["resolution"] == "incremental" and stats["touched_records"] == 1 and stats["kept_links"] > 0
+    persons = persons_by_record(con)
+    assert persons["candidate", "c-kat-a"] == persons["candidate", "c-kat-b"] == persons["candidate", "c-kat-c"]
+    assert _equals_full(con)
+
+
+def test_a_correction_that_removes_the_link_splits_the_person(con):
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    _resolve(con)
+    # the mailbox was typed into the wrong record, and B is someone else (another birth date)
+    con.execute("UPDATE candidates SET email = NULL, birth_date = DATE '1979-09-30', updated_at = ? "
+                "WHERE candidate_id = 'c-kat-b'", [T1])
+    stats = _resolve(con)
+    assert stats["resolution"] == "incremental" and stats["touched_records"] == 1
+    persons = persons_by_record(con)
+    assert persons["candidate", "c-kat-a"] != persons["candidate", "c-kat-b"]
+    assert persons["candidate", "c-kat-a"] != persons["candidate", "c-kat-c"]
+    assert _equals_full(con)
+
+
+def test_a_removed_record_takes_its_links_with_it(con):
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    _resolve(con)
+    con.execute("DELETE FROM candidates WHERE candidate_id = 'c-kat-b'")
+    stats = _resolve(con)
+    assert stats["resolution"] == "incremental" and stats["touched_records"] == 0
+    assert "c-kat-b" not in {r for _, r in persons_by_record(con)}
+    assert not any("c-kat-b" in (link[1], link[3]) for link in _links(con))
+    assert _equals_full(con)
+
+
+def test_records_arriving_over_days_end_as_one_full_resolution():
+    """The fixture's people (transliterations, aliases, households, twins) arriving in three batches."""
+    con = duckdb.connect()
+    referrers, candidates = list(REFERRERS.items()), list(CANDIDATES.items())
+    for day in range(3):
+        load(con, dict(referrers[: (day + 1) * len(referrers) // 3]), dict(candidates[: (day + 1) * len(candidates) // 3]))
+        stats = _resolve(con)
+        assert stats["resolution"] == ("full" if day == 0 else "incremental")
+    assert stats["touched_records"] < stats["fuzzy_records"]
+    assert _equals_full(con)
+
+
+def test_nothing_touched_scores_nothing_and_keeps_every_person(con):
+    before = (persons_by_record(con), _links(con))
+    stats = _resolve(con)
+    assert stats["resolution"] == "incremental" and stats["touched_records"] == 0 and stats["scored_links"] == 0
+    assert (persons_by_record(con), _links(con)) == before
+
+
+def test_other_settings_resolve_in_full(con):
+    assert _resolve(con, match_threshold=0.6)["resolution"] == "full"
+    assert _resolve(con, match_threshold=0.6)["resolution"] == "incremental"
+    # an interrupted resolution leaves no valid state: the next one is full
+    con.execute("DELETE FROM identity_resolution_state")
+    assert _resolve(con, match_threshold=0.6)["resolution"] == "full"
+
+
+def test_a_retrained_model_resolves_in_full_and_a_reused_one_with_its_frozen_term_frequencies():
+    con = duckdb.connect()
+    trained = {"min_records_for_training": 20}
+    load(con, REFERRERS, {**CANDIDATES, "c-kat-a": KATHARINA_A, "c-kat-c": KATHARINA_C})
+    assert _resolve(con, **trained)["model"] == "trained"
+    assert con.execute("SELECT count(*) FROM identity_model_term_frequencies").fetchall()[0][0] > 0
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    stats = _resolve(con, **trained)
+    assert (stats["model"], stats["resolution"], stats["touched_records"]) == ("reused", "incremental", 1)
+    assert _equals_full(con, **trained)
+    # the stored model was trained on far fewer records than there are now: it is trained again
+    con.execute("UPDATE identity_model SET trained_records = 5")
+    stats = _resolve(con, **trained)
+    assert (stats["model"], stats["resolution"]) == ("trained", "full")
+
+
+def _database_file(tmp_path):
+    db = tmp_path / "bg.duckdb"
+    con = duckdb.connect(str(db))
+    load(con, REFERRERS, {**CANDIDATES, "c-kat-a": KATHARINA_A, "c-kat-c": KATHARINA_C})
+    _resolve(con)
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    _resolve(con)
+    con.close()
+    return db
+
+
+def _state(db):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [sorted(con.execute(f"SELECT * FROM {table}").fetchall()) for table in
+                ("person_records", "identity_fuzzy_link_state", "identity_scored_records", "identity_resolution_state")]
+    finally:
+        con.close()
+
+
+def test_reresolve_agrees_with_an_intact_state_and_leaves_the_file_unchanged(tmp_path, capsys):
+    from bountyguard.cli import main
+
+    db = _database_file(tmp_path)
+    before = _state(db)
+    assert main(["reresolve", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "(incremental, 0 records scored)" in out and "records whose person differs: 0" in out
+    assert _state(db) == before
+
+
+def test_reresolve_lists_the_records_an_incremental_state_got_wrong(tmp_path, capsys):
+    from bountyguard.cli import main
+
+    db = _database_file(tmp_path)
+    # a lost link (as a bug in the incremental path would lose it): B no longer bridges A and C
+    con = duckdb.connect(str(db))
+    con.execute("DELETE FROM identity_fuzzy_link_state WHERE 'candidate:c-kat-b' IN (unique_id_l, unique_id_r)")
+    con.close()
+    before = _state(db)
+    assert main(["reresolve", "--db", str(db)]) == 1
+    out = capsys.readouterr().out
+    assert "records whose person differs: " in out and "records whose person differs: 0" not in out
+    assert "candidate:c-kat-b" in out and "candidate:c-kat-c" in out  # (A anchors the person either way)
+    assert "Vogelsang" not in out and "Katharina" not in out  # ids only, never names
+    assert _state(db) == before
+
+
+def test_a_resolution_interrupted_while_saving_its_state_is_followed_by_a_full_one(con, monkeypatch):
+    from bountyguard import db as bgdb
+    from bountyguard.identity import resolve as identity_resolve
+
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    real = identity_resolve.run_sql_file
+
+    def killed_before_the_new_links(con_, relative, params=None):
+        if relative != "identity/fuzzy_link_state.sql":
+            return real(con_, relative, params)
+        for statement in bgdb._split_statements(bgdb.sql_text(relative)):
+            if statement.strip().startswith("INSERT INTO identity_fuzzy_link_state"):
+                raise KeyboardInterrupt("killed")
+            used = {k: v for k, v in (params or {}).items() if f"${k}" in statement}
+            con_.execute(statement, used or None).complete()
+
+    monkeypatch.setattr(identity_resolve, "run_sql_file", killed_before_the_new_links)
+    with pytest.raises(KeyboardInterrupt):
+        _resolve(con)
+    monkeypatch.setattr(identity_resolve, "run_sql_file", real)
+    stats = _resolve(con)
+    assert stats["resolution"] == "full"
+    persons = persons_by_record(con)
+    assert persons["candidate", "c-kat-a"] == persons["candidate", "c-kat-b"] == persons["candidate", "c-kat-c"]
+    assert _equals_full(con)
