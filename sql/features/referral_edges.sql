@@ -10,7 +10,7 @@
 -- several remain).
 -- A disguise may also change a letter of the name (Moroz / Moors): a hired candidate person whose
 -- name key is one edit from a referrer person's, in the same city, takes that person's place too
--- (blocked on a shared name token and the city, so it never compares all pairs).
+-- (blocked on one-character deletions of the name and on the city, so it never compares all pairs).
 -- Such a guess makes an edge (by_name), never a ring by itself: the ring detector accepts a cycle with
 -- such an edge only when every referral on it led to a hire (common names do refer each other by
 -- chance; namesakes who are also all hired through each other do not).
@@ -41,24 +41,44 @@ name_matches AS (
 hired_candidate_persons AS (
     SELECT DISTINCT candidate_person_id AS person_id FROM referral_facts WHERE hire_id IS NOT NULL
 ),
-name_tokens AS (
-    SELECT DISTINCT person_id, record_type, name_key, city_key, birth_date,
-           unnest(string_split(name_key, ' ')) AS token
+near_name_candidates AS (
+    -- hired candidate persons who never refer and whose name matches no referrer's exactly
+    SELECT DISTINCT person_id, name_key, city_key, birth_date
     FROM person_records
-    WHERE name_key IS NOT NULL AND city_key IS NOT NULL
+    WHERE record_type = 'candidate' AND name_key IS NOT NULL AND city_key IS NOT NULL
+      AND person_id IN (SELECT person_id FROM hired_candidate_persons)
+      AND person_id NOT IN (SELECT person_id FROM referrer_persons)
+      -- an exact name wins: a near name never makes an exact match ambiguous
+      AND person_id NOT IN (SELECT candidate_person_id FROM name_matches)
+),
+near_name_referrers AS (
+    SELECT DISTINCT person_id, name_key, city_key, birth_date
+    FROM person_records
+    WHERE record_type = 'referrer' AND name_key IS NOT NULL AND city_key IS NOT NULL
+),
+near_name_keys AS (
+    SELECT name_key FROM near_name_candidates UNION SELECT name_key FROM near_name_referrers
+),
+name_probes AS (
+    -- each name key under itself and under each of its one-character deletions (SymSpell's trick): two
+    -- names one edit apart (a letter changed, added, dropped or swapped) share a probe, so the join
+    -- meets only such pairs, never a whole block of one first name in one city
+    SELECT name_key, name_key AS probe FROM near_name_keys
+    UNION
+    SELECT name_key, substr(name_key, 1, i) || substr(name_key, i + 2) AS probe
+    FROM near_name_keys, range(length(name_key)) AS deletion(i)
 ),
 near_name_matches AS (
     SELECT DISTINCT c.person_id AS candidate_person_id, r.person_id AS referrer_person_id, true AS same_city
-    FROM name_tokens c
-    JOIN name_tokens r ON r.token = c.token AND r.city_key = c.city_key
-    WHERE c.record_type = 'candidate' AND r.record_type = 'referrer'
-      AND c.person_id IN (SELECT person_id FROM hired_candidate_persons)
-      AND c.person_id NOT IN (SELECT person_id FROM referrer_persons)
-      AND c.name_key <> r.name_key
+    FROM near_name_candidates c
+    JOIN name_probes cp ON cp.name_key = c.name_key
+    JOIN name_probes rp ON rp.probe = cp.probe
+    JOIN near_name_referrers r ON r.name_key = rp.name_key AND r.city_key = c.city_key
+    WHERE c.name_key <> r.name_key
       AND damerau_levenshtein(c.name_key, r.name_key) = 1
+      -- a part in common: a letter slipped within one part, not two parts run together or split
+      AND len(list_intersect(string_split(c.name_key, ' '), string_split(r.name_key, ' '))) > 0
       AND (c.birth_date IS NULL OR r.birth_date IS NULL OR c.birth_date = r.birth_date)
-      -- an exact name wins: a near name never makes an exact match ambiguous
-      AND c.person_id NOT IN (SELECT candidate_person_id FROM name_matches)
 ),
 candidate_as_referrer AS (
     -- only a candidate person whose names point at exactly one referrer person, or at several of

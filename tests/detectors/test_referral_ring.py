@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from detectors.referral_ring import ReferralRingDetector
 
 
@@ -124,6 +126,15 @@ def test_a_namesake_referrer_born_on_another_day_does_not_hide_the_ring_member(p
     # ...a namesake in the same city: the name and the city point at two people
     con.execute("UPDATE person_records SET city_key = 'warszawa' WHERE record_id = 'RN'")
     assert ReferralRingDetector.from_config().detect(con) == []
+
+
+@pytest.mark.parametrize("slip", ["mors svitlana", "moras svitlana", "moross svitlana", "mroos svitlana",
+                                  "oros svitlana", "moros svitlan", "smoros svitlana"])
+def test_every_kind_of_one_letter_slip_is_found(platform, con, slip):
+    # dropped, changed, added, swapped; at the first and the last letter (the blocking's edges)
+    _ring_with_d_behind_a_fresh_record(platform, con, slip)
+    con.execute("UPDATE person_records SET birth_date = DATE '1961-02-03' WHERE record_id = 'RN'")
+    assert {f[2] for f in ReferralRingDetector.from_config().detect(con)} == {"A", "B", "C", "referrer:RD"}
 
 
 def test_a_name_one_letter_off_in_the_same_city_closes_a_fully_hired_ring(platform, con):
