@@ -43,6 +43,27 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for schema in ("tables", "runs", "identity", "privacy", "run_metrics"):
         run_sql_file(con, f"schema/{schema}.sql")
+    _drop_run_identities_key(con)
+
+
+def _drop_run_identities_key(con: duckdb.DuckDBPyConnection) -> None:
+    """A file written before run_identities lost its primary key (sql/schema/runs.sql) gets the table
+    rebuilt without it, once, in one transaction: killed halfway, the old table is still whole."""
+    keyed = con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'run_identities' "
+        "AND constraint_type = 'PRIMARY KEY'").fetchone()[0]
+    if not keyed:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("ALTER TABLE run_identities RENAME TO run_identities_keyed")
+        run_sql_file(con, "schema/runs.sql")  # the one definition of the table, without the key
+        con.execute("INSERT INTO run_identities SELECT * FROM run_identities_keyed")
+        con.execute("DROP TABLE run_identities_keyed")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 class _Run:

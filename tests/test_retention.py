@@ -81,3 +81,23 @@ def test_the_file_grows_by_a_bounded_amount_per_daily_run(screened):
     full = sizes[0]
     growth = [b - a for a, b in zip(sizes[1:], sizes[2:])]
     assert all(g <= 0.1 * full for g in growth), (full, growth)
+
+
+def test_an_older_file_gets_run_identities_rebuilt_without_its_key_and_keeps_every_row(tmp_path):
+    """run_identities lost its primary key (its index made each run's delete of the previous run's
+    rows take 18 s at one million referrals): a file from before is rebuilt once, rows kept."""
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE run_identities (run_id VARCHAR NOT NULL, record_type VARCHAR NOT NULL, "
+                "record_id VARCHAR NOT NULL, person_id VARCHAR NOT NULL, "
+                "PRIMARY KEY (run_id, record_type, record_id))")
+    con.execute("INSERT INTO run_identities VALUES ('20260630-001', 'referrer', 'R1', 'P1'), "
+                "('20260630-001', 'candidate', 'K1', 'P1')")
+    pipeline._ensure_schema(con)
+    pipeline._ensure_schema(con)  # once is enough: the second finds nothing to do
+    constraints = {c for (c,) in con.execute(
+        "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'run_identities'").fetchall()}
+    assert constraints == {"NOT NULL"}
+    assert con.execute("SELECT count(*) FROM run_identities").fetchone()[0] == 2
+    assert "run_identities_keyed" not in {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    con.close()
