@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import duckdb
 
@@ -98,3 +99,29 @@ def _split_statements(text: str) -> list[str]:
         i += 1
     out.append("".join(buf))
     return [s for s in out if s.strip()]
+
+
+def register_function(con: duckdb.DuckDBPyConnection, name: str, function: Callable[..., Any],
+                      arity: int = 1) -> None:
+    """Register a Python function of `arity` text arguments returning text (a normaliser, a keyed
+    hash) as the DuckDB function `name` on this connection, replacing an earlier registration.
+
+    It runs as an Arrow UDF: DuckDB hands over vectors of ~2k values at a time. NULLs reach the
+    function (it decides what they give), and it must be deterministic (DuckDB may cache results)."""
+    import pyarrow as pa
+    from duckdb.sqltypes import VARCHAR
+
+    def apply(*arrays: pa.Array) -> pa.Array:
+        columns = [array.to_pylist() for array in arrays]
+        return pa.array([function(*values) for values in zip(*columns)], type=pa.string())
+
+    # DuckDB checks the Python signature against the declared parameters: one wrapper per arity
+    wrappers = {1: lambda values: apply(values), 2: lambda values, others: apply(values, others)}
+    if arity not in wrappers:
+        raise ValueError(f"no wrapper for {arity} arguments")
+    try:
+        con.remove_function(name)
+    except Exception:  # not registered yet on this connection
+        pass
+    con.create_function(name, wrappers[arity], [VARCHAR] * arity, VARCHAR, type="arrow",
+                        null_handling="special", side_effects=False)

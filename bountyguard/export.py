@@ -9,9 +9,8 @@ import shutil
 from pathlib import Path
 
 import duckdb
-from duckdb.sqltypes import VARCHAR
 
-from bountyguard.db import connect
+from bountyguard.db import connect, register_function
 from bountyguard.errors import BountyguardError
 from bountyguard.report import load_verified_report, published_root
 
@@ -92,12 +91,7 @@ def write_release_batch(con, run_id: str, path: Path) -> None:
     even before this chmod)."""
     from bountyguard.normalize import iban_key
 
-    try:
-        con.remove_function("bg_payee_iban")
-    except Exception:  # not registered yet on this connection
-        pass
-    con.create_function("bg_payee_iban", iban_key, [VARCHAR], VARCHAR, null_handling="special",
-                        side_effects=False)
+    register_function(con, "bg_payee_iban", iban_key)
     _copy_query(
         con,
         """

@@ -23,9 +23,8 @@ import hashlib
 import hmac
 
 import duckdb
-import pyarrow as pa
-from duckdb.sqltypes import VARCHAR
 
+from bountyguard.db import register_function
 from bountyguard.errors import BountyguardError
 from bountyguard.signing import configured_keys
 
@@ -55,15 +54,5 @@ def hasher(secret: bytes):
 def register(con: duckdb.DuckDBPyConnection) -> str:
     """Register bg_matching_hash(text) on `con` under the current key; returns the key id."""
     key_id, secret = current_key()
-    keyed_hash = hasher(secret)
-
-    def vectorised(values: pa.Array) -> pa.Array:
-        return pa.array([keyed_hash(v) for v in values.to_pylist()], pa.string())
-
-    try:
-        con.remove_function(FUNCTION)
-    except Exception:  # not registered yet on this connection
-        pass
-    con.create_function(FUNCTION, vectorised, [VARCHAR], VARCHAR, type="arrow", null_handling="special",
-                        side_effects=False)
+    register_function(con, FUNCTION, hasher(secret))
     return key_id

@@ -11,11 +11,9 @@ from contextlib import contextmanager
 from typing import Any, Callable
 
 import duckdb
-import pyarrow as pa
-from duckdb.sqltypes import BOOLEAN, VARCHAR
 
 from bountyguard import matching_keys, normalize
-from bountyguard.db import run_sql_file
+from bountyguard.db import register_function, run_sql_file
 
 from bountyguard.identity.config import IdentityConfig
 from bountyguard.identity.model import (
@@ -52,24 +50,6 @@ _WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_raw_has
 # Normalisers as DuckDB functions
 
 
-def _vectorised(function: Callable[..., Any], arity: int, result: pa.DataType = pa.string()
-                ) -> Callable[..., pa.Array]:
-    """Wrap a scalar normaliser as an Arrow UDF: DuckDB hands over vectors of ~2k values at a time.
-
-    DuckDB checks the Python signature against the declared parameters, hence one wrapper per arity.
-    """
-
-    def apply(*arrays: pa.Array) -> pa.Array:
-        columns = [array.to_pylist() for array in arrays]
-        return pa.array([function(*values) for values in zip(*columns)], type=result)
-
-    if arity == 1:
-        return lambda values: apply(values)
-    if arity == 2:
-        return lambda values, others: apply(values, others)
-    raise ValueError(f"no wrapper for {arity} arguments")
-
-
 def _phone_regions(config: IdentityConfig) -> str:
     """The default phone region and its fallbacks, as normalize's phone keys take them ("DE,RU,UA")."""
     regions = (config.default_phone_region, *config.fallback_phone_regions)
@@ -78,25 +58,18 @@ def _phone_regions(config: IdentityConfig) -> str:
 
 def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
     region = _phone_regions(config)
-    udfs: dict[str, tuple[Callable[..., Any], int, Any]] = {
-        "bg_name_key": (normalize.name_key, 1, VARCHAR),
-        "bg_email_key": (normalize.email_key, 1, VARCHAR),
-        "bg_phone_key": (lambda phone, city: normalize.phone_key(phone, city, region), 2, VARCHAR),
-        "bg_phone_national_key": (lambda phone, city: normalize.phone_national_key(phone, city, region), 2,
-                                  VARCHAR),
-        "bg_iban_key": (normalize.iban_key, 1, VARCHAR),
-        "bg_iban_masked": (normalize.iban_masked, 1, VARCHAR),
-        "bg_city_key": (normalize.city_key, 1, VARCHAR),
-        "bg_profile_key": (normalize.profile_key, 1, VARCHAR),
+    udfs: dict[str, tuple[Callable[..., Any], int]] = {
+        "bg_name_key": (normalize.name_key, 1),
+        "bg_email_key": (normalize.email_key, 1),
+        "bg_phone_key": (lambda phone, city: normalize.phone_key(phone, city, region), 2),
+        "bg_phone_national_key": (lambda phone, city: normalize.phone_national_key(phone, city, region), 2),
+        "bg_iban_key": (normalize.iban_key, 1),
+        "bg_iban_masked": (normalize.iban_masked, 1),
+        "bg_city_key": (normalize.city_key, 1),
+        "bg_profile_key": (normalize.profile_key, 1),
     }
-    for name, (function, arity, result) in udfs.items():
-        try:
-            con.remove_function(name)
-        except Exception:  # not registered yet on this connection
-            pass
-        arrow_type = pa.bool_() if result == BOOLEAN else pa.string()
-        con.create_function(name, _vectorised(function, arity, arrow_type), [VARCHAR] * arity, result,
-                            type="arrow", null_handling="special", side_effects=False)
+    for name, (function, arity) in udfs.items():
+        register_function(con, name, function, arity)
     for statement in _MACROS:
         _run(con, statement)
 
