@@ -62,10 +62,9 @@ def _configuration(con, path: Path | None) -> dict:
     """The given file over the defaults, else the newest run's configuration, else the defaults."""
     from bountyguard.config import load_config
 
-    if path is None:
-        newest = con.execute("SELECT config_json FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1").fetchall() \
-            if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'runs'").fetchall()[0][0] \
-            else []
+    if path is None and con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'runs'").fetchone()[0]:
+        newest = con.execute("SELECT config_json FROM runs ORDER BY started_at DESC, run_id DESC LIMIT 1").fetchone()
         if newest:
-            return json.loads(newest[0][0])
+            return json.loads(newest[0])
     return load_config(path)
