@@ -37,6 +37,7 @@ import duckdb
 
 from bountyguard import bench_platform
 from bountyguard.contract import LOAD_ORDER, TABLES
+from bountyguard.db import RESOURCE_VARIABLES
 from bountyguard.errors import BountyguardError
 
 STEPS = ("start_run", "ingest", "validate", "detect", "decide", "publish")
@@ -324,7 +325,9 @@ def run_bench(referrals: int, days: int = 3, work: Path | None = None, seed: int
         "referrals": referrals, "days": days, "seed": seed, "check": check,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform_module.python_version(), "duckdb": duckdb.__version__,
-                    "mem_total_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+                    "mem_total_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+                    # the DuckDB limits the runs were given (bountyguard/db.py), unset = DuckDB's defaults
+                    "duckdb_limits": {v: os.environ[v] for v in RESOURCE_VARIABLES if os.environ.get(v)}},
         "platform": {"rows": state["full"]["rows"], "generate_s": state["full"]["seconds"],
                      "days": {d: state["days"][str(d)]["rows"] for d in range(1, days + 1)}},
         "loadavg_start": _loadavg(), "runs": [],

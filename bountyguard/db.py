@@ -1,13 +1,14 @@
 """The one place that opens the DuckDB file and runs the project's SQL files."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
 
-from bountyguard.errors import DatabaseBusyError, DatabaseUnreadableError
+from bountyguard.errors import ConfigError, DatabaseBusyError, DatabaseUnreadableError
 
 # An installed wheel carries the SQL as package data (bountyguard/sql); a checkout has it at the top level.
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -38,7 +39,31 @@ def connect(db_path: str | Path, *, read_only: bool = False, wait_seconds: float
             time.sleep(0.5)
     # Timestamps are UTC throughout; naive values are read as UTC, never as the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
+    _apply_resource_limits(con)
     return con
+
+
+# What this machine gives the screening run, set by whoever deploys it (like Airflow's own variables):
+# no part of the run's configuration or its digest, since decisions never depend on them. DuckDB
+# otherwise takes up to 80% of the machine's memory and spills next to the database file.
+RESOURCE_VARIABLES = {
+    "BOUNTYGUARD_DUCKDB_MEMORY_LIMIT": "memory_limit",  # e.g. 6GB: above it DuckDB spills to disk
+    "BOUNTYGUARD_DUCKDB_TEMP_DIRECTORY": "temp_directory",  # where it spills (a fast disk with room)
+    "BOUNTYGUARD_DUCKDB_THREADS": "threads",  # cores it may use (default: all)
+}
+
+
+def _apply_resource_limits(con: duckdb.DuckDBPyConnection) -> None:
+    for variable, setting in RESOURCE_VARIABLES.items():
+        value = os.environ.get(variable, "").strip()
+        if not value:
+            continue
+        try:
+            con.execute(f"SET {setting} = ?", [value])
+        except (duckdb.Error, ValueError) as exc:
+            con.close()
+            raise ConfigError(f"{variable}={value!r}: not a valid DuckDB {setting} "
+                              f"({str(exc).strip().splitlines()[0]})") from None
 
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file

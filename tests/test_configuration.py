@@ -78,3 +78,24 @@ def test_identity_settings_are_exactly_the_toml_section():
     config = IdentityConfig.from_config()
     for name, value in defaults()["identity"].items():
         assert getattr(config, name) == (tuple(value) if isinstance(value, list) else value)
+
+
+def test_the_machines_duckdb_limits_come_from_the_environment(tmp_path, monkeypatch):
+    """Memory, spill folder and cores are the deployment's, set on every connection to the file."""
+    from bountyguard.db import connect
+
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("BOUNTYGUARD_DUCKDB_MEMORY_LIMIT", "1GB")
+    monkeypatch.setenv("BOUNTYGUARD_DUCKDB_TEMP_DIRECTORY", str(spill))
+    monkeypatch.setenv("BOUNTYGUARD_DUCKDB_THREADS", "1")
+    con = connect(tmp_path / "a.duckdb")
+    try:
+        limit, temp, threads = con.execute("SELECT current_setting('memory_limit'), "
+                                           "current_setting('temp_directory'), current_setting('threads')").fetchone()
+    finally:
+        con.close()
+    assert (limit, temp, threads) == ("953.6 MiB", str(spill), 1)
+
+    monkeypatch.setenv("BOUNTYGUARD_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="BOUNTYGUARD_DUCKDB_MEMORY_LIMIT='lots'"):
+        connect(tmp_path / "a.duckdb")
