@@ -14,8 +14,13 @@ Only the first key is used: hashes are never verified, only compared with each o
 stored with every cached hash, so another key makes them stale and they are computed again. Without
 a key identity resolution stops (fail closed): it never falls back to storing values in clear.
 
-`register(con)` makes the hash a DuckDB function, ``bg_matching_hash(text)``, computed in Python, so
-the secret never appears in SQL text, a query log or a profile.
+`register(con)` makes the hash a DuckDB function, ``bg_matching_hash(text)``: HMAC-SHA256 written in
+SQL over DuckDB's sha256 (RFC 2104: sha256(key ^ opad || sha256(key ^ ipad || text))), so it runs
+vectorised on every core. Every run hashes each distinct raw value to find it in the key cache, 2.7
+million values at 1M referrals: as a Python function that alone took 10 s of a daily run. The padded
+keys are connection variables set with a bound parameter, so the secret never appears in SQL text,
+a macro definition, a query log or a profile, and never in the file. `hasher(secret)` is the same hash
+in Python (tests check the two agree).
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ import hmac
 
 import duckdb
 
-from bountyguard.db import register_function
+from bountyguard.db import run_sql_file
 from bountyguard.errors import BountyguardError
 from bountyguard.signing import configured_keys
 
@@ -52,7 +57,14 @@ def hasher(secret: bytes):
 
 
 def register(con: duckdb.DuckDBPyConnection) -> str:
-    """Register bg_matching_hash(text) on `con` under the current key; returns the key id."""
+    """Define bg_matching_hash(text) on `con` under the current key; returns the key id."""
     key_id, secret = current_key()
-    register_function(con, FUNCTION, hasher(secret))
+    block = secret if len(secret) <= _BLOCK_SIZE else hashlib.sha256(secret).digest()
+    block = block.ljust(_BLOCK_SIZE, b"\0")
+    for name, pad in (("bg_matching_ipad", 0x36), ("bg_matching_opad", 0x5C)):
+        con.execute(f"SET VARIABLE {name} = ?", [bytes(b ^ pad for b in block)])
+    run_sql_file(con, "identity/matching_hash.sql")
     return key_id
+
+
+_BLOCK_SIZE = 64  # SHA-256's block size in bytes, as HMAC pads the key

@@ -154,3 +154,22 @@ def test_the_earlier_clear_text_key_cache_is_dropped_from_an_existing_file():
     con.execute("INSERT INTO identity_key_cache VALUES (2, 'email', 'max@example.org', '', 'max@example.org')")
     resolve_persons(con, IdentityConfig.from_config())
     assert "identity_key_cache" not in {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+@pytest.mark.parametrize("secret", ["s" * 32, "k" * 64, "longer-than-one-sha256-block-" * 5])
+def test_the_sql_hash_is_hmac_sha256_and_keeps_the_secret_out_of_sql(monkeypatch, secret):
+    """bg_matching_hash runs in SQL (vectorised); it must be exactly RFC 2104 HMAC-SHA256, for keys
+    shorter than, equal to and longer than the hash's block, and on any text."""
+    import hmac
+
+    monkeypatch.setenv(KEYS_ENV, f"m9:{secret}")
+    con = duckdb.connect()
+    assert matching_keys.register(con) == "m9"
+    values = ["anna.mueller+tag@example.de", "", "Юлия Щукина", "ß😀\u0301", "x" * 500]
+    got = [row[0] for row in con.execute("SELECT bg_matching_hash(v) FROM unnest(?::VARCHAR[]) t(v)",
+                                         [values]).fetchall()]
+    assert got == [hmac.new(secret.encode(), v.encode(), hashlib.sha256).hexdigest() for v in values]
+    assert con.execute("SELECT bg_matching_hash(NULL)").fetchone()[0] is None
+    definitions = " ".join(str(row) for row in con.execute(
+        "SELECT function_name, macro_definition FROM duckdb_functions() WHERE function_name LIKE 'bg_%'").fetchall())
+    assert "bg_matching_hash" in definitions and secret not in definitions
