@@ -88,7 +88,8 @@ class Platform:
         return folder
 
     def load(self, con: duckdb.DuckDBPyConnection, as_of: str, persons: dict[str, str] | None = None,
-             name_keys: dict[str, str] | None = None, city_keys: dict[str, str] | None = None):
+             name_keys: dict[str, str] | None = None, city_keys: dict[str, str] | None = None,
+             config: dict | None = None):
         """Put the rows straight into the current-state tables, set the run's as-of date and build
         person_records (records of one person share a key in `persons`; others are their own) and
         stints, as the detect step would."""
@@ -125,7 +126,7 @@ class Platform:
                      iban, f"{iban[:2]}…{iban[-4:]}" if iban else None, (name_keys or {}).get(rid),
                      (city_keys or {}).get(rid), row.get("birth_date")],
                 )
-        models.build(con, ["stints", "referral_facts", "chained_stints"], config=defaults())
+        models.build(con, ["stints", "referral_facts", "chained_stints"], config=config or defaults())
         return con
 
 

@@ -8,6 +8,13 @@
 -- $chain_min_placements or more companies, one stint after the other (never two jobs at once), with no
 -- birth dates that contradict each other, is the scheme repeating, not chance. Two placements are not
 -- enough: a referrer who knows a "Thomas Müller" may well know two.
+-- Across referrers the rhythm says it instead (colluding referrers take turns, each placing the expert
+-- once or twice): stints of candidates with one name, each ended 0 to $days_after_guarantee days after
+-- its guarantee end (the bounty kept, the job left), each begun at most $chain_max_gap_days days after
+-- the one before it ended, at $chain_min_placements or more companies, with no birth dates or cities
+-- that contradict each other. Namesakes do not quit in step with each other's guarantee periods.
+-- A candidate person carries every name its records hold (a typo in one record, a transliteration in
+-- another), so a chain may run through any of them.
 -- For the stint detectors only (job_hopping, serial_rereferral): such candidate persons take the place
 -- of the chain's first person (`chained_from` keeps the person identity resolution gave), so persons,
 -- exports and the other detectors are untouched.
@@ -34,7 +41,7 @@ overlapping AS (
      AND b.started_at >= a.started_at
      AND (a.ended_at IS NULL OR b.started_at < a.ended_at)
 ),
-chains AS (
+referrer_chains AS (
     SELECT referrer_person_id, name_key, city_key,
            arg_min(candidate_person_id, (started_at, hire_id)) AS chain_person_id,
            list(DISTINCT candidate_person_id) AS candidate_person_ids
@@ -47,6 +54,74 @@ chains AS (
        AND count(*) >= $chain_min_placements
        AND count(DISTINCT company_id) >= $chain_min_placements
        AND count(DISTINCT birth_date) <= 1
+),
+candidate_names AS (
+    SELECT DISTINCT person_id AS candidate_person_id, name_key
+    FROM person_records
+    WHERE record_type = 'candidate' AND name_key IS NOT NULL
+),
+rhythm_stints AS (
+    -- the stints that keep the rhythm, and the running ones (the placement whose bounty is at stake)
+    SELECT s.hire_id, s.candidate_person_id, s.company_id, s.started_at, s.ended_at, n.name_key
+    FROM stints s
+    JOIN candidate_names n USING (candidate_person_id)
+    WHERE s.referral_id IS NOT NULL
+      AND (s.ended_at IS NULL OR s.days_after_guarantee BETWEEN 0 AND $days_after_guarantee)
+),
+rhythm_sequences AS (
+    -- a stint continues the sequence when it began after the previous one ended, and soon after (a
+    -- running stint ends its sequence)
+    SELECT *,
+           sum(CASE WHEN started_at >= previous_end
+                     AND started_at <= previous_end + CAST($chain_max_gap_days AS INTEGER) THEN 0 ELSE 1 END)
+               OVER (PARTITION BY name_key ORDER BY started_at, hire_id ROWS UNBOUNDED PRECEDING) AS sequence_no
+    FROM (SELECT *, lag(ended_at) OVER (PARTITION BY name_key ORDER BY started_at, hire_id) AS previous_end
+          FROM rhythm_stints)
+),
+rhythm_chains AS (
+    -- (one stint fewer than placements kept the rhythm: the last may still be running)
+    SELECT name_key, sequence_no,
+           arg_min(candidate_person_id, (started_at, hire_id)) AS chain_person_id,
+           list(DISTINCT candidate_person_id) AS candidate_person_ids
+    FROM rhythm_sequences
+    GROUP BY name_key, sequence_no
+    HAVING count(*) >= $chain_min_placements
+       AND count(*) FILTER (WHERE ended_at IS NOT NULL) >= $chain_min_placements - 1
+       AND count(DISTINCT company_id) >= $chain_min_placements
+       AND count(DISTINCT candidate_person_id) >= 2
+),
+rhythm_chain_members AS (
+    SELECT name_key, sequence_no, chain_person_id, candidate_person_ids,
+           unnest(candidate_person_ids) AS candidate_person_id
+    FROM rhythm_chains
+),
+contradicted_rhythm_chains AS (
+    -- the chained persons' records name more than one birth date or city, or two of their stints
+    -- (any, not only the rhythm's) ran at once: two people
+    SELECT m.name_key, m.sequence_no
+    FROM rhythm_chain_members m
+    JOIN person_records r ON r.record_type = 'candidate' AND r.person_id = m.candidate_person_id
+    GROUP BY m.name_key, m.sequence_no
+    HAVING count(DISTINCT r.birth_date) > 1 OR count(DISTINCT r.city_key) > 1
+    UNION
+    SELECT a.name_key, a.sequence_no
+    FROM (SELECT m.name_key, m.sequence_no, s.hire_id, s.started_at, s.ended_at
+          FROM rhythm_chain_members m JOIN stints s USING (candidate_person_id)) a
+    JOIN (SELECT m.name_key, m.sequence_no, s.hire_id, s.started_at
+          FROM rhythm_chain_members m JOIN stints s USING (candidate_person_id)) b
+      ON b.name_key = a.name_key AND b.sequence_no = a.sequence_no AND b.hire_id <> a.hire_id
+     AND b.started_at >= a.started_at AND (a.ended_at IS NULL OR b.started_at < a.ended_at)
+),
+consistent_rhythm_chains AS (
+    SELECT DISTINCT chain_person_id, candidate_person_ids
+    FROM rhythm_chains c
+    WHERE NOT EXISTS (SELECT 1 FROM contradicted_rhythm_chains x
+                      WHERE x.name_key = c.name_key AND x.sequence_no = c.sequence_no)
+),
+chains AS (
+    SELECT chain_person_id, candidate_person_ids FROM referrer_chains
+    UNION ALL
+    SELECT chain_person_id, candidate_person_ids FROM consistent_rhythm_chains
 ),
 chained_persons AS (
     -- a person in two chains (two referrers, two names) joins the smaller chain id: deterministic

@@ -3,9 +3,9 @@ import json
 from detectors.serial_rereferral import SerialRereferralDetector
 
 
-def farm(platform, candidate_ids, referrer_ids, days_after=(5, 10, 3), first_start="2025-01-06"):
+def farm(platform, candidate_ids, referrer_ids, days_after=(5, 10, 3), first_start="2025-01-06", gap_days=20):
     """One person placed at a new company again and again, each stint ending `days_after` days
-    after its 90-day guarantee end; the last placement still running."""
+    after its 90-day guarantee end and the next beginning `gap_days` later; the last still running."""
     import datetime as dt
 
     start = dt.date.fromisoformat(first_start)
@@ -18,7 +18,7 @@ def farm(platform, candidate_ids, referrer_ids, days_after=(5, 10, 3), first_sta
         platform.referred_hire(str(i), referrer_ids[i % len(referrer_ids)], candidate_ids[i % len(candidate_ids)],
                                f"J{i}", started=str(start), ended=ended,
                                payout_status="released" if ended else "pending")
-        start = start + dt.timedelta(days=90 + (days_after[i] if i < len(days_after) else 0) + 20)
+        start = start + dt.timedelta(days=90 + (days_after[i] if i < len(days_after) else 0) + gap_days)
 
 
 def test_same_candidate_record_farmed_by_one_referrer_flags_both(platform, con):
@@ -104,7 +104,8 @@ def test_a_job_hopper_whose_exits_only_sometimes_follow_a_guarantee_end_is_no_bo
 
 # A farmed expert re-registers before each placement (new mailbox, no phone, no birth date): identity
 # resolution keeps the records apart (a name and a city alone are not one person), and the chain in
-# sql/features/chained_stints.sql joins them only inside one referrer's placements.
+# sql/features/chained_stints.sql joins them inside one referrer's placements, or across referrers
+# when the stints keep the farming rhythm (each left just after its guarantee end, the next soon after).
 NAMESAKES = ["K1", "K2", "K3", "K4"]
 
 
@@ -149,9 +150,50 @@ def test_namesakes_in_two_cities_are_not_chained(platform, con):
     assert candidate_flags(con) == []
 
 
-def test_namesakes_placed_by_different_referrers_are_not_chained(platform, con):
+def test_namesakes_placed_by_different_referrers_without_the_rhythm_are_not_chained(platform, con):
+    """One of the three ended stints lasted well past its guarantee end: across referrers, nothing but
+    the rhythm ties namesakes together."""
+    farm(platform, NAMESAKES, ["R1", "R2"], days_after=(5, 200, 3))
+    load_namesakes(platform, con)
+    assert candidate_flags(con, min_share_of_exits_after_guarantee=0.5) == []
+
+
+def test_an_expert_re_registered_between_referrers_taking_turns_is_chained_by_the_rhythm(platform, con):
+    """Two referrers take turns placing namesake records; each stint ended days after its guarantee
+    end and the next began 20 days later: one farmed expert, and both referrers took part."""
     farm(platform, NAMESAKES, ["R1", "R2"])
     load_namesakes(platform, con)
+    flags = SerialRereferralDetector.from_config().detect(con)
+    candidates = [f for f in flags if f[0] == "candidate"]
+    assert len(candidates) == 1 and candidates[0][2] == "candidate:K1"
+    assert json.loads(candidates[0][5])["chained_persons"] == ["candidate:K2", "candidate:K3", "candidate:K4"]
+    assert {f[1] for f in flags if f[0] == "referrer"} == {"R1", "R2"}
+
+
+def test_the_rhythm_across_referrers_needs_each_placement_soon_after_the_last(platform, con):
+    """The same rhythm with four months between one job's end and the next start: namesakes."""
+    from bountyguard import models
+    from bountyguard.config import load_config
+
+    farm(platform, NAMESAKES, ["R1", "R2"], gap_days=120)
+    load_namesakes(platform, con)
+    assert candidate_flags(con) == []
+    models.build(con, ["chained_stints"],
+                 config=load_config(overrides={"serial_rereferral": {"chain_max_gap_days": 150}}))
+    assert len(candidate_flags(con)) == 1
+
+
+def test_the_rhythm_across_referrers_still_respects_birth_dates_and_cities(platform, con):
+    farm(platform, NAMESAKES, ["R1", "R2"])
+    for row, born in zip(platform.rows["candidates"], ["1990-01-01", None, "1985-05-05", None]):
+        row["birth_date"] = born
+    load_namesakes(platform, con)
+    assert candidate_flags(con) == []
+
+
+def test_the_rhythm_across_referrers_with_a_city_each_is_two_people(platform, con):
+    farm(platform, NAMESAKES, ["R1", "R2"])
+    load_namesakes(platform, con, cities={"K2": "koln"})
     assert candidate_flags(con) == []
 
 
