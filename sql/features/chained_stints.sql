@@ -11,8 +11,8 @@
 -- Across referrers the rhythm says it instead (colluding referrers take turns, each placing the expert
 -- once or twice): stints of candidates with one name, each ended 0 to $days_after_guarantee days after
 -- its guarantee end (the bounty kept, the job left), each begun at most $chain_max_gap_days days after
--- the one before it ended, at $chain_min_placements or more companies, with no birth dates or cities
--- that contradict each other. Namesakes do not quit in step with each other's guarantee periods.
+-- the one before it ended, $chain_min_placements or more of them, each at a company new to the
+-- sequence, with no birth dates, cities or jobs held at once that contradict each other. Namesakes do not quit in step with each other's guarantee periods.
 -- A candidate person carries every name its records hold (a typo in one record, a transliteration in
 -- another), so a chain may run through any of them.
 -- For the stint detectors only (job_hopping, serial_rereferral): such candidate persons take the place
@@ -87,7 +87,9 @@ rhythm_chains AS (
     GROUP BY name_key, sequence_no
     HAVING count(*) >= $chain_min_placements
        AND count(*) FILTER (WHERE ended_at IS NOT NULL) >= $chain_min_placements - 1
-       AND count(DISTINCT company_id) >= $chain_min_placements
+       -- a farmed expert goes to a new company each time (one that knew him would notice); a return
+       -- to an earlier employer in the sequence is a namesake's boomerang, not the rhythm
+       AND count(DISTINCT company_id) = count(*)
        AND count(DISTINCT candidate_person_id) >= 2
 ),
 rhythm_chain_members AS (

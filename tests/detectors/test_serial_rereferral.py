@@ -203,3 +203,12 @@ def test_namesakes_holding_two_jobs_at_once_are_two_people(platform, con):
     platform.referred_hire("9", "R1", "K4", "J9", started="2025-02-01")  # while K1's first stint runs
     load_namesakes(platform, con)
     assert candidate_flags(con) == []
+
+
+def test_a_return_to_a_company_of_the_sequence_breaks_the_rhythm(platform, con):
+    """The third namesake went back to the first one's employer: a farmed expert is re-referred to a
+    new company each time, so across referrers these are not chained."""
+    farm(platform, NAMESAKES, ["R1", "R2"])
+    next(j for j in platform.rows["jobs"] if j["job_id"] == "J2")["company_id"] = "C0"
+    load_namesakes(platform, con)
+    assert candidate_flags(con) == []
