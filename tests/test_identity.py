@@ -41,6 +41,7 @@ REFERRERS = {
     "r-aleksandr": ("Александр Васильович Кузнецов", "aleksandr_kuznetsov@ukr.net", "(093) 567 84 22",
                     None, D(1995, 12, 4), "Kharkiv"),
     "r-artem": ("Артем Иванович Шевчук", None, "0676/6484063", None, D(1985, 5, 14), "Innsbruck"),
+    "r-lena": ("Lena Becker", "lena.becker@web.de", None, None, D(1994, 2, 3), "München"),
 }
 # id: (full_name, email, phone, birth_date, city, profile_url)
 CANDIDATES = {
@@ -88,6 +89,10 @@ CANDIDATES = {
                  "https://www.xing.com/profile/Yuliia_Savchenko75"),
     "c-yuliia-pl": ("Yuliia Savchenko", None, "+48788956297", None, "Kraków",
                     "https://www.xing.com/profile/Yuliia_Savchenko75"),
+    # re-registered without a birth date, another mailbox holding the birth year; and a namesake in the
+    # same city whose mailbox holds another year
+    "c-lena": ("Lena Becker", "lbecker94+jobs@outlook.com", None, None, "Muenchen", None),
+    "c-lena-namesake": ("Lena Becker", "lena.becker2001@gmail.com", None, None, "München", None),
 }
 
 
@@ -160,6 +165,7 @@ def test_tables_have_the_published_columns(resolved):
     (R("r-artem"), C("c-artem-pl")),  # Polish transliteration, patronymic on both sides
     (C("c-jan"), C("c-jan-short")),  # middle name left out plus a surname typo
     (C("c-soeren"), C("c-soeren-no-city")),  # one national number, a middle name left out
+    (R("r-lena"), C("c-lena")),  # no birth date on one side, its year in the other mailbox
 ])
 def test_must_merge(resolved, a, b):
     _, _, persons = resolved
@@ -180,6 +186,8 @@ def test_must_merge(resolved, a, b):
     (C("c-petr-son"), C("c-ivan-son")),  # brothers
     (C("c-sebastian"), C("c-stefan")),  # one mailbox, birth dates that contradict
     (C("c-yuliia"), C("c-yuliia-pl")),  # one profile, but another phone and another city
+    (R("r-lena"), C("c-lena-namesake")),  # name and city, but the mailbox says another year
+    (C("c-lena"), C("c-lena-namesake")),  # name and city alone, neither with a birth date
 ])
 def test_must_not_merge(resolved, a, b):
     _, _, persons = resolved

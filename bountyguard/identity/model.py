@@ -113,7 +113,21 @@ _NAME_LEVELS: list[dict[str, Any]] = [
 # pairs (a common name in a big city) it takes "same city" for "match" and learns that most matches
 # have other birth dates. A person's two records differ in the birth date beyond a typo in about 6% of
 # pairs (FEBRL, which corrupts it on purpose, trains 0.062), and that stays fixed whatever the data.
+#
+# A record without a birth date often still says its year: people put it in their mailbox name
+# (anna.schmidt1987@, jkowalski82@). Where one record has a birth date and the other's mailbox holds
+# a year, agreement is evidence for one person and disagreement against (the number may be anything
+# else: a house number, a lucky 7, so both levels are trained, not fixed). Measured before building
+# it, on same-name pairs in one city (or without one) of the field worlds, seeds 1-9: of pairs whose
+# mailbox year was the other's birth year 652 were one person and 76 two; where it was another year,
+# 202 one person and 3,314 two.
+_MAILBOX_YEAR = ("(birth_date_l IS NULL AND birth_date_r IS NOT NULL AND email_year_l {op} year(birth_date_r)) "
+                 "OR (birth_date_r IS NULL AND birth_date_l IS NOT NULL AND email_year_r {op} year(birth_date_l))")
 _BIRTH_DATE_LEVELS: list[dict[str, Any]] = [
+    {"sql_condition": _MAILBOX_YEAR.format(op="="), "label_for_charts": "missing, mailbox year agrees",
+     "m_probability": 0.08, "u_probability": 0.002},
+    {"sql_condition": _MAILBOX_YEAR.format(op="<>"), "label_for_charts": "missing, mailbox year differs",
+     "m_probability": 0.02, "u_probability": 0.08},
     {"sql_condition": "birth_date_l IS NULL OR birth_date_r IS NULL", "label_for_charts": "missing",
      "is_null_level": True},
     {"sql_condition": "birth_date_l = birth_date_r", "label_for_charts": "exact",
@@ -285,7 +299,7 @@ def _build_splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig) 
         CREATE OR REPLACE TEMP TABLE identity_splink_input AS
         WITH keyed AS (
             SELECT unique_id, name_key, name_key_reversed, name_tokens, name_first, name_last,
-                   birth_date, birth_year, birth_month_day, city_key, phone_national, email_key
+                   birth_date, birth_year, birth_month_day, city_key, phone_national, email_key, email_year
             FROM identity_keyed
             WHERE name_key IS NOT NULL
         ),

@@ -104,6 +104,14 @@ _MACROS = (
         coalesce(list_bool_or(list_transform(CASE WHEN len(a) <= len(b) THEN a ELSE b END, lambda t:
             list_max(list_transform(CASE WHEN len(a) <= len(b) THEN b ELSE a END,
                                     lambda u: jaro_winkler_similarity(t, u))) < 0.8)), true)""",
+    # bg_mailbox_year(email): the last run of digits in the local part (before any +tag), as a year
+    # of birth: 1930-2015 written out, or two digits (30-99: 19xx, else 20xx)
+    """CREATE OR REPLACE TEMP MACRO bg_year_from_digits(d) AS
+        CASE WHEN len(d) = 4 AND d::INTEGER BETWEEN 1930 AND 2015 THEN d::INTEGER
+             WHEN len(d) = 2 THEN d::INTEGER + CASE WHEN d::INTEGER >= 30 THEN 1900 ELSE 2000 END END""",
+    """CREATE OR REPLACE TEMP MACRO bg_mailbox_year(email) AS
+        bg_year_from_digits(regexp_extract_all(
+            split_part(split_part(lower(email), '@', 1), '+', 1), '[0-9]+')[-1])""",
     """CREATE OR REPLACE TEMP MACRO bg_tokens_nest(a, b) AS
         coalesce(CASE WHEN len(a) <= len(b) THEN bg_tokens_within(a, b) ELSE bg_tokens_within(b, a) END,
                  false)""",

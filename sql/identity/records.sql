@@ -80,7 +80,11 @@ keyed AS (
     SELECT r.record_type, r.record_id,
            r.record_type || ':' || r.record_id AS unique_id,
            n.key AS name_key, e.key AS email_key, p.key AS phone_key, pn.key AS phone_national,
-           i.key AS iban_key, im.key AS iban_masked, r.birth_date, c.key AS city_key, pr.key AS profile_key
+           i.key AS iban_key, im.key AS iban_masked, r.birth_date, c.key AS city_key, pr.key AS profile_key,
+           -- the year a mailbox name often carries (anna.schmidt1987@, jkowalski82@): the last number
+           -- of the local part, where it can be a birth year (a weak hint, for records without a birth
+           -- date; bountyguard/identity/model.py)
+           bg_mailbox_year(r.email) AS email_year
     FROM identity_raw_records r
     LEFT JOIN cached n ON n.kind = 'name' AND n.raw = r.full_name AND n.context = ''
     LEFT JOIN cached e ON e.kind = 'email' AND e.raw = r.email AND e.context = ''
