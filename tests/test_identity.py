@@ -640,3 +640,23 @@ def test_a_pair_without_birth_date_needs_the_stricter_threshold(monkeypatch):
     resolve_persons(con, IdentityConfig.from_config(match_threshold_without_birth_date=min(p, 0.99) / 2 + 0.0001))
     persons = persons_by_record(con)
     assert persons[C("c-1")] == persons[C("c-2")]
+
+
+def test_new_values_normalised_in_small_batches_give_the_same_persons(resolved, monkeypatch):
+    """A first load normalises and commits its new values in batches (bounded memory at ten million
+    referrals); batches of three values must resolve exactly like one batch."""
+    import bountyguard.identity.resolve as resolve
+
+    _, _, expected = resolved
+    monkeypatch.setattr(resolve, "_NORMALISE_BATCH_ROWS", 3)
+    batches = []
+    run_sql_file = resolve.run_sql_file
+    monkeypatch.setattr(resolve, "run_sql_file", lambda con, name, params=None: (
+        batches.append(params["batch_no"]) if name == "identity/new_keys.sql" else None,
+        run_sql_file(con, name, params))[1])
+    con = duckdb.connect()
+    load(con, REFERRERS, CANDIDATES)
+    resolve_persons(con, IdentityConfig.from_config())
+    cached = con.execute("SELECT count(*) FROM identity_key_hashes").fetchall()[0][0]
+    assert batches == list(range(len(batches))) and len(batches) == -(-cached // 3)
+    assert persons_by_record(con) == expected

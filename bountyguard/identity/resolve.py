@@ -348,11 +348,22 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None
     """identity_keyed: every record with its normalised keys, normalising only values not cached yet
     (the normalisers must be registered)."""
     run_sql_file(con, "schema/identity.sql")  # the key cache it reads and extends
-    run_sql_file(con, "identity/records.sql", {
+    params = {
         "keys_version": normalize.KEYS_VERSION,
         "phone_region": _phone_regions(config),
         "matching_key_id": matching_keys.register(con),  # bg_matching_hash: e-mail, phone, IBAN keys
-    })
+        "batch_rows": _NORMALISE_BATCH_ROWS,
+    }
+    run_sql_file(con, "identity/records.sql", params)
+    batches = con.execute("SELECT coalesce(max(batch_no) + 1, 0) FROM identity_new_values").fetchall()[0][0]
+    for batch_no in range(batches):
+        run_sql_file(con, "identity/new_keys.sql", {**params, "batch_no": batch_no})
+    run_sql_file(con, "identity/keyed_records.sql", params)
+
+
+# New raw values normalised and committed per batch (sql/identity/new_keys.sql): about 400 MB of
+# uncommitted rows at most, whatever the size of a first load.
+_NORMALISE_BATCH_ROWS = 2_000_000
 
 
 def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | None = None, *,

@@ -1,4 +1,5 @@
--- Every referrer and candidate record once, with its normalised identity keys.
+-- Every referrer and candidate record once, and the raw values whose normalised keys are not cached yet
+-- (identity_new_values; sql/identity/new_keys.sql normalises them, keyed_records.sql joins the keys back).
 -- bg_* are the Python normalisers of bountyguard/normalize.py registered as DuckDB functions. They are
 -- the expensive part, so their results persist per distinct raw value in identity_key_hashes (a regular
 -- table: it survives between runs in the pipeline's database file) and each run normalises only the raw
@@ -51,56 +52,10 @@ WHERE c.version <> $keys_version OR c.key_id <> $matching_key_id
                   WHERE v.kind = c.kind AND h.raw_hash = c.raw_hash AND v.context = c.context);
 
 -- Only the values not cached yet: each kind on its own, so an interrupted run leaves a consistent cache.
+-- (numbered into batches of $batch_rows, normalised and committed one at a time)
 CREATE OR REPLACE TEMP TABLE identity_new_values AS
-SELECT v.*, h.raw_hash FROM identity_raw_values v JOIN identity_raw_hashes h USING (raw)
+SELECT v.*, h.raw_hash, (row_number() OVER () - 1) // $batch_rows AS batch_no
+FROM identity_raw_values v JOIN identity_raw_hashes h USING (raw)
 WHERE NOT EXISTS (SELECT 1 FROM identity_key_hashes c
                   WHERE c.version = $keys_version AND c.key_id = $matching_key_id AND c.kind = v.kind
                     AND c.raw_hash = h.raw_hash AND c.context = v.context);
-
-INSERT INTO identity_key_hashes
-SELECT $keys_version, $matching_key_id, kind, raw_hash, context, CASE kind
-    WHEN 'name' THEN bg_name_key(raw)
-    WHEN 'email' THEN bg_matching_hash(bg_email_key(raw))
-    WHEN 'phone' THEN bg_matching_hash(bg_phone_key(raw, city))
-    WHEN 'phone_national' THEN bg_matching_hash(bg_phone_national_key(raw, city))
-    WHEN 'iban' THEN bg_matching_hash(bg_iban_key(raw))
-    WHEN 'iban_masked' THEN bg_iban_masked(raw)
-    WHEN 'city' THEN bg_city_key(raw)
-    WHEN 'profile' THEN bg_profile_key(raw)
-END
-FROM identity_new_values;
-
-CREATE OR REPLACE TEMP TABLE identity_keyed AS
-WITH cached AS (
-    SELECT c.kind, v.raw, c.context, c.key
-    FROM identity_key_hashes c JOIN identity_raw_hashes v USING (raw_hash)
-    WHERE c.version = $keys_version AND c.key_id = $matching_key_id
-),
-keyed AS (
-    SELECT r.record_type, r.record_id,
-           r.record_type || ':' || r.record_id AS unique_id,
-           n.key AS name_key, e.key AS email_key, p.key AS phone_key, pn.key AS phone_national,
-           i.key AS iban_key, im.key AS iban_masked, r.birth_date, c.key AS city_key, pr.key AS profile_key,
-           -- the year a mailbox name often carries (anna.schmidt1987@, jkowalski82@): the last number
-           -- of the local part, where it can be a birth year (a weak hint, for records without a birth
-           -- date; bountyguard/identity/model.py)
-           bg_mailbox_year(r.email) AS email_year
-    FROM identity_raw_records r
-    LEFT JOIN cached n ON n.kind = 'name' AND n.raw = r.full_name AND n.context = ''
-    LEFT JOIN cached e ON e.kind = 'email' AND e.raw = r.email AND e.context = ''
-    LEFT JOIN cached p ON p.kind = 'phone' AND p.raw = r.phone AND p.context = r.phone_context
-    LEFT JOIN cached pn ON pn.kind = 'phone_national' AND pn.raw = r.phone AND pn.context = r.phone_context
-    LEFT JOIN cached i ON i.kind = 'iban' AND i.raw = r.payout_iban AND i.context = ''
-    LEFT JOIN cached im ON im.kind = 'iban_masked' AND im.raw = r.payout_iban AND im.context = ''
-    LEFT JOIN cached c ON c.kind = 'city' AND c.raw = r.city AND c.context = ''
-    LEFT JOIN cached pr ON pr.kind = 'profile' AND pr.raw = r.profile_url AND pr.context = ''
-)
-SELECT *,
-       -- token lists and both token orders: a typo in a first letter can change the sorted order
-       string_split(name_key, ' ') AS name_tokens,
-       array_to_string(list_reverse(string_split(name_key, ' ')), ' ') AS name_key_reversed,
-       string_split(name_key, ' ')[1] AS name_first,
-       string_split(name_key, ' ')[-1] AS name_last,
-       year(birth_date) AS birth_year,
-       strftime(birth_date, '%m-%d') AS birth_month_day
-FROM keyed;
