@@ -42,6 +42,7 @@ REFERRERS = {
                     None, D(1995, 12, 4), "Kharkiv"),
     "r-artem": ("Артем Иванович Шевчук", None, "0676/6484063", None, D(1985, 5, 14), "Innsbruck"),
     "r-lena": ("Lena Becker", "lena.becker@web.de", None, None, D(1994, 2, 3), "München"),
+    "r-carlos": ("Carlos Chen", "carlos.chen@yahoo.de", "0151 57160846", None, D(1992, 4, 13), "Hannover"),
 }
 # id: (full_name, email, phone, birth_date, city, profile_url)
 CANDIDATES = {
@@ -93,6 +94,11 @@ CANDIDATES = {
     # same city whose mailbox holds another year
     "c-lena": ("Lena Becker", "lbecker94+jobs@outlook.com", None, None, "Muenchen", None),
     "c-lena-namesake": ("Lena Becker", "lena.becker2001@gmail.com", None, None, "München", None),
+    # sisters sharing the family phone, given names two edits apart, one without a birth date
+    "c-lea": ("Lea Richter", None, "+43 676 4928801", None, "Graz", None),
+    "c-lisa": ("Lisa Richter", None, "0676 492 88 01", D(2003, 4, 4), "Graz", None),
+    # a transposed letter that breaks a digraph (Chen / Cehn): two edits once folded, one phone
+    "c-carlos": ("Carlos Cehn", "cchen.pro@gmail.com", "+49 151 5716 0846", D(1992, 4, 13), "Hannover", None),
 }
 
 
@@ -166,6 +172,7 @@ def test_tables_have_the_published_columns(resolved):
     (C("c-jan"), C("c-jan-short")),  # middle name left out plus a surname typo
     (C("c-soeren"), C("c-soeren-no-city")),  # one national number, a middle name left out
     (R("r-lena"), C("c-lena")),  # no birth date on one side, its year in the other mailbox
+    (R("r-carlos"), C("c-carlos")),  # one phone, a transposition two edits apart once folded
 ])
 def test_must_merge(resolved, a, b):
     _, _, persons = resolved
@@ -188,6 +195,7 @@ def test_must_merge(resolved, a, b):
     (C("c-yuliia"), C("c-yuliia-pl")),  # one profile, but another phone and another city
     (R("r-lena"), C("c-lena-namesake")),  # name and city, but the mailbox says another year
     (C("c-lena"), C("c-lena-namesake")),  # name and city alone, neither with a birth date
+    (C("c-lea"), C("c-lisa")),  # one phone, given names two edits apart: sisters
 ])
 def test_must_not_merge(resolved, a, b):
     _, _, persons = resolved

@@ -52,13 +52,8 @@ _NAME_LEVELS: list[dict[str, Any]] = [
      "tf_adjustment_column": "name_key", "tf_adjustment_weight": 1.0},
     # (but two edits in one short part make another name, Jack / Sas, Tara / Taiah: the names must stay
     # similar, or the parts they do not share be long, Anastasia / Astasia)
-    {"sql_condition": f"({_name_within_edits_sql(2)}) AND (greatest("
-                      "jaro_winkler_similarity(name_key_l, name_key_r), "
-                      "jaro_winkler_similarity(name_key_l, name_key_reversed_r)) >= 0.9 "
-                      "OR list_bool_and(list_transform(list_concat("
-                      "list_filter(name_tokens_l, lambda t: NOT list_contains(name_tokens_r, t)), "
-                      "list_filter(name_tokens_r, lambda t: NOT list_contains(name_tokens_l, t))), "
-                      "lambda t: len(t) >= 6)))",
+    {"sql_condition": f"({_name_within_edits_sql(2)}) AND bg_names_stay_close("
+                      "name_tokens_l, name_tokens_r, name_key_l, name_key_r, name_key_reversed_r)",
      "label_for_charts": "two edits", "m_probability": 0.05, "u_probability": 0.0003},
     # Lukas Peter Baumann / Lukas Baumann: one name is the other plus a middle name (before "similar":
     # a middle name makes the strings less similar than a typo does).

@@ -104,6 +104,16 @@ _MACROS = (
         coalesce(list_bool_or(list_transform(CASE WHEN len(a) <= len(b) THEN a ELSE b END, lambda t:
             list_max(list_transform(CASE WHEN len(a) <= len(b) THEN b ELSE a END,
                                     lambda u: jaro_winkler_similarity(t, u))) < 0.8)), true)""",
+    # bg_names_stay_close(tokens_a, tokens_b, key_a, key_b, key_b_reversed): two names some edits
+    # apart are still one name only if they stay similar (Jaro-Winkler 0.9 in the better token order)
+    # or the parts they do not share are long (Anastasia / Astasia); two edits in one short part make
+    # another name (Jack / Sas, Tara / Taiah, Lea / Lisa)
+    """CREATE OR REPLACE TEMP MACRO bg_names_stay_close(tokens_a, tokens_b, key_a, key_b, key_b_reversed) AS
+        greatest(jaro_winkler_similarity(key_a, key_b), jaro_winkler_similarity(key_a, key_b_reversed)) >= 0.9
+        OR list_bool_and(list_transform(list_concat(
+            list_filter(tokens_a, lambda t: NOT list_contains(tokens_b, t)),
+            list_filter(tokens_b, lambda t: NOT list_contains(tokens_a, t))),
+            lambda t: len(t) >= 6))""",
     # bg_mailbox_year(email): the last run of digits in the local part (before any +tag), as a year
     # of birth: 1930-2015 written out, or two digits (30-99: 19xx, else 20xx)
     """CREATE OR REPLACE TEMP MACRO bg_year_from_digits(d) AS

@@ -5,8 +5,9 @@
 -- shared in a family, or a namesake's (firstname.lastname@ and xing.com/profile/First_Last are taken by
 -- whoever came first).
 -- A phone or IBAN does not identify anyone on its own (a family shares a phone, sock puppets share a
--- payout account): it links only with birth dates that do not contradict each other and a close name,
--- or names of which one holds the other (a middle name left out, a typo allowed per token).
+-- payout account): it links only with birth dates that do not contradict each other and a close name
+-- (one edit, or up to $contact_name_max_edits staying similar: bg_names_stay_close), or names
+-- of which one holds the other (a middle name left out, a typo allowed per token).
 -- Phones are compared on the national number: a number typed without country code on a record without
 -- a city is read in the default country, which may be the wrong one.
 -- Keys held by more than max_key_group_size records are placeholders (test@test.de, 0000000) and link
@@ -37,6 +38,8 @@ compared AS (
            least(damerau_levenshtein(a.name_key, b.name_key),
                  damerau_levenshtein(a.name_key, b.name_key_reversed)) AS name_edits,
            bg_tokens_nest(a.name_tokens, b.name_tokens) AS names_nest,
+           bg_names_stay_close(a.name_tokens, b.name_tokens, a.name_key, b.name_key, b.name_key_reversed)
+               AS names_stay_close,
            CASE
                WHEN a.birth_date IS NULL OR b.birth_date IS NULL THEN 'missing'
                WHEN a.birth_date = b.birth_date THEN 'equal'
@@ -67,5 +70,7 @@ FROM compared
 WHERE birth_date_agreement <> 'different'
   AND CASE WHEN key_kind IN ('email', 'profile')
            THEN NOT other_city OR same_phone OR birth_date_agreement IN ('equal', 'typo')
-           ELSE name_edits <= $contact_name_max_edits OR names_nest
+           -- (two edits in a short given name make another person's name, Lea / Lisa Richter
+           -- sharing the family phone: beyond one edit the names must stay close, as in the model)
+           ELSE name_edits <= 1 OR (name_edits <= $contact_name_max_edits AND names_stay_close) OR names_nest
       END
