@@ -21,11 +21,14 @@ def main(argv=None) -> int:
     parser.add_argument("--check", choices=("every", "last", "none"), default="every")
     parser.add_argument("--work", type=Path)
     parser.add_argument("--results", type=Path, default=HERE / "results", help="where bench-<N>.json is written")
+    parser.add_argument("--config", type=Path, help="a configuration file for the runs")
     args = parser.parse_args(argv)
     command = ["bench", "--referrals", str(args.referrals), "--days", str(args.days), "--check", args.check,
                "--json", str(args.results / f"bench-{args.referrals}.json")]
     if args.work:
         command += ["--work", str(args.work)]
+    if args.config:
+        command += ["--config", str(args.config)]
     return cli(command)
 
 

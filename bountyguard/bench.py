@@ -161,12 +161,16 @@ def db_bytes(db: Path) -> int:
     return db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
-def screen(python: str, db: Path, landing: Path, as_of: str, log) -> tuple[str, list[dict]]:
-    """One run, step by step in child processes. Returns (run_id, steps)."""
-    steps = [run_step(python, "start_run", [str(db), str(landing), as_of], log)]
+def screen(python: str, db: Path, landing: Path, as_of: str, log, config: Path | None = None,
+           done=lambda step: None) -> tuple[str, list[dict]]:
+    """One run, step by step in child processes, under the configuration file `config` (default: the
+    packaged defaults); `done(step)` is called with each finished step's record. Returns (run_id, steps)."""
+    steps = [run_step(python, "start_run", [str(db), str(landing), as_of, str(config) if config else None], log)]
+    done(_slim(steps[0]))
     run_id = steps[0]["result"]
     for step in STEPS[1:]:
         steps.append(run_step(python, step, [str(db), run_id], log))
+        done(_slim(steps[-1]))
     _check_clean(steps)
     return run_id, [_slim(s) for s in steps]
 
@@ -305,8 +309,11 @@ def _summary(kind: str, day: int, as_of: str, run_id: str, steps: list[dict], db
 
 
 def run_bench(referrals: int, days: int = 3, work: Path | None = None, seed: int = 1, check: str = "every",
-              python: str | None = None, echo=print) -> dict:
-    """The whole benchmark; returns the JSON document (see the module docstring)."""
+              python: str | None = None, echo=print, config: Path | None = None,
+              save=lambda document: None) -> dict:
+    """The whole benchmark; returns the JSON document (see the module docstring). Each step prints a
+    line when it ends and `save(document)` is called after it, the unfinished run under "running":
+    a run that never ends (out of memory or disk, stopped by hand) still leaves its profile."""
     if referrals < 1000:
         raise BountyguardError("bench: --referrals must be at least 1000")
     if days < 0:
@@ -330,25 +337,42 @@ def run_bench(referrals: int, days: int = 3, work: Path | None = None, seed: int
                     "duckdb_limits": {v: os.environ[v] for v in RESOURCE_VARIABLES if os.environ.get(v)}},
         "platform": {"rows": state["full"]["rows"], "generate_s": state["full"]["seconds"],
                      "days": {d: state["days"][str(d)]["rows"] for d in range(1, days + 1)}},
-        "loadavg_start": _loadavg(), "runs": [],
+        "config": str(config) if config else None,
+        "loadavg_start": _loadavg(), "runs": [], "running": None,
     }
+
+    def step_done(kind: str, day: int):
+        def done(step: dict) -> None:
+            running = document["running"]
+            if running is None or (running["kind"], running["day"]) != (kind, day):
+                running = document["running"] = {"kind": kind, "day": day, "steps": []}
+            running["steps"].append(step)
+            echo(f"  {kind} {day}: {step['step']} done in {step['wall_s']:.1f} s wall, {step['cpu_s']:.1f} s CPU, "
+                 f"peak {step['peak_rss_mb']:,.0f} MB")
+            save(document)
+        return done
+
+    def finished(summary: dict) -> None:
+        document["runs"].append(summary)
+        document["running"] = None
+        save(document)
+        echo(format_run(summary))
+
     with open(work / "steps.log", "w") as log:
-        run_id, steps = screen(python, db, root / "landing", bench_platform.AS_OF, log)
-        document["runs"].append(_summary("full", 0, bench_platform.AS_OF, run_id, steps, db, state["full"]["rows"]))
-        echo(format_run(document["runs"][-1]))
+        run_id, steps = screen(python, db, root / "landing", bench_platform.AS_OF, log, config, step_done("full", 0))
+        finished(_summary("full", 0, bench_platform.AS_OF, run_id, steps, db, state["full"]["rows"]))
         for day in range(1, days + 1):
             as_of = bench_platform.increment_as_of(day)
-            run_id, steps = screen(python, db, day_folder(root, day), as_of, log)
+            run_id, steps = screen(python, db, day_folder(root, day), as_of, log, config, step_done("daily", day))
             summary = _summary("daily", day, as_of, run_id, steps, db, state["days"][str(day)]["rows"])
             if check == "every" or (check == "last" and day == days):
                 started = time.perf_counter()
-                full_db, full_run = recompute(lambda d, landing, a: screen(python, d, landing, a, log)[0],
+                full_db, full_run = recompute(lambda d, landing, a: screen(python, d, landing, a, log, config)[0],
                                               work / "recompute", root, day, as_of, db)
                 summary["comparison"] = compare_runs(db, run_id, full_db, full_run)
                 summary["comparison"]["recompute_wall_s"] = round(time.perf_counter() - started, 2)
                 summary["equals_full"] = summary["comparison"]["equals_full"]
-            document["runs"].append(summary)
-            echo(format_run(summary))
+            finished(summary)
     document["loadavg_end"] = _loadavg()
     document["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     echo(format_totals(document))

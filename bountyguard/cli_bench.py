@@ -29,22 +29,34 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--check", choices=("every", "last", "none"), default="every",
                    help="compare which daily runs with a full recompute of the same data (default every)")
-    p.add_argument("--json", type=Path, help="write the measurements as JSON to this file")
+    p.add_argument("--json", type=Path, help="write the measurements as JSON to this file (after every step: "
+                   "an interrupted bench keeps what it measured, the unfinished run under \"running\")")
+    p.add_argument("--config", type=Path, help="a configuration file for the runs (default: the packaged "
+                   "defaults), e.g. [identity] predict_chunks at ten million referrals")
     return p
 
 
 def handle(args: argparse.Namespace) -> int:
     from bountyguard.bench import run_bench
 
+    def save(document: dict) -> None:
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            partial = args.json.with_name(args.json.name + ".part")
+            partial.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+            partial.replace(args.json)  # a reader never sees half a file
+
+    if args.config is not None and not args.config.is_file():
+        print(f"bountyguard bench: --config {args.config}: no such file", file=sys.stderr)
+        return 2
     try:
         document = run_bench(args.referrals, args.days, args.work, args.seed, args.check,
-                             echo=lambda line: print(line, flush=True))
+                             echo=lambda line: print(line, flush=True), config=args.config, save=save)
     except BountyguardError as exc:
         print(f"bountyguard bench: {exc}", file=sys.stderr)
         return exc.exit_code
+    save(document)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     differing = [r["run_id"] for r in document["runs"] if r["equals_full"] is False]
     if differing:

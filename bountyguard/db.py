@@ -49,6 +49,9 @@ def connect(db_path: str | Path, *, read_only: bool = False, wait_seconds: float
 RESOURCE_VARIABLES = {
     "BOUNTYGUARD_DUCKDB_MEMORY_LIMIT": "memory_limit",  # e.g. 6GB: above it DuckDB spills to disk
     "BOUNTYGUARD_DUCKDB_TEMP_DIRECTORY": "temp_directory",  # where it spills (a fast disk with room)
+    # at most this much spill, then the query fails (and the run with it, holding every payout)
+    # instead of filling the disk that the DuckDB file, the published reports and the ledger share
+    "BOUNTYGUARD_DUCKDB_MAX_TEMP_SIZE": "max_temp_directory_size",
     "BOUNTYGUARD_DUCKDB_THREADS": "threads",  # cores it may use (default: all)
 }
 

@@ -3,6 +3,7 @@ renamed function breaks CI, not the next measurement): benchmarks/run_benchmark.
 `bountyguard bench`) and benchmarks/make_platform.py. No time is asserted: speed is measured by
 the benchmark itself (benchmarks/README.md), never in a test."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,16 @@ REPO = Path(__file__).resolve().parent.parent
 def test_bench_runs_a_full_load_and_daily_runs_and_checks_them_against_a_full_recompute(tmp_path):
     # through benchmarks/run_benchmark.py, the thin wrapper that runs `bountyguard bench`: both stay alive
     out = tmp_path / "results" / "bench-3000.json"
+    config = tmp_path / "chunks.toml"  # the runs take a configuration file (scoring pairs in chunks here)
+    config.write_text("[identity]\npredict_chunks = 2\n")
     result = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "run_benchmark.py"), "--referrals", "3000", "--days", "2",
-         "--check", "last", "--work", str(tmp_path / "work"), "--results", str(out.parent)],
+         "--check", "last", "--work", str(tmp_path / "work"), "--results", str(out.parent), "--config", str(config)],
         cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    runs = json.loads(out.read_text())["runs"]
+    document = json.loads(out.read_text())
+    assert document["config"] == str(config) and document["running"] is None
+    runs = document["runs"]
     assert [(r["kind"], r["day"]) for r in runs] == [("full", 0), ("daily", 1), ("daily", 2)]
     for r in runs:
         assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["peak_rss_mb"] > 0 and r["db_bytes"] > 0
@@ -29,9 +34,26 @@ def test_bench_runs_a_full_load_and_daily_runs_and_checks_them_against_a_full_re
     assert runs[0]["equals_full"] is None and runs[1]["equals_full"] is None  # --check last: the last day only
     assert runs[2]["equals_full"] is True, runs[2]["comparison"]
     assert runs[2]["comparison"]["decisions"] > 0
-    # the printed table names every run and the comparison
+    # the printed table names every run and the comparison; each step printed a line when it ended
     assert "equals full recompute: yes" in result.stdout
     assert "daily2" in result.stdout
+    assert "full 0: detect done in" in result.stdout and "daily 2: publish done in" in result.stdout
+
+
+def test_a_bench_stopped_inside_a_run_keeps_the_steps_it_measured(tmp_path):
+    """A run that never ends (out of memory or disk, killed) still leaves its profile in --json."""
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "BOUNTYGUARD_TEST_KILL_AT": "identity.resolved"}  # SIGKILL inside detect
+    result = subprocess.run(
+        [sys.executable, "-m", "bountyguard", "bench", "--referrals", "1000", "--days", "1", "--check", "none",
+         "--work", str(tmp_path / "work"), "--json", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode != 0
+    document = json.loads(out.read_text())
+    assert document["runs"] == []
+    assert document["running"]["kind"] == "full"
+    assert [s["step"] for s in document["running"]["steps"]] == ["start_run", "ingest", "validate"]
+    assert all(s["wall_s"] > 0 and s["peak_rss_mb"] > 0 for s in document["running"]["steps"])
 
 
 def test_the_benchmark_scripts_still_run(tmp_path):

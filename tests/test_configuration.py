@@ -88,13 +88,15 @@ def test_the_machines_duckdb_limits_come_from_the_environment(tmp_path, monkeypa
     monkeypatch.setenv("BOUNTYGUARD_DUCKDB_MEMORY_LIMIT", "1GB")
     monkeypatch.setenv("BOUNTYGUARD_DUCKDB_TEMP_DIRECTORY", str(spill))
     monkeypatch.setenv("BOUNTYGUARD_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("BOUNTYGUARD_DUCKDB_MAX_TEMP_SIZE", "2GB")
     con = connect(tmp_path / "a.duckdb")
     try:
-        limit, temp, threads = con.execute("SELECT current_setting('memory_limit'), "
-                                           "current_setting('temp_directory'), current_setting('threads')").fetchone()
+        limit, temp, threads, spill_cap = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory'), current_setting('threads'), "
+            "current_setting('max_temp_directory_size')").fetchone()
     finally:
         con.close()
-    assert (limit, temp, threads) == ("953.6 MiB", str(spill), 1)
+    assert (limit, temp, threads, spill_cap) == ("953.6 MiB", str(spill), 1, "1.8 GiB")
 
     monkeypatch.setenv("BOUNTYGUARD_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(ConfigError, match="BOUNTYGUARD_DUCKDB_MEMORY_LIMIT='lots'"):
