@@ -12,7 +12,9 @@
 -- once or twice): stints of candidates with one name, each ended 0 to $days_after_guarantee days after
 -- its guarantee end (the bounty kept, the job left), each begun at most $chain_max_gap_days days after
 -- the one before it ended, $chain_min_placements or more of them, each at a company new to the
--- sequence, with no birth dates, cities or jobs held at once that contradict each other. Namesakes do not quit in step with each other's guarantee periods.
+-- sequence, with no birth dates, cities or jobs held at once that contradict each other. Namesakes do
+-- not quit in step with each other's guarantee periods (the last stint may still be running: it is
+-- the placement whose bounty is at stake).
 -- A candidate person carries every name its records hold (a typo in one record, a transliteration in
 -- another), so a chain may run through any of them.
 -- For the stint detectors only (job_hopping, serial_rereferral): such candidate persons take the place
