@@ -35,7 +35,6 @@ from bountyguard.signing import configured_keys
 
 KEYS_ENV = "BOUNTYGUARD_MATCHING_KEYS"
 CONNECTION_ID = "bountyguard_matching_keys"
-FUNCTION = "bg_matching_hash"
 
 
 class MatchingKeyError(BountyguardError):

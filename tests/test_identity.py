@@ -659,9 +659,13 @@ def test_new_values_normalised_in_small_batches_give_the_same_persons(resolved, 
     monkeypatch.setattr(resolve, "_NORMALISE_BATCH_ROWS", 3)
     batches = []
     run_sql_file = resolve.run_sql_file
-    monkeypatch.setattr(resolve, "run_sql_file", lambda con, name, params=None: (
-        batches.append(params["batch_no"]) if name == "identity/new_keys.sql" else None,
-        run_sql_file(con, name, params))[1])
+
+    def counting(con, name, params=None):
+        if name == "identity/new_keys.sql":
+            batches.append(params["batch_no"])
+        run_sql_file(con, name, params)
+
+    monkeypatch.setattr(resolve, "run_sql_file", counting)
     con = duckdb.connect()
     load(con, REFERRERS, CANDIDATES)
     resolve_persons(con, IdentityConfig.from_config())

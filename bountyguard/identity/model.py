@@ -50,8 +50,8 @@ _NAME_LEVELS: list[dict[str, Any]] = [
     {"sql_condition": _name_within_edits_sql(1),
      "label_for_charts": "one edit", "m_probability": 0.25, "u_probability": 0.0002,
      "tf_adjustment_column": "name_key", "tf_adjustment_weight": 1.0},
-    # (but two edits in one short part make another name, Jack / Sas, Tara / Taiah: the names must stay
-    # similar, or the parts they do not share be long, Anastasia / Astasia)
+    # (but two edits in one short part make another name: bg_names_stay_close, resolve.py, which the
+    # exact phone and IBAN links use too)
     {"sql_condition": f"({_name_within_edits_sql(2)}) AND bg_names_stay_close("
                       "name_tokens_l, name_tokens_r, name_key_l, name_key_r, name_key_reversed_r)",
      "label_for_charts": "two edits", "m_probability": 0.05, "u_probability": 0.0003},

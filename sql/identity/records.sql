@@ -51,8 +51,8 @@ WHERE c.version <> $keys_version OR c.key_id <> $matching_key_id
    OR NOT EXISTS (SELECT 1 FROM identity_raw_values v JOIN identity_raw_hashes h USING (raw)
                   WHERE v.kind = c.kind AND h.raw_hash = c.raw_hash AND v.context = c.context);
 
--- Only the values not cached yet: each kind on its own, so an interrupted run leaves a consistent cache.
--- (numbered into batches of $batch_rows, normalised and committed one at a time)
+-- Only the values not cached yet, numbered into batches of $batch_rows: sql/identity/new_keys.sql
+-- normalises and commits one batch at a time, so an interrupted run leaves a consistent cache.
 CREATE OR REPLACE TEMP TABLE identity_new_values AS
 SELECT v.*, h.raw_hash, (row_number() OVER () - 1) // $batch_rows AS batch_no
 FROM identity_raw_values v JOIN identity_raw_hashes h USING (raw)
