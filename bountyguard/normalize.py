@@ -4,8 +4,9 @@ Every function takes one raw value as typed by a user and returns a key, or None
 identify anyone (empty, malformed, failed checksum). Keys are what identity resolution compares: two
 records whose keys are equal carry the same attribute however it was typed.
 
-The functions are pure and cheap; `identity.py` registers them as DuckDB functions so they run inside
-the database over millions of rows. Nothing here logs: the inputs are personal data.
+The functions are pure and cheap; identity resolution runs them once per distinct raw value through
+`keys_of`, in as many processes as the machine has cores (bountyguard/identity/resolve.py), and caches
+the keys. Nothing here logs: the inputs are personal data.
 """
 from __future__ import annotations
 
@@ -609,3 +610,27 @@ def names_nest(a: str | None, b: str | None) -> bool:
             return False
         free.remove(match)
     return True
+
+
+# ---------------------------------------------------------------------------------------------------
+# Every kind of key, for identity resolution's cache of keys per raw value (sql/identity/new_keys.sql)
+
+KINDS = ("name", "email", "phone", "phone_national", "iban", "iban_masked", "city", "profile")
+
+
+def keys_of(kinds: list[str], raws: list[str | None], cities: list[str | None],
+            phone_region: str = DEFAULT_PHONE_REGION) -> list[str | None]:
+    """The key of each (kind, raw value, the record's city) in order; the city only matters to phones.
+
+    A module-level function of plain lists, so that a process pool can run it on a share of a batch."""
+    key_of = {
+        "name": lambda raw, city: name_key(raw),
+        "email": lambda raw, city: email_key(raw),
+        "phone": lambda raw, city: phone_key(raw, city, phone_region),
+        "phone_national": lambda raw, city: phone_national_key(raw, city, phone_region),
+        "iban": lambda raw, city: iban_key(raw),
+        "iban_masked": lambda raw, city: iban_masked(raw),
+        "city": lambda raw, city: city_key(raw),
+        "profile": lambda raw, city: profile_key(raw),
+    }
+    return [key_of[kind](raw, city) for kind, raw, city in zip(kinds, raws, cities)]

@@ -434,7 +434,7 @@ def test_blocks_larger_than_max_block_size_are_split_or_left_out():
                   for i, city in enumerate(["Berlin"] * 6 + ["Bonn"] * 2)}
     load(con, {}, candidates)
     config = IdentityConfig.from_config(max_block_size=3)
-    identity._register_normalisers(con, config)
+    identity._register_macros(con)
     identity._build_keyed(con, config)
     identity_model._build_splink_input(con, config)
     counts = identity_model._blocked_pair_counts(con)
@@ -461,7 +461,7 @@ def test_the_sql_names_nest_agrees_with_the_python_one(a, b):
     from bountyguard.normalize import names_nest
 
     con = duckdb.connect()
-    identity._register_normalisers(con, IdentityConfig.from_config())
+    identity._register_macros(con)
     for x, y in ((a, b), (b, a)):
         got = con.execute("SELECT bg_tokens_nest(string_split(?, ' '), string_split(?, ' '))", [x, y]).fetchall()
         assert got == [(names_nest(x, y),)], (x, y)
@@ -476,16 +476,15 @@ def _tables(con):
 
 
 def _count_normaliser_calls(monkeypatch):
+    """Values normalised, per kind of key (counted where resolution hands them over: normalize.keys_of)."""
     from bountyguard import normalize
     calls = collections.Counter()
-    for name in ("name_key", "email_key", "phone_key", "phone_national_key", "iban_key", "city_key",
-                 "profile_key"):
-        original = getattr(normalize, name)
+    keys_of = normalize.keys_of
 
-        def counted(*args, _original=original, _name=name):
-            calls[_name] += 1
-            return _original(*args)
-        monkeypatch.setattr(normalize, name, counted)
+    def counted(kinds, raws, cities, phone_region=normalize.DEFAULT_PHONE_REGION):
+        calls.update(kinds)
+        return keys_of(kinds, raws, cities, phone_region)
+    monkeypatch.setattr(normalize, "keys_of", counted)
     return calls
 
 
@@ -521,7 +520,7 @@ def test_a_second_run_normalises_only_new_values_and_gives_the_same_result(monke
     # another default region gives other phone keys: cached per region, never mixed up
     calls.clear()
     resolve_persons(con, IdentityConfig.from_config(default_phone_region="AT"))
-    assert calls["phone_key"] > 0 and calls["name_key"] == 0
+    assert calls["phone"] > 0 and calls["name"] == 0
     # a deleted record's values leave the cache; a stale key version is dropped
     con.execute("DELETE FROM referrers WHERE referrer_id = 'r-yulia'")
     con.execute("UPDATE identity_key_hashes SET version = -1 WHERE kind = 'email'")
@@ -657,12 +656,12 @@ def test_new_values_normalised_in_small_batches_give_the_same_persons(resolved, 
 
     _, _, expected = resolved
     monkeypatch.setattr(resolve, "_NORMALISE_BATCH_ROWS", 3)
-    batches = []
+    batch_sizes = []
     run_sql_file = resolve.run_sql_file
 
     def counting(con, name, params=None):
         if name == "identity/new_keys.sql":
-            batches.append(params["batch_no"])
+            batch_sizes.append(con.execute("SELECT count(*) FROM identity_normalised_batch").fetchall()[0][0])
         run_sql_file(con, name, params)
 
     monkeypatch.setattr(resolve, "run_sql_file", counting)
@@ -670,5 +669,48 @@ def test_new_values_normalised_in_small_batches_give_the_same_persons(resolved, 
     load(con, REFERRERS, CANDIDATES)
     resolve_persons(con, IdentityConfig.from_config())
     cached = con.execute("SELECT count(*) FROM identity_key_hashes").fetchall()[0][0]
-    assert batches == list(range(len(batches))) and len(batches) == -(-cached // 3)
+    assert len(batch_sizes) == -(-cached // 3) and set(batch_sizes[:-1]) == {3} and sum(batch_sizes) == cached
     assert persons_by_record(con) == expected
+
+
+def _cached_keys(processes: int, parallel_min_values: int):
+    from bountyguard.identity import resolve
+
+    con = duckdb.connect()
+    load(con, REFERRERS, CANDIDATES)
+    resolve._register_macros(con)
+    resolve._build_keyed(con, IdentityConfig.from_config(), processes=processes,
+                         parallel_min_values=parallel_min_values)
+    return sorted(con.execute("SELECT * FROM identity_key_hashes").fetchall(), key=repr)
+
+
+def test_normalising_in_a_pool_of_processes_caches_the_same_keys():
+    """A first load normalises in as many processes as there are cores; the keys must be exactly those
+    of normalising in the run's own process."""
+    in_process = _cached_keys(processes=1, parallel_min_values=1)
+    assert len(in_process) > len(REFERRERS) + len(CANDIDATES)
+    assert _cached_keys(processes=2, parallel_min_values=1) == in_process
+
+
+def test_the_pool_returns_each_key_in_the_place_of_its_value():
+    from bountyguard.identity.resolve import _Normaliser
+    from bountyguard.normalize import keys_of
+
+    names = [values[0] for values in (*REFERRERS.values(), *CANDIDATES.values())]
+    phones = [values[2] for values in (*REFERRERS.values(), *CANDIDATES.values()) if values[2]]
+    kinds, raws = ["name"] * len(names) + ["phone"] * len(phones), names + phones
+    cities = [None] * len(raws)
+    with _Normaliser("DE", processes=2, parallel_min_values=1, chunk_values=3) as pool:
+        assert pool(kinds, raws, cities) == keys_of(kinds, raws, cities, "DE")
+        assert pool._pool is not None  # it did run in the pool
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_a_bad_process_count_names_the_variable(monkeypatch, value):
+    from bountyguard.identity.resolve import PROCESSES_VARIABLE, normalise_processes
+
+    monkeypatch.setenv(PROCESSES_VARIABLE, value)
+    with pytest.raises(ConfigError, match=PROCESSES_VARIABLE):
+        normalise_processes()
+    monkeypatch.setenv(PROCESSES_VARIABLE, "3")
+    assert normalise_processes() == 3

@@ -2,18 +2,24 @@
 the model, and their clusters into persons (`resolve_persons`)."""
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 import time
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from bountyguard import matching_keys, normalize
-from bountyguard.db import register_function, run_sql_file
+from bountyguard.db import run_sql_file
+from bountyguard.errors import ConfigError
 
 from bountyguard.identity.config import IdentityConfig
 from bountyguard.identity.model import (
@@ -47,7 +53,7 @@ _WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_raw_has
 
 
 # ---------------------------------------------------------------------------------------------------
-# Normalisers as DuckDB functions
+# Normalising: Python (phonenumbers, schwifty, anyascii), once per distinct raw value, in processes
 
 
 def _phone_regions(config: IdentityConfig) -> str:
@@ -56,20 +62,59 @@ def _phone_regions(config: IdentityConfig) -> str:
     return ",".join(dict.fromkeys(r.upper() for r in regions))
 
 
-def _register_normalisers(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
-    region = _phone_regions(config)
-    udfs: dict[str, tuple[Callable[..., Any], int]] = {
-        "bg_name_key": (normalize.name_key, 1),
-        "bg_email_key": (normalize.email_key, 1),
-        "bg_phone_key": (lambda phone, city: normalize.phone_key(phone, city, region), 2),
-        "bg_phone_national_key": (lambda phone, city: normalize.phone_national_key(phone, city, region), 2),
-        "bg_iban_key": (normalize.iban_key, 1),
-        "bg_iban_masked": (normalize.iban_masked, 1),
-        "bg_city_key": (normalize.city_key, 1),
-        "bg_profile_key": (normalize.profile_key, 1),
-    }
-    for name, (function, arity) in udfs.items():
-        register_function(con, name, function, arity)
+# How many processes normalise a first load's values: the deployment's, like the DuckDB limits
+# (bountyguard/db.py), never part of a run's configuration or digest (keys do not depend on it).
+PROCESSES_VARIABLE = "BOUNTYGUARD_NORMALISE_PROCESSES"
+# Below this many new values a batch is normalised in the run's own process: starting a pool (about
+# a second a process, importing the parsers) costs more than a daily run's few thousand values.
+_PARALLEL_MIN_VALUES = 100_000
+# Values handed to a process at a time: small enough to spread a batch evenly over the processes.
+_CHUNK_VALUES = 50_000
+
+
+def normalise_processes() -> int:
+    """$BOUNTYGUARD_NORMALISE_PROCESSES, else the cores this process may use."""
+    value = os.environ.get(PROCESSES_VARIABLE, "").strip()
+    if not value:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{PROCESSES_VARIABLE}={value!r}: expected a whole number of processes, at least 1")
+    return int(value)
+
+
+class _Normaliser:
+    """normalize.keys_of over a batch's columns: in this process, or split over a pool of processes
+    once a batch is large enough (started at the first such batch, stopped with the resolution)."""
+
+    def __init__(self, phone_region: str, processes: int, parallel_min_values: int = _PARALLEL_MIN_VALUES,
+                 chunk_values: int = _CHUNK_VALUES):
+        self.keys_of = functools.partial(normalize.keys_of, phone_region=phone_region)
+        self.processes = processes
+        self.parallel_min_values = parallel_min_values
+        self.chunk_values = chunk_values
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> "_Normaliser":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def __call__(self, kinds: list, raws: list, cities: list) -> list:
+        if self.processes < 2 or len(kinds) < self.parallel_min_values:
+            return self.keys_of(kinds, raws, cities)
+        if self._pool is None:
+            # spawn, not fork: the run's process holds DuckDB's threads, which a fork would copy mid-work
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn"))
+        starts = range(0, len(kinds), self.chunk_values)
+        chunks = self._pool.map(self.keys_of, *(
+            [column[i:i + self.chunk_values] for i in starts] for column in (kinds, raws, cities)))
+        return [key for chunk in chunks for key in chunk]
+
+
+def _register_macros(con: duckdb.DuckDBPyConnection) -> None:
     for statement in _MACROS:
         _run(con, statement)
 
@@ -354,9 +399,10 @@ def _cluster(con: duckdb.DuckDBPyConnection) -> None:
                 f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
 
 
-def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *,
+                 processes: int | None = None, parallel_min_values: int = _PARALLEL_MIN_VALUES) -> None:
     """identity_keyed: every record with its normalised keys, normalising only values not cached yet
-    (the normalisers must be registered)."""
+    (in `processes`, default normalise_processes(), once a batch has `parallel_min_values`)."""
     run_sql_file(con, "schema/identity.sql")  # the key cache it reads and extends
     params = {
         "keys_version": normalize.KEYS_VERSION,
@@ -366,8 +412,18 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None
     }
     run_sql_file(con, "identity/records.sql", params)
     batches = con.execute("SELECT coalesce(max(batch_no) + 1, 0) FROM identity_new_values").fetchall()[0][0]
-    for batch_no in range(batches):
-        run_sql_file(con, "identity/new_keys.sql", {**params, "batch_no": batch_no})
+    processes = normalise_processes() if processes is None else processes
+    with _Normaliser(params["phone_region"], processes, parallel_min_values) as keys_of:
+        for batch_no in range(batches):
+            batch = con.sql("SELECT kind, raw, city, raw_hash, context FROM identity_new_values "
+                            "WHERE batch_no = ?", params=[batch_no]).to_arrow_table()
+            normalised = keys_of(*(batch.column(name).to_pylist() for name in ("kind", "raw", "city")))
+            con.register("identity_normalised_batch", batch.drop_columns(["raw", "city"]).append_column(
+                "normalised", pa.array(normalised, type=pa.string())))
+            try:
+                run_sql_file(con, "identity/new_keys.sql", params)
+            finally:
+                con.unregister("identity_normalised_batch")
     run_sql_file(con, "identity/keyed_records.sql", params)
 
 
@@ -391,7 +447,7 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
     config.validate()
     started = time.perf_counter()
     stats: dict[str, Any] = {}
-    _register_normalisers(con, config)
+    _register_macros(con)
     with _resolution_session(con):
         _build_keyed(con, config)
         stats["normalised_values"] = con.execute("SELECT count(*) FROM identity_new_values").fetchall()[0][0]
