@@ -51,6 +51,7 @@ CHILD = r'''
 import json, logging, sys, time
 _t0 = time.perf_counter()
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+logging.getLogger("bountyguard.identity").setLevel(logging.INFO)  # its phases, in steps.log
 import bountyguard.pipeline as pipeline
 import bountyguard.identity as identity
 import bountyguard.models as models

@@ -242,6 +242,8 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
     stats["touched_records"], stats["kept_links"] = con.execute(
         "SELECT (SELECT count(*) FROM identity_scoring_input WHERE bg_touched), "
         "(SELECT count(*) FROM identity_kept_links)").fetchall()[0]
+    log.info("identity: model %s, %s resolution, %d of %d records touched, blocked pairs by rule %s",
+             stats.get("model"), stats["resolution"], stats["touched_records"], n_records, stats["blocked_pairs"])
     predicting = time.perf_counter()
     if settings is not None and stats["touched_records"] > 0:
         _predict(con, config, db, settings, incremental)
@@ -415,8 +417,9 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *,
     processes = normalise_processes() if processes is None else processes
     with _Normaliser(params["phone_region"], processes, parallel_min_values) as keys_of:
         for batch_no in range(batches):
+            # (in the order of sql/identity/records.sql: a phone's two keys share one parse)
             batch = con.sql("SELECT kind, raw, city, raw_hash, context FROM identity_new_values "
-                            "WHERE batch_no = ?", params=[batch_no]).to_arrow_table()
+                            "WHERE batch_no = ? ORDER BY raw, context, kind", params=[batch_no]).to_arrow_table()
             normalised = keys_of(*(batch.column(name).to_pylist() for name in ("kind", "raw", "city")))
             con.register("identity_normalised_batch", batch.drop_columns(["raw", "city"]).append_column(
                 "normalised", pa.array(normalised, type=pa.string())))
@@ -452,14 +455,20 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
         _build_keyed(con, config)
         stats["normalised_values"] = con.execute("SELECT count(*) FROM identity_new_values").fetchall()[0][0]
         stats["normalise_seconds"] = round(time.perf_counter() - started, 2)
+        # one line per phase (counts and seconds, nothing personal): a long first load shows where it is
+        log.info("identity: normalised %d new values in %.1f s", stats["normalised_values"],
+                 stats["normalise_seconds"])
         phase = time.perf_counter()
         run_sql_file(con, "identity/exact_links.sql", {
             "max_key_group_size": config.max_key_group_size,
             "contact_name_max_edits": config.contact_name_max_edits,
         })
         stats["exact_seconds"], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
+        log.info("identity: exact links in %.1f s", stats["exact_seconds"])
         stats.update(_fuzzy_links(con, config, full))
         stats["fuzzy_seconds"], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
+        log.info("identity: %s fuzzy links, %d scored, in %.1f s", stats["resolution"],
+                 stats["scored_links"], stats["fuzzy_seconds"])
         _run(con, """
             CREATE OR REPLACE TEMP TABLE identity_all_links AS
             SELECT * FROM identity_exact_links
