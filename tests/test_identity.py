@@ -714,3 +714,19 @@ def test_a_bad_process_count_names_the_variable(monkeypatch, value):
         normalise_processes()
     monkeypatch.setenv(PROCESSES_VARIABLE, "3")
     assert normalise_processes() == 3
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error_not_a_hang(tmp_path):
+    """Spawned normalising processes import the program's main module again; a script that runs at
+    import time breaks them. The run must stop with an error that says what to do."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from bountyguard.identity.resolve import _Normaliser\n"
+        "with _Normaliser('DE', processes=2, parallel_min_values=1) as keys_of:\n"
+        "    print(keys_of(['name'], ['Anna Berg'], [None]))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "BOUNTYGUARD_NORMALISE_PROCESSES=1" in done.stderr and "__main__" in done.stderr

@@ -3,6 +3,7 @@ the model, and their clusters into persons (`resolve_persons`)."""
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import dataclasses
 import functools
 import hashlib
@@ -19,16 +20,18 @@ import pyarrow as pa
 
 from bountyguard import matching_keys, normalize
 from bountyguard.db import run_sql_file
-from bountyguard.errors import ConfigError
+from bountyguard.errors import BountyguardError, ConfigError
 
 from bountyguard.identity.config import IdentityConfig
 from bountyguard.identity.model import (
     _BIRTH_DATE_LEVELS,
+    _BLOCKING,
     _COMPARISONS,
     _DETERMINISTIC_RECALL,
     _DETERMINISTIC_RULES,
     _NAME_LEVELS,
     _TRAINING_BLOCKS,
+    _block_columns,
     _blocked_pair_counts,
     _build_splink_input,
     _run,
@@ -48,8 +51,8 @@ log = logging.getLogger("bountyguard.identity")
 # Internal working tables: TEMP so they never land in the pipeline's database file.
 _WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_raw_hashes", "identity_new_values",
                 "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_record_digests",
-                "identity_scoring_input", "identity_kept_links", "identity_new_fuzzy_links", "identity_fuzzy_links",
-                "identity_all_links", "identity_clusters")
+                "identity_scoring_input", "identity_scoring_partners", "identity_kept_links",
+                "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links", "identity_clusters")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -109,9 +112,18 @@ class _Normaliser:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn"))
         starts = range(0, len(kinds), self.chunk_values)
-        chunks = self._pool.map(self.keys_of, *(
-            [column[i:i + self.chunk_values] for i in starts] for column in (kinds, raws, cities)))
-        return [key for chunk in chunks for key in chunk]
+        try:
+            chunks = self._pool.map(self.keys_of, *(
+                [column[i:i + self.chunk_values] for i in starts] for column in (kinds, raws, cities)))
+            return [key for chunk in chunks for key in chunk]
+        except concurrent.futures.process.BrokenProcessPool:
+            # a spawned process imports the program's main module again: a script that runs a pipeline
+            # step at import time instead of under `if __name__ == "__main__":` fails here (the CLI,
+            # Airflow's tasks and pytest all guard it); so does a process killed for lack of memory
+            raise BountyguardError(
+                f"identity: a normalising process ended abruptly (out of memory, or the program that runs "
+                f"bountyguard does not guard its entry with `if __name__ == \"__main__\":`); set "
+                f"{PROCESSES_VARIABLE}=1 to normalise in the run's own process") from None
 
 
 def _register_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -337,15 +349,32 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, se
     from splink import Linker
 
     settings = dict(settings)
+    scored = "identity_scoring_input"
     if incremental:
-        # (the equi-join on the block key stays, so blocking stays cheap; the comparisons, the
-        # expensive part, run only on pairs with a touched record)
+        # Only pairs with a touched record are scored. Splink blocks the records it is given by
+        # equi-joins on the block keys, so it is given the touched records and only the records that
+        # share a block key with one of them: a daily run blocks the day's records against their
+        # partners instead of joining the whole history on every key (pairs of two untouched partners
+        # are left out by the condition on the rules). Term frequencies are frozen per value, so the
+        # smaller table scores every pair exactly as the whole one would.
+        partners = []
+        for rule in _BLOCKING:
+            left, right = _block_columns(rule)
+            partners.append(f"s.{right} IN (SELECT {left} FROM touched WHERE {left} IS NOT NULL)")
+            if left != right:
+                partners.append(f"s.{left} IN (SELECT {right} FROM touched WHERE {right} IS NOT NULL)")
+        _run(con, f"""
+            CREATE OR REPLACE TEMP TABLE identity_scoring_partners AS
+            WITH touched AS (SELECT * FROM identity_scoring_input WHERE bg_touched)
+            SELECT s.* FROM identity_scoring_input s
+            WHERE s.bg_touched OR {' OR '.join(partners)}""")
+        scored = "identity_scoring_partners"
         settings["blocking_rules_to_generate_predictions"] = [
             {"blocking_rule": f"{rule} AND (l.bg_touched OR r.bg_touched)", "sql_dialect": "duckdb"}
             for rule in _splink_blocking_rules()]
-    table = db.register("identity_scoring_input", table_name="identity_scoring_input")
+    table = db.register(scored, table_name=scored)
     linker = Linker(table, settings, log_level=None)
-    _register_term_frequencies(con, db, linker, settings, "identity_scoring_input")
+    _register_term_frequencies(con, db, linker, settings, scored)
     chunks = config.predict_chunks
     predictions = linker.inference.predict(
         threshold_match_probability=min(config.match_threshold, config.match_threshold_without_birth_date),
