@@ -43,27 +43,34 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for schema in ("tables", "runs", "identity", "privacy", "run_metrics"):
         run_sql_file(con, f"schema/{schema}.sql")
-    _drop_run_identities_key(con)
+    _drop_primary_keys(con)
 
 
-def _drop_run_identities_key(con: duckdb.DuckDBPyConnection) -> None:
-    """A file written before run_identities lost its primary key (sql/schema/runs.sql) gets the table
-    rebuilt without it, once, in one transaction: killed halfway, the old table is still whole."""
-    keyed = con.execute(
-        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'run_identities' "
-        "AND constraint_type = 'PRIMARY KEY'").fetchone()[0]
-    if not keyed:
-        return
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("ALTER TABLE run_identities RENAME TO run_identities_keyed")
-        run_sql_file(con, "schema/runs.sql")  # the one definition of the table, without the key
-        con.execute("INSERT INTO run_identities SELECT * FROM run_identities_keyed")
-        con.execute("DROP TABLE run_identities_keyed")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+# Tables that lost their primary key: every row is inserted once by construction, and the key's index
+# cost more than the work (run_identities: deleting a run's 800,000 rows took 18 s; identity_key_hashes:
+# two thirds of caching a first load's keys, 14 of 21 s at 1M referrals).
+_UNKEYED_TABLES = {"run_identities": "schema/runs.sql", "identity_key_hashes": "schema/identity.sql"}
+
+
+def _drop_primary_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """A file written before those tables lost their primary keys gets each rebuilt without it, once,
+    in one transaction: killed halfway, the old table is still whole."""
+    for table, schema_file in _UNKEYED_TABLES.items():
+        keyed = con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'",
+            [table]).fetchone()[0]
+        if not keyed:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"ALTER TABLE {table} RENAME TO {table}_keyed")
+            run_sql_file(con, schema_file)  # the one definition of the table, without the key
+            con.execute(f"INSERT INTO {table} SELECT * FROM {table}_keyed")
+            con.execute(f"DROP TABLE {table}_keyed")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
 
 class _Run:

@@ -83,9 +83,10 @@ def test_the_file_grows_by_a_bounded_amount_per_daily_run(screened):
     assert all(g <= 0.1 * full for g in growth), (full, growth)
 
 
-def test_an_older_file_gets_run_identities_rebuilt_without_its_key_and_keeps_every_row(tmp_path):
-    """run_identities lost its primary key (its index made each run's delete of the previous run's
-    rows take 18 s at one million referrals): a file from before is rebuilt once, rows kept."""
+def test_an_older_file_gets_its_keyed_tables_rebuilt_without_the_keys_and_keeps_every_row(tmp_path):
+    """run_identities and identity_key_hashes lost their primary keys (their indexes made deleting a
+    run's rows take 18 s, and caching a first load's keys three times as long, at one million
+    referrals): a file from before is rebuilt once, rows kept."""
     db = tmp_path / "old.duckdb"
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE run_identities (run_id VARCHAR NOT NULL, record_type VARCHAR NOT NULL, "
@@ -93,11 +94,17 @@ def test_an_older_file_gets_run_identities_rebuilt_without_its_key_and_keeps_eve
                 "PRIMARY KEY (run_id, record_type, record_id))")
     con.execute("INSERT INTO run_identities VALUES ('20260630-001', 'referrer', 'R1', 'P1'), "
                 "('20260630-001', 'candidate', 'K1', 'P1')")
+    con.execute("CREATE TABLE identity_key_hashes (version INTEGER NOT NULL, key_id VARCHAR NOT NULL, "
+                "kind VARCHAR NOT NULL, raw_hash VARCHAR NOT NULL, context VARCHAR NOT NULL, key VARCHAR, "
+                "PRIMARY KEY (version, key_id, kind, raw_hash, context))")
+    con.execute("INSERT INTO identity_key_hashes VALUES (2, 'k1', 'name', 'h1', '', 'anna berg'), "
+                "(2, 'k1', 'city', 'h2', '', 'berlin'), (2, 'k1', 'email', 'h3', '', NULL)")
     pipeline._ensure_schema(con)
     pipeline._ensure_schema(con)  # once is enough: the second finds nothing to do
-    constraints = {c for (c,) in con.execute(
-        "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'run_identities'").fetchall()}
-    assert constraints == {"NOT NULL"}
-    assert con.execute("SELECT count(*) FROM run_identities").fetchone()[0] == 2
-    assert "run_identities_keyed" not in {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    for table, rows in (("run_identities", 2), ("identity_key_hashes", 3)):
+        constraints = {c for (c,) in con.execute(
+            "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = ?", [table]).fetchall()}
+        assert constraints == {"NOT NULL"}, table
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == rows
+        assert f"{table}_keyed" not in {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     con.close()

@@ -5,15 +5,16 @@
 -- and its masked form, city, profile URL), versioned by normalize.KEYS_VERSION; values no record holds
 -- any more are removed. No raw value is stored: a value is found by raw_hash, its HMAC under the
 -- matching key key_id (bountyguard/matching_keys.py), and the e-mail, phone and IBAN keys are such
--- HMACs of the normalised value too (sql/identity/records.sql).
+-- HMACs of the normalised value too (sql/identity/records.sql). One row per (version, key_id, kind,
+-- raw_hash, context): only values not cached yet are inserted. No primary key: its index cost two
+-- thirds of caching a first load's keys (bountyguard/pipeline.py drops it from older files).
 CREATE TABLE IF NOT EXISTS identity_key_hashes (
     version INTEGER NOT NULL,
     key_id VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,
     raw_hash VARCHAR NOT NULL,
     context VARCHAR NOT NULL,
-    key VARCHAR,
-    PRIMARY KEY (version, key_id, kind, raw_hash, context)
+    key VARCHAR
 );
 -- its earlier form held every raw e-mail, phone and IBAN in clear: gone from existing database files
 DROP TABLE IF EXISTS identity_key_cache;
