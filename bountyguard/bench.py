@@ -113,14 +113,28 @@ def _child(python: str, code: str, log, what: str) -> tuple[str, float, object]:
         stdout = out.read()
     code_ = os.waitstatus_to_exitcode(status)
     if code_ != 0:
-        raise BountyguardError(f"bench: {what} failed (exit {code_}); see {log.name}")
+        raise StepFailed(f"bench: {what} failed (exit {code_}); see {log.name}", {
+            "failed": True, "exit": code_, "wall_s": round(wall, 2),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)})
     return stdout, wall, usage
+
+
+class StepFailed(BountyguardError):
+    """A step's process ended with an error (out of memory or spill, killed): what it cost until then."""
+
+    def __init__(self, message: str, record: dict):
+        super().__init__(message)
+        self.record = record
 
 
 def run_step(python: str, step: str, args: list, log) -> dict:
     code = f"STEP = {step!r}\nARGS = {args!r}\n" + CHILD
     before = _loadavg()
-    stdout, wall, usage = _child(python, code, log, f"step {step}")
+    try:
+        stdout, wall, usage = _child(python, code, log, f"step {step}")
+    except StepFailed as failed:
+        failed.record = {"step": step, **failed.record, "loadavg_before": before, "parts": {}}
+        raise
     # DuckDB may draw a progress bar without a final newline: find the marker anywhere
     line = next((ln[ln.index("BENCH_RESULT "):] for ln in stdout.splitlines() if "BENCH_RESULT " in ln), None)
     if line is None:
@@ -167,12 +181,16 @@ def screen(python: str, db: Path, landing: Path, as_of: str, log, config: Path |
            done=lambda step: None) -> tuple[str, list[dict]]:
     """One run, step by step in child processes, under the configuration file `config` (default: the
     packaged defaults); `done(step)` is called with each finished step's record. Returns (run_id, steps)."""
-    steps = [run_step(python, "start_run", [str(db), str(landing), as_of, str(config) if config else None], log)]
-    done(_slim(steps[0]))
-    run_id = steps[0]["result"]
-    for step in STEPS[1:]:
-        steps.append(run_step(python, step, [str(db), run_id], log))
-        done(_slim(steps[-1]))
+    try:
+        steps = [run_step(python, "start_run", [str(db), str(landing), as_of, str(config) if config else None], log)]
+        done(_slim(steps[0]))
+        run_id = steps[0]["result"]
+        for step in STEPS[1:]:
+            steps.append(run_step(python, step, [str(db), run_id], log))
+            done(_slim(steps[-1]))
+    except StepFailed as failed:
+        done(failed.record)  # the failed step too: how long and how large it got
+        raise
     _check_clean(steps)
     return run_id, [_slim(s) for s in steps]
 
@@ -350,8 +368,8 @@ def run_bench(referrals: int, days: int = 3, work: Path | None = None, seed: int
             if running is None or (running["kind"], running["day"]) != (kind, day):
                 running = document["running"] = {"kind": kind, "day": day, "steps": []}
             running["steps"].append(step)
-            echo(f"  {kind} {day}: {step['step']} done in {step['wall_s']:.1f} s wall, {step['cpu_s']:.1f} s CPU, "
-                 f"peak {step['peak_rss_mb']:,.0f} MB")
+            echo(f"  {kind} {day}: {step['step']} {'FAILED after' if step.get('failed') else 'done in'} "
+                 f"{step['wall_s']:.1f} s wall, {step['cpu_s']:.1f} s CPU, peak {step['peak_rss_mb']:,.0f} MB")
             save(document)
         return done
 

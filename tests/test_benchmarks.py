@@ -52,8 +52,11 @@ def test_a_bench_stopped_inside_a_run_keeps_the_steps_it_measured(tmp_path):
     document = json.loads(out.read_text())
     assert document["runs"] == []
     assert document["running"]["kind"] == "full"
-    assert [s["step"] for s in document["running"]["steps"]] == ["start_run", "ingest", "validate"]
+    assert [s["step"] for s in document["running"]["steps"]] == ["start_run", "ingest", "validate", "detect"]
     assert all(s["wall_s"] > 0 and s["peak_rss_mb"] > 0 for s in document["running"]["steps"])
+    # the step that failed says so, with what it cost until then
+    assert [s.get("failed", False) for s in document["running"]["steps"]] == [False, False, False, True]
+    assert "detect FAILED after" in result.stderr + result.stdout
 
 
 def test_the_benchmark_scripts_still_run(tmp_path):
