@@ -17,26 +17,83 @@
 -- inputs: person_records, referral_facts
 -- materialized: query
 WITH
-referrer_names AS (
-    -- each referrer person under each of its name keys, with the birth dates its records give
-    SELECT name_key, person_id AS referrer_person_id,
-           list(DISTINCT birth_date) FILTER (WHERE birth_date IS NOT NULL) AS birth_dates,
-           list(DISTINCT city_key) FILTER (WHERE city_key IS NOT NULL) AS city_keys
+-- Which referrer persons a candidate record's name points at, decided from counts, not pairs: a common
+-- name held by thousands of candidate and referrer persons would otherwise pair them all (at ten
+-- million referrals that pairing outgrew 46 GB of spill). What is needed per candidate person is only
+-- whether exactly one referrer person fits (of those, exactly one living in the candidate's city), and
+-- which: the smallest and the largest fitting person id say both (equal: exactly one), and the union
+-- over a person's records is the least of the smallest and the greatest of the largest.
+referrer_name_records AS (
+    SELECT DISTINCT name_key, person_id, birth_date, city_key
     FROM person_records
     WHERE record_type = 'referrer' AND name_key IS NOT NULL
+),
+referrer_name_persons AS (
+    -- each referrer person under each of its name keys; `dated`: a record with that name gives a
+    -- birth date, so a candidate of another birth date is someone else
+    SELECT name_key, person_id, bool_or(birth_date IS NOT NULL) AS dated
+    FROM referrer_name_records GROUP BY ALL
+),
+referrer_name_cities AS (
+    SELECT DISTINCT name_key, person_id, city_key FROM referrer_name_records WHERE city_key IS NOT NULL
+),
+referrer_name_dates AS (
+    SELECT DISTINCT name_key, person_id, birth_date FROM referrer_name_records WHERE birth_date IS NOT NULL
+),
+-- the smallest and largest person id per group of fitting referrer persons
+named_any AS (
+    SELECT name_key, min(person_id) AS lo, max(person_id) AS hi FROM referrer_name_persons GROUP BY ALL
+),
+named_undated AS (
+    SELECT name_key, min(person_id) AS lo, max(person_id) AS hi
+    FROM referrer_name_persons WHERE NOT dated GROUP BY ALL
+),
+named_on_date AS (
+    SELECT name_key, birth_date, min(person_id) AS lo, max(person_id) AS hi FROM referrer_name_dates GROUP BY ALL
+),
+named_in_city AS (
+    SELECT name_key, city_key, min(person_id) AS lo, max(person_id) AS hi FROM referrer_name_cities GROUP BY ALL
+),
+named_in_city_undated AS (
+    SELECT c.name_key, c.city_key, min(c.person_id) AS lo, max(c.person_id) AS hi
+    FROM referrer_name_cities c JOIN referrer_name_persons p USING (name_key, person_id)
+    WHERE NOT p.dated GROUP BY ALL
+),
+named_in_city_on_date AS (
+    SELECT c.name_key, c.city_key, d.birth_date, min(c.person_id) AS lo, max(c.person_id) AS hi
+    FROM referrer_name_cities c JOIN referrer_name_dates d USING (name_key, person_id)
     GROUP BY ALL
 ),
 referrer_persons AS (
     SELECT DISTINCT person_id FROM person_records WHERE record_type = 'referrer'
 ),
-name_matches AS (
-    SELECT DISTINCT c.person_id AS candidate_person_id, n.referrer_person_id,
-           coalesce(list_contains(n.city_keys, c.city_key), false) AS same_city
+candidate_name_fits AS (
+    -- per record of a candidate person who never refers: the referrer persons of its name whose birth
+    -- dates do not contradict the record's (all of them when it has none), and those of them with a
+    -- record in the candidate's city
+    SELECT c.person_id,
+           CASE WHEN c.birth_date IS NULL THEN a.lo ELSE least(u.lo, d.lo) END AS lo,
+           CASE WHEN c.birth_date IS NULL THEN a.hi ELSE greatest(u.hi, d.hi) END AS hi,
+           CASE WHEN c.birth_date IS NULL THEN ca.lo ELSE least(cu.lo, cd.lo) END AS city_lo,
+           CASE WHEN c.birth_date IS NULL THEN ca.hi ELSE greatest(cu.hi, cd.hi) END AS city_hi
     FROM person_records c
-    JOIN referrer_names n ON n.name_key = c.name_key
-    WHERE c.record_type = 'candidate'
+    LEFT JOIN named_any a ON a.name_key = c.name_key
+    LEFT JOIN named_undated u ON u.name_key = c.name_key
+    LEFT JOIN named_on_date d ON d.name_key = c.name_key AND d.birth_date = c.birth_date
+    LEFT JOIN named_in_city ca ON ca.name_key = c.name_key AND ca.city_key = c.city_key
+    LEFT JOIN named_in_city_undated cu ON cu.name_key = c.name_key AND cu.city_key = c.city_key
+    LEFT JOIN named_in_city_on_date cd
+           ON cd.name_key = c.name_key AND cd.city_key = c.city_key AND cd.birth_date = c.birth_date
+    WHERE c.record_type = 'candidate' AND c.name_key IS NOT NULL
       AND c.person_id NOT IN (SELECT person_id FROM referrer_persons)
-      AND (c.birth_date IS NULL OR n.birth_dates IS NULL OR list_contains(n.birth_dates, c.birth_date))
+),
+name_matches AS (
+    -- candidate persons whose name fits at least one referrer person
+    SELECT person_id AS candidate_person_id, min(lo) AS lo, max(hi) AS hi,
+           min(city_lo) AS city_lo, max(city_hi) AS city_hi
+    FROM candidate_name_fits
+    WHERE lo IS NOT NULL
+    GROUP BY ALL
 ),
 hired_candidate_persons AS (
     SELECT DISTINCT candidate_person_id AS person_id FROM referral_facts WHERE hire_id IS NOT NULL
@@ -83,11 +140,15 @@ near_name_matches AS (
 candidate_as_referrer AS (
     -- only a candidate person whose names point at exactly one referrer person, or at several of
     -- whom exactly one lives in the candidate's city (a namesake elsewhere, or whose city is unknown,
-    -- is the less likely one)
+    -- is the less likely one). A near name counts only where no exact name fits (near_name_candidates).
+    SELECT candidate_person_id, CASE WHEN lo = hi THEN lo ELSE city_lo END AS referrer_person_id
+    FROM name_matches
+    WHERE lo = hi OR city_lo = city_hi
+    UNION ALL
     SELECT candidate_person_id,
            CASE WHEN count(DISTINCT referrer_person_id) = 1 THEN any_value(referrer_person_id)
                 ELSE any_value(referrer_person_id) FILTER (WHERE same_city) END AS referrer_person_id
-    FROM (SELECT * FROM name_matches UNION SELECT * FROM near_name_matches)
+    FROM near_name_matches
     GROUP BY candidate_person_id
     HAVING count(DISTINCT referrer_person_id) = 1
         OR count(DISTINCT referrer_person_id) FILTER (WHERE same_city) = 1
