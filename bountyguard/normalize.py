@@ -615,9 +615,6 @@ def names_nest(a: str | None, b: str | None) -> bool:
 # ---------------------------------------------------------------------------------------------------
 # Every kind of key, for identity resolution's cache of keys per raw value (sql/identity/new_keys.sql)
 
-KINDS = ("name", "email", "phone", "phone_national", "iban", "iban_masked", "city", "profile")
-
-
 def keys_of(kinds: list[str], raws: list[str | None], cities: list[str | None],
             phone_region: str = DEFAULT_PHONE_REGION) -> list[str | None]:
     """The key of each (kind, raw value, the record's city) in order; the city only matters to phones.

@@ -21,8 +21,9 @@ records into one person:
    (twins, a father and his namesake son).
 
 The links are clustered into connected components; a person's id is derived from its smallest record,
-so identical inputs give identical ids. Everything runs inside DuckDB: the normalisers are registered as
-vectorised DuckDB functions and the tables never travel to Python as a whole.
+so identical inputs give identical ids. Everything runs inside DuckDB except the normalisers: only the
+distinct raw values not seen before go to Python (in batches, in as many processes as there are cores),
+and the tables never travel to Python as a whole.
 
 Personal data never goes to logs: the statistics returned and logged are counts only.
 

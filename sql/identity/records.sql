@@ -1,7 +1,7 @@
 -- Every referrer and candidate record once, and the raw values whose normalised keys are not cached yet
 -- (identity_new_values; sql/identity/new_keys.sql normalises them, keyed_records.sql joins the keys back).
--- bg_* are the Python normalisers of bountyguard/normalize.py registered as DuckDB functions. They are
--- the expensive part, so their results persist per distinct raw value in identity_key_hashes (a regular
+-- The Python normalisers of bountyguard/normalize.py (run over the new values in processes by
+-- bountyguard/identity/resolve.py) are the expensive part, so their results persist per distinct raw value in identity_key_hashes (a regular
 -- table: it survives between runs in the pipeline's database file) and each run normalises only the raw
 -- values not in it yet. The key version (normalize.KEYS_VERSION) is part of the key: rows of another
 -- version are stale and removed. `context` is what else a key depends on: for phones the default region
