@@ -13,6 +13,11 @@
 -- has none; an older one is judged once $min_known_history_days of its baseline lie within the data.
 -- Steady high volume is the referrer's own history, not a burst; a campaign week of an established
 -- referrer (a few times their usual weekly volume) stays well below the ratio over $burst_days days.
+-- "Around the time it was made" looks both ways: where the run already knows the $baseline_days
+-- after a referral, the referrer's rate then counts as their own level too. A new account that starts
+-- as it goes on (a recruiter who joins with a full pipeline) has a first month like its later ones; a
+-- farmed burst is followed by silence or by the old, lower rate. A burst too recent to have an after
+-- is judged on what came before it, as always.
 -- inputs: referral_facts, referrers, run_context
 WITH
 run_day AS (
@@ -33,6 +38,12 @@ referral_volume AS (
                        RANGE BETWEEN to_days(CAST($burst_days + $baseline_days AS INTEGER)) PRECEDING
                              AND to_days(CAST($burst_days AS INTEGER)) PRECEDING)
             AS baseline_referrals,
+        -- after the referral (its own timestamp excluded): RANGE frames count peers, so subtract them
+        count(*) OVER (PARTITION BY f.referrer_person_id ORDER BY f.referred_at
+                       RANGE BETWEEN CURRENT ROW AND to_days(CAST($baseline_days AS INTEGER)) FOLLOWING)
+        - count(*) OVER (PARTITION BY f.referrer_person_id ORDER BY f.referred_at
+                         RANGE BETWEEN CURRENT ROW AND CURRENT ROW)
+            AS following_referrals,
         -- the part of the baseline period in which this account's history is known: not before the
         -- account signed up (a new account has no history: all of it is its burst), not before the data
         f.referred_at - to_days(CAST($burst_days AS INTEGER)) AS burst_start,
@@ -68,8 +79,13 @@ peer_level AS (
 expected_volume AS (
     SELECT
         v.*,
-        coalesce(v.baseline_referrals * $burst_days / nullif(greatest(v.known_history_days, $burst_days), 0), 0)
-            AS expected_from_own_history,
+        greatest(
+            coalesce(v.baseline_referrals * $burst_days / nullif(greatest(v.known_history_days, $burst_days), 0), 0),
+            -- the days after it that the run knows, up to $baseline_days (fewer than $burst_days count
+            -- as $burst_days: a few days' referrals are not yet a rate)
+            v.following_referrals * $burst_days
+                / greatest(least(date_diff('day', v.referred_at, d.as_of), $baseline_days), $burst_days)
+        ) AS expected_from_own_history,
         p.monthly_level * $burst_days / 30.0 AS peer_level
     FROM judged_volume v
     JOIN peer_level p ON p.month = date_trunc('month', v.referred_at)

@@ -90,3 +90,53 @@ def test_campaign_week_of_an_established_referrer_is_not_a_spike(platform, con):
         referrals(platform, f"R-peer{i}", per_month=2, months=12)
     platform.load(con, as_of=str(AS_OF))
     assert VelocitySpikeDetector.from_config().detect(con) == []
+
+
+def _new_recruiter(platform, referrer, signed_up, first_month, later_per_month, later_months):
+    """An account that signs up after the data begins, files `first_month` referrals in its first 30
+    days, then `later_per_month` a month."""
+    if not platform.rows["jobs"]:
+        platform.job("J1", "C1")
+    platform.add("referrers", referrer_id=referrer, signed_up_at=f"{signed_up}T08:00:00Z")
+    days = [signed_up + dt.timedelta(days=1 + 3 * k) for k in range(first_month)]
+    for m in range(later_months):
+        start = signed_up + dt.timedelta(days=31 + 30 * m)
+        days += [start + dt.timedelta(days=(30 // later_per_month) * k) for k in range(later_per_month)]
+    for n, day in enumerate(days):
+        platform.add("candidates", candidate_id=f"K{referrer}{n}")
+        platform.add("referrals", referral_id=f"RF{referrer}{n}", referrer_id=referrer, candidate_id=f"K{referrer}{n}",
+                     job_id="J1", referred_at=f"{day}T10:00:00Z")
+
+
+def test_new_recruiter_who_goes_on_as_they_started_is_not_a_spike(platform, con):
+    """A recruiter who joins with a full pipeline: ten referrals in the first month, then five a month
+    for a year. The first month has no history before it, but the year after it is known."""
+    _new_recruiter(platform, "R-newpower", AS_OF - dt.timedelta(days=500), first_month=10,
+                   later_per_month=5, later_months=12)
+    for i in range(10):
+        referrals(platform, f"R-peer{i}", per_month=1, months=24)
+    platform.load(con, as_of=str(AS_OF))
+    assert VelocitySpikeDetector.from_config().detect(con) == []
+
+
+def test_new_account_burst_followed_by_silence_is_flagged(platform, con):
+    """The look-alike's opposite: the same first month, then almost nothing (the farmed burst)."""
+    _new_recruiter(platform, "R-farm", AS_OF - dt.timedelta(days=500), first_month=10,
+                   later_per_month=1, later_months=3)
+    for i in range(10):
+        referrals(platform, f"R-peer{i}", per_month=1, months=24)
+    platform.load(con, as_of=str(AS_OF))
+    flags = VelocitySpikeDetector.from_config().detect(con)
+    assert [f[1] for f in flags] == ["R-farm"]
+    assert json.loads(flags[0][5])["expected_from_own_history"] <= 1.0
+
+
+def test_new_account_burst_without_an_after_yet_is_judged_on_its_start(platform, con):
+    """Ten referrals in the account's first days, right before the run: nothing after it is known yet,
+    so it is a burst (its payouts wait for the analyst, not for the future)."""
+    _new_recruiter(platform, "R-new", AS_OF - dt.timedelta(days=31), first_month=10,
+                   later_per_month=5, later_months=0)
+    for i in range(10):
+        referrals(platform, f"R-peer{i}", per_month=1, months=24)
+    platform.load(con, as_of=str(AS_OF))
+    assert [f[1] for f in VelocitySpikeDetector.from_config().detect(con)] == ["R-new"]
