@@ -29,6 +29,7 @@ def erase_forgotten(con) -> None:
     """Erase the personal data of every forgotten record in the current state (ingest calls this
     after its upserts, in its transaction)."""
     matching_keys.register(con)  # the key cache is found by the keyed hash of the raw value
+    run_sql_file(con, "schema/identity.sql")  # (a file written by an older version lacks newer tables)
     run_sql_file(con, "privacy/erase_forgotten.sql")
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if {"person_records", "person_links"} <= tables:

@@ -226,9 +226,11 @@ def test_links_carry_evidence_without_personal_data(resolved):
 def test_only_the_published_tables_are_left_behind(resolved):
     con, _, _ = resolved
     tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    # plus the state kept between runs: the key cache, the trained model (when there is one) with its
-    # term frequencies, and the last resolution's scored records and probabilistic links
+    # plus the state kept between runs: the key cache and each record's stored keys, the trained model
+    # (when there is one) with its term frequencies, and the last resolution's scored records and
+    # probabilistic links
     assert tables == {"referrers", "candidates", "person_records", "person_links", "identity_key_hashes",
+                      "identity_record_keys", "identity_lookup_state",
                       "identity_model", "identity_model_term_frequencies", "identity_resolution_state",
                       "identity_scored_records", "identity_fuzzy_link_state"}
 

@@ -205,3 +205,85 @@ def test_a_resolution_interrupted_while_saving_its_state_is_followed_by_a_full_o
     persons = persons_by_record(con)
     assert persons["candidate", "c-kat-a"] == persons["candidate", "c-kat-b"] == persons["candidate", "c-kat-c"]
     assert _equals_full(con)
+
+
+# -- looking up keys: only the records new or changed since the last resolution ------------------------
+
+def _stored_keys(con):
+    return sorted(con.execute("SELECT * FROM identity_record_keys").fetchall())
+
+
+def _fresh_keys(con):
+    """The keys a resolution of the same records finds in a new database (nothing cached, nothing stored)."""
+    fresh = duckdb.connect()
+    for table in ("referrers", "candidates"):
+        fresh.register("source", con.table(table).arrow())
+        fresh.execute(f"CREATE TABLE {table} AS SELECT * FROM source")
+        fresh.unregister("source")
+    _resolve(fresh)
+    return _stored_keys(fresh)
+
+
+def test_a_daily_resolution_looks_up_only_new_and_changed_records(con):
+    stats = _resolve(con)
+    assert stats["looked_up_records"] == 0 and not stats["key_sweep"] and stats["normalised_values"] == 0
+    con.execute("UPDATE candidates SET email = 'kathi.ries@example.net' WHERE candidate_id = 'c-kat-c'")
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    stats = _resolve(con)
+    assert stats["looked_up_records"] == 2 and not stats["key_sweep"]
+    assert stats["normalised_values"] >= 1  # the new mailbox
+    assert _stored_keys(con) == _fresh_keys(con)
+    assert _equals_full(con)
+
+
+def test_an_unchanged_record_keeps_its_keys_when_a_shared_value_leaves_the_cache(con):
+    """Forgetting a person removes the cached keys of their values, and a family member's unchanged
+    record may hold the same phone: it keeps the key it has, as a resolution from scratch finds it."""
+    con.execute("UPDATE candidates SET phone = '+49 170 1234567' WHERE candidate_id = 'c-kat-a'")
+    _resolve(con)
+    con.execute("DELETE FROM identity_key_hashes WHERE kind IN ('phone', 'phone_national')")
+    con.execute("UPDATE referrers SET phone = NULL WHERE referrer_id = 'r-sergey'")
+    stats = _resolve(con)
+    assert stats["looked_up_records"] == 1  # the referrer; the candidate's keys are its own
+    phone = con.execute("SELECT phone_key FROM person_records WHERE record_id = 'c-kat-a'").fetchall()
+    assert phone[0][0] is not None
+    assert _stored_keys(con) == _fresh_keys(con)
+
+
+def test_keys_of_values_no_record_holds_leave_the_cache_at_the_next_sweep(con, monkeypatch):
+    from bountyguard.identity import resolve
+
+    monkeypatch.setattr(resolve, "_SWEEP_EVERY", 3)
+
+    def cached_emails():
+        return con.execute("SELECT count(*) FROM identity_key_hashes WHERE kind = 'email'").fetchall()[0][0]
+
+    before = cached_emails()
+    con.execute("UPDATE candidates SET email = 'kathi.ries@example.net' WHERE candidate_id = 'c-kat-c'")
+    stats = _resolve(con)  # the 1st since the sweep of the first load
+    assert not stats["key_sweep"] and cached_emails() == before + 1  # the old mailbox stays, for now
+    assert not _resolve(con)["key_sweep"]
+    stats = _resolve(con)  # the 3rd: a sweep
+    assert stats["key_sweep"] and stats["looked_up_records"] == con.execute(
+        "SELECT (SELECT count(*) FROM referrers) + (SELECT count(*) FROM candidates)").fetchall()[0][0]
+    assert cached_emails() == before
+    assert not _resolve(con)["key_sweep"]
+
+
+def test_a_record_without_stored_keys_stops_the_resolution(con, monkeypatch):
+    """Cannot happen by construction; if it did, the record would silently match nobody."""
+    from bountyguard.errors import BountyguardError
+    from bountyguard.identity import resolve
+
+    real = resolve.run_sql_file
+
+    def losing_a_row(con_, name, params=None):
+        real(con_, name, params)
+        if name == "identity/records.sql":
+            con_.execute("DELETE FROM identity_lookup_records WHERE record_id = 'c-kat-a'")
+            con_.execute("DELETE FROM identity_record_keys WHERE record_id = 'c-kat-a'")
+
+    con.execute("UPDATE candidates SET email = 'kathi.ries@example.net' WHERE candidate_id = 'c-kat-c'")
+    monkeypatch.setattr(resolve, "run_sql_file", losing_a_row)
+    with pytest.raises(BountyguardError, match="1 record\\(s\\) without stored keys"):
+        _resolve(con)

@@ -49,7 +49,7 @@ from bountyguard.identity.storage import (
 log = logging.getLogger("bountyguard.identity")
 
 # Internal working tables: TEMP so they never land in the pipeline's database file.
-_WORK_TABLES = ("identity_raw_records", "identity_raw_values", "identity_raw_hashes", "identity_new_values",
+_WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_looked_up", "identity_raw_values", "identity_raw_hashes", "identity_new_values",
                 "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_record_digests",
                 "identity_scoring_input", "identity_scoring_partners", "identity_kept_links",
                 "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links", "identity_clusters")
@@ -430,10 +430,12 @@ def _cluster(con: duckdb.DuckDBPyConnection) -> None:
                 f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
 
 
-def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *,
-                 processes: int | None = None, parallel_min_values: int = _PARALLEL_MIN_VALUES) -> None:
-    """identity_keyed: every record with its normalised keys, normalising only values not cached yet
-    (in `processes`, default normalise_processes(), once a batch has `parallel_min_values`)."""
+def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full: bool = False,
+                 processes: int | None = None, parallel_min_values: int = _PARALLEL_MIN_VALUES) -> dict:
+    """identity_keyed: every record with its normalised keys, looking up only the records new or
+    changed since the last resolution (all of them in a sweep: `full`, a first load, another look-up
+    context, or every _SWEEP_EVERY resolutions) and normalising only values not cached yet (in
+    `processes`, default normalise_processes(), once a batch has `parallel_min_values`)."""
     run_sql_file(con, "schema/identity.sql")  # the key cache it reads and extends
     params = {
         "keys_version": normalize.KEYS_VERSION,
@@ -441,6 +443,11 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *,
         "matching_key_id": matching_keys.register(con),  # bg_matching_hash: e-mail, phone, IBAN keys
         "batch_rows": _NORMALISE_BATCH_ROWS,
     }
+    # what a stored key depends on besides the raw value: keys stored under another context are stale
+    params["lookup"] = f"{params['keys_version']}|{params['matching_key_id']}|{params['phone_region']}"
+    state = con.execute("SELECT lookup, resolutions_since_sweep FROM identity_lookup_state").fetchall()
+    since = state[0][1] + 1 if len(state) == 1 and state[0][0] == params["lookup"] else None
+    params["sweep"] = full or since is None or since >= _SWEEP_EVERY
     run_sql_file(con, "identity/records.sql", params)
     batches = con.execute("SELECT coalesce(max(batch_no) + 1, 0) FROM identity_new_values").fetchall()[0][0]
     processes = normalise_processes() if processes is None else processes
@@ -457,6 +464,21 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *,
             finally:
                 con.unregister("identity_normalised_batch")
     run_sql_file(con, "identity/keyed_records.sql", params)
+    missing = con.execute("SELECT count(*) FROM identity_keyed WHERE NOT bg_has_keys").fetchall()[0][0]
+    if missing:  # cannot happen by construction; a record without keys would silently match nothing
+        raise BountyguardError(f"identity resolution: {missing} record(s) without stored keys; delete the "
+                               "row of identity_lookup_state so that the next run looks up every record")
+    _run(con, "ALTER TABLE identity_keyed DROP COLUMN bg_has_keys")
+    con.execute("DELETE FROM identity_lookup_state")
+    con.execute("INSERT INTO identity_lookup_state VALUES (?, ?)",
+                [params["lookup"], 0 if params["sweep"] else since])
+    looked_up = con.execute("SELECT count(*) FROM identity_lookup_records").fetchall()[0][0]
+    return {"looked_up_records": looked_up, "key_sweep": params["sweep"]}
+
+
+# A resolution looks up every record's values, and removes cached keys of values no record holds any
+# more, at least every this many resolutions (in between, a changed e-mail's old key stays cached).
+_SWEEP_EVERY = 7
 
 
 # New raw values normalised and committed per batch (sql/identity/new_keys.sql): about 400 MB of
@@ -481,12 +503,13 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
     stats: dict[str, Any] = {}
     _register_macros(con)
     with _resolution_session(con):
-        _build_keyed(con, config)
+        stats.update(_build_keyed(con, config, full=full))
         stats["normalised_values"] = con.execute("SELECT count(*) FROM identity_new_values").fetchall()[0][0]
         stats["normalise_seconds"] = round(time.perf_counter() - started, 2)
         # one line per phase (counts and seconds, nothing personal): a long first load shows where it is
-        log.info("identity: normalised %d new values in %.1f s", stats["normalised_values"],
-                 stats["normalise_seconds"])
+        log.info("identity: looked up %d records (%s), normalised %d new values in %.1f s",
+                 stats["looked_up_records"], "every record: sweep" if stats["key_sweep"] else "new or changed",
+                 stats["normalised_values"], stats["normalise_seconds"])
         phase = time.perf_counter()
         run_sql_file(con, "identity/exact_links.sql", {
             "max_key_group_size": config.max_key_group_size,

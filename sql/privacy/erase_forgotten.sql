@@ -14,6 +14,11 @@ DELETE FROM identity_key_hashes WHERE raw_hash IN (
     WHERE raw IS NOT NULL
 );
 
+-- the keys identity resolution stored per record (the values change below, so a run looks them up
+-- again; what is stored for the old values must not stay)
+DELETE FROM identity_record_keys
+WHERE (record_type, record_id) IN (SELECT (record_type, record_id) FROM forgotten_records);
+
 UPDATE referrers
 SET full_name = '[forgotten]', email = NULL, phone = NULL, payout_iban = NULL, birth_date = NULL, city = NULL
 WHERE referrer_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'referrer');

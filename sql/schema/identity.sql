@@ -58,3 +58,31 @@ CREATE TABLE IF NOT EXISTS identity_fuzzy_link_state (
     match_probability DOUBLE NOT NULL,
     evidence VARCHAR
 );
+
+-- Every record's normalised keys as its last resolution looked them up, with a digest of the raw
+-- values they came from (DuckDB's 64-bit hash: nothing raw) and the look-up's context (key version,
+-- matching key id, phone region): a daily run looks up only the records that are new or changed since,
+-- so it hashes and joins the day's values, not every value in the history (sql/identity/records.sql,
+-- keyed_records.sql). The e-mail, phone and IBAN keys are keyed hashes, as in identity_key_hashes.
+-- Replaced row by row: a changed or removed record's row goes, a new or changed one's comes.
+CREATE TABLE IF NOT EXISTS identity_record_keys (
+    lookup VARCHAR NOT NULL,
+    record_type VARCHAR NOT NULL,
+    record_id VARCHAR NOT NULL,
+    raw_digest UBIGINT NOT NULL,
+    name_key VARCHAR,
+    email_key VARCHAR,
+    phone_key VARCHAR,
+    phone_national VARCHAR,
+    iban_key VARCHAR,
+    iban_masked VARCHAR,
+    city_key VARCHAR,
+    profile_key VARCHAR
+);
+
+-- How many resolutions looked up only their new and changed records since the last that looked up
+-- every record and removed the cached keys of values no record holds any more (one row).
+CREATE TABLE IF NOT EXISTS identity_lookup_state (
+    lookup VARCHAR NOT NULL,
+    resolutions_since_sweep INTEGER NOT NULL
+);
