@@ -150,3 +150,30 @@ def test_a_near_name_never_closes_a_ring_whose_referrals_were_not_all_hired(plat
     _ring_with_d_behind_a_fresh_record(platform, con, "mors svitlana", first_referral_hired=False)
     con.execute("UPDATE person_records SET birth_date = DATE '1961-02-03' WHERE record_id = 'RN'")
     assert ReferralRingDetector.from_config().detect(con) == []
+
+
+def test_name_guesses_without_a_hire_are_left_out_of_the_search_and_the_rings_stay(platform, con):
+    """The search skips what could only close a ring that does not count: C's referral of D's fresh
+    record (a name guess) was never hired."""
+    platform.job("J1", "C1")
+    refer(platform, "1", "RA", "KB")
+    refer(platform, "2", "RB", "KC")
+    platform.add("referrers", referrer_id="RC")
+    platform.add("candidates", candidate_id="KD")
+    platform.add("referrals", referral_id="RF3", referrer_id="RC", candidate_id="KD", job_id="J1",
+                 referred_at="2026-02-01T10:00:00Z")
+    refer(platform, "4", "RD", "KA")
+    persons = {"RA": "A", "KA": "A", "RB": "B", "KB": "B", "RC": "C", "KC": "C"}
+    platform.load(con, as_of="2026-06-30", persons=persons,
+                  name_keys={"RD": "moros svitlana", "KD": "moros svitlana"})
+    detector = ReferralRingDetector.from_config()
+    assert detector.detect(con) == []
+    assert detector.n_edges_searched_ == detector.n_edges_ - 1
+
+
+def test_a_hired_name_guess_is_searched_and_closes_the_ring(platform, con):
+    _ring_with_d_behind_a_fresh_record(platform, con, "moros svitlana")
+    con.execute("UPDATE person_records SET birth_date = DATE '1961-02-03' WHERE record_id = 'RN'")
+    detector = ReferralRingDetector.from_config()
+    assert {f[2] for f in detector.detect(con)} == {"A", "B", "C", "referrer:RD"}
+    assert detector.n_edges_searched_ == detector.n_edges_
