@@ -182,6 +182,8 @@ def test_city_spellings_meet():
     assert {city_key(c) for c in ["Köln", "Koeln", "Cologne", " KÖLN ", "Colgone"]} == {"koln"}
     assert {city_key(c) for c in ["München", "Muenchen", "Munich"]} == {"munchen"}
     assert {city_key(c) for c in ["Москва", "Moscow", "Moskau"]} == {"moskva"}
+    assert {city_key(c) for c in ["Вінниця", "Винница", "Vinnytsia", "Vinnitsa"]} == {"vinnytsia"}
+    assert {city_key(c) for c in ["Житомир", "Zhytomyr", "Zhitomir"]} == {"zhytomyr"}
     assert city_key("Bad Homburg") == "bad homburg"  # unknown towns keep their folded spelling
     assert city_key("Bonn") != city_key("Bern")  # short names are not "corrected" into each other
     assert country_for_city("Wien") == "AT" and country_for_city("Atlantis") is None
