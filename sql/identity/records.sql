@@ -1,12 +1,14 @@
 -- Every referrer and candidate record once, and the raw values whose normalised keys are not cached yet
 -- (identity_new_values; sql/identity/new_keys.sql normalises them, keyed_records.sql joins the keys back).
 -- The Python normalisers of bountyguard/normalize.py (run over the new values in processes by
--- bountyguard/identity/resolve.py) are the expensive part, so their results persist per distinct raw value in identity_key_hashes (a regular
--- table: it survives between runs in the pipeline's database file) and each run normalises only the raw
--- values not in it yet. The key version (normalize.KEYS_VERSION) is part of the key: rows of another
--- version are stale and removed. `context` is what else a key depends on: for phones the default region
--- and the record's city ('' elsewhere). Values no longer in any record are removed too, so the cache
--- never keeps personal data the source tables no longer hold.
+-- bountyguard/identity/resolve.py) are the expensive part, so their results persist per distinct raw
+-- value in identity_key_hashes (a regular table: it survives between runs in the pipeline's database
+-- file) and each run normalises only the raw values not in it yet. The key version
+-- (normalize.KEYS_VERSION) is part of the key: rows of another version are stale and removed. `context`
+-- is what else a key depends on: for phones the default region and the record's city ('' elsewhere).
+-- Values no longer in any record are removed at the next sweep (below; `bountyguard forget` removes a
+-- forgotten person's at once), so the cache keeps personal data the source tables no longer hold for a
+-- few runs at most.
 -- Which values a run looks up: those of the records new or changed since their keys were stored
 -- (identity_record_keys, by a digest of their raw values), unless $sweep: then every record's, and
 -- cached keys of values no record holds any more are removed. A sweep is what a first load, a full
