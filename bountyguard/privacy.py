@@ -54,6 +54,7 @@ def forget(db: str | Path, by: str, reason: str, person: str | None = None, reco
                 "INSERT OR IGNORE INTO forgotten_records VALUES (?, ?, ?, ?, ?, ?)",
                 [record_type, record_id, person, by.strip(), reason.strip(), dt.datetime.now(dt.timezone.utc)])
         erase_forgotten(con)
+        run_sql_file(con, "privacy/drop_kept_input.sql")
         con.execute("COMMIT")
         con.execute("CHECKPOINT")  # write the erasure into the database file, not only its WAL
     finally:

@@ -52,10 +52,14 @@ the day's new data costs):
   removed, or with moved block keys) and keeps the other links; exact links and clusters are always
   recomputed, so persons merge and split as a full resolution would. `resolve_persons(..., full=True)`
   and any other fingerprint resolve in full; `bountyguard reresolve` (reresolve.py) compares the two.
+- identity_splink_rows, identity_token_counts, identity_input_state: the Splink input (compared
+  attributes, rarest name part, capped block keys) with its name-part counts, updated by the records
+  that changed instead of rebuilt from every record (kept_input.py).
 
 The package: `config.py` (the [identity] settings), `model.py` (the comparisons, blocking and the
 Splink settings), `storage.py` (the trained model and its term frequencies kept between runs),
-`resolve.py` (normalised keys, exact and probabilistic links, clusters: `resolve_persons`) and
+`kept_input.py` (the Splink input kept between runs), `resolve.py` (normalised keys, exact and
+probabilistic links, clusters: `resolve_persons`) and
 `reresolve.py` (a full resolution beside the incremental state). Its persistent tables are defined in
 sql/schema/identity.sql.
 """

@@ -274,6 +274,12 @@ def _block_key_sql(rule: _BlockingRule, index: int, max_block_size: int) -> list
     return [sql + f"END AS {_block_columns(rule)[0]}"]
 
 
+# the compared attributes of identity_keyed that identity_splink_input carries (the block keys and the
+# rarest name part are computed from them)
+_INPUT_COLUMNS = ("name_key", "name_key_reversed", "name_tokens", "name_first", "name_last", "birth_date",
+                  "birth_year", "birth_month_day", "city_key", "phone_national", "email_key", "email_year")
+
+
 def _build_splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
     """identity_splink_input: the compared attributes and one capped block key per rule."""
     symmetric, cross_sizes, cross_joins, cross = [], [], [], []
@@ -296,8 +302,7 @@ def _build_splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig) 
     _run(con, f"""
         CREATE OR REPLACE TEMP TABLE identity_splink_input AS
         WITH keyed AS (
-            SELECT unique_id, name_key, name_key_reversed, name_tokens, name_first, name_last,
-                   birth_date, birth_year, birth_month_day, city_key, phone_national, email_key, email_year
+            SELECT unique_id, {', '.join(_INPUT_COLUMNS)}
             FROM identity_keyed
             WHERE name_key IS NOT NULL
         ),

@@ -33,11 +33,11 @@ from bountyguard.identity.model import (
     _TRAINING_BLOCKS,
     _block_columns,
     _blocked_pair_counts,
-    _build_splink_input,
     _run,
     _settings,
     _splink_blocking_rules,
 )
+from bountyguard.identity.kept_input import splink_input
 from bountyguard.identity.storage import (
     _register_term_frequencies,
     _store_model,
@@ -50,7 +50,10 @@ log = logging.getLogger("bountyguard.identity")
 
 # Internal working tables: TEMP so they never land in the pipeline's database file.
 _WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_looked_up", "identity_raw_values",
-                "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_record_digests",
+                "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_input_base",
+                "identity_input_changed", "identity_input_old", "identity_input_new", "identity_token_delta",
+                "identity_token_counts_moved", "identity_rarest_moved", "identity_cross_moved",
+                "identity_cross_sizes", "identity_record_digests",
                 "identity_scoring_input", "identity_scoring_partners", "identity_kept_links",
                 "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links", "identity_clusters")
 
@@ -236,10 +239,13 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
     from splink import DuckDBAPI
 
     stats: dict[str, Any] = {}
-    _build_splink_input(con, config)
+    building = time.perf_counter()
+    stats.update(splink_input(con, config, full=full))
+    stats["input_seconds"] = round(time.perf_counter() - building, 2)
     n_records = con.execute("SELECT count(*) FROM identity_splink_input").fetchall()[0][0]
     stats["fuzzy_records"] = n_records
-    stats["blocked_pairs"] = _blocked_pair_counts(con)
+    # a statistic for the log, over every record: counted when the input is built, not on a daily update
+    stats["blocked_pairs"] = _blocked_pair_counts(con) if stats["input"] == "built" else None
     db = DuckDBAPI(con)
     settings = None
     if n_records < 2:
@@ -254,8 +260,11 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
     stats["touched_records"], stats["kept_links"] = con.execute(
         "SELECT (SELECT count(*) FROM identity_scoring_input WHERE bg_touched), "
         "(SELECT count(*) FROM identity_kept_links)").fetchall()[0]
-    log.info("identity: model %s, %s resolution, %d of %d records touched, blocked pairs by rule %s",
-             stats.get("model"), stats["resolution"], stats["touched_records"], n_records, stats["blocked_pairs"])
+    log.info("identity: Splink input %s in %.1f s (%s records changed), model %s, %s resolution, "
+             "%d of %d records touched, blocked pairs by rule %s", stats["input"], stats["input_seconds"],
+             "all" if stats["input_changed_records"] is None else stats["input_changed_records"],
+             stats.get("model"), stats["resolution"], stats["touched_records"], n_records,
+             stats["blocked_pairs"] or "(counted when the input is built)")
     predicting = time.perf_counter()
     if settings is not None and stats["touched_records"] > 0:
         _predict(con, config, db, settings, incremental)

@@ -86,3 +86,15 @@ CREATE TABLE IF NOT EXISTS identity_lookup_state (
     lookup VARCHAR NOT NULL,
     resolutions_since_sweep INTEGER NOT NULL
 );
+
+-- The Splink input kept between resolutions (bountyguard/identity/kept_input.py): identity_splink_rows
+-- (created by the first resolution: one row per record with its compared attributes, rarest name part
+-- and block keys; its columns follow the blocking rules), valid only with the one row of
+-- identity_input_state and under its fingerprint; and how many records hold each name part.
+CREATE TABLE IF NOT EXISTS identity_input_state (
+    fingerprint VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS identity_token_counts (
+    token VARCHAR NOT NULL,
+    n BIGINT NOT NULL
+);

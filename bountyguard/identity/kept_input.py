@@ -1,0 +1,227 @@
+"""The Splink input kept between resolutions, so that a daily run updates the day's records in it
+instead of rebuilding it from every record.
+
+identity_splink_input holds, per record, its compared attributes, its rarest name part and one capped
+block key per blocking rule (model._build_splink_input). The rarest part depends on how many records
+hold each name part, and each block key on how many records share the rule's keys (a block of more
+than max_block_size records is refined or left out): built from scratch, that is a count over every
+record per rule, the largest part of a daily resolution at ten million referrals.
+
+So the input is kept in identity_splink_rows, with the name-part counts in identity_token_counts, and a
+resolution changes only what the day changed:
+
+1. the records whose compared attributes differ from the kept row (new, changed, removed);
+2. the name-part counts, by the parts those records lost and gained, and the rarest part of every
+   record holding a part whose count moved (a count can overtake another record's rarest part);
+3. per rule, the blocks those records left or joined: each such block's size (and its refined sizes)
+   is counted again, and a member's block key is rewritten where the cap now says otherwise.
+
+Blocks nobody joined or left keep their size, so every other record's keys stand as they are: the
+result equals a build from scratch (tests/test_kept_input.py checks it over days of changes that push
+blocks across the cap both ways). The kept input is valid only under the fingerprint it was built
+with (the blocking rules, the cap, the key version, DuckDB's hash function); under any other, and in a
+full resolution, it is built from scratch. The fingerprint row leaves first and comes back last, so a
+resolution interrupted halfway leaves no valid state and the next one builds from scratch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import duckdb
+
+from bountyguard import normalize
+from bountyguard.identity.config import IdentityConfig
+from bountyguard.identity.model import (
+    _BLOCKING,
+    _INPUT_COLUMNS,
+    _BlockingRule,
+    _block_columns,
+    _build_splink_input,
+    _run,
+)
+
+# Bump when the way the input is built changes, so that kept inputs are rebuilt.
+_INPUT_VERSION = 1
+
+
+def input_fingerprint(config: IdentityConfig) -> str:
+    spec = {"version": _INPUT_VERSION, "keys_version": normalize.KEYS_VERSION,
+            "max_block_size": config.max_block_size, "columns": _INPUT_COLUMNS,
+            "blocking": [repr(rule) for rule in _BLOCKING], "duckdb": duckdb.__version__}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full: bool) -> dict[str, Any]:
+    """identity_splink_input for this resolution: the kept input brought up to date, or (with `full`,
+    without a kept input, or under another fingerprint) one built from scratch and kept."""
+    fingerprint = input_fingerprint(config)
+    kept = con.execute("SELECT fingerprint FROM identity_input_state").fetchall() == [(fingerprint,)]
+    con.execute("DELETE FROM identity_input_state")
+    for (kind,) in con.execute("SELECT table_type FROM information_schema.tables "
+                               "WHERE table_name = 'identity_splink_input'").fetchall():
+        _run(con, f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} identity_splink_input")
+    if full or not kept:
+        _build_splink_input(con, config)
+        _run(con, "CREATE OR REPLACE TABLE identity_splink_rows AS SELECT * FROM identity_splink_input")
+        _run(con, "DELETE FROM identity_token_counts")
+        _run(con, """INSERT INTO identity_token_counts
+                     SELECT token, count(*) FROM (
+                         SELECT DISTINCT unique_id, unnest(name_tokens) AS token FROM identity_splink_rows)
+                     WHERE token IS NOT NULL GROUP BY token""")
+        stats = {"input": "built", "input_changed_records": None}
+    else:
+        stats = {"input": "updated", "input_changed_records": _update(con, config)}
+        _run(con, "CREATE OR REPLACE TEMP VIEW identity_splink_input AS SELECT * FROM identity_splink_rows")
+    con.execute("INSERT INTO identity_input_state VALUES (?)", [fingerprint])
+    return stats
+
+
+def _update(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> int:
+    """Bring identity_splink_rows up to date with identity_keyed; returns how many records changed."""
+    columns = ", ".join(_INPUT_COLUMNS)
+    differs = " OR ".join(f"b.{c} IS DISTINCT FROM p.{c}" for c in _INPUT_COLUMNS)
+    # a record without any name part has no rarest part, and the build from scratch leaves it out
+    _run(con, f"""
+        CREATE OR REPLACE TEMP TABLE identity_input_base AS
+        SELECT unique_id, {columns} FROM identity_keyed
+        WHERE name_key IS NOT NULL AND coalesce(list_count(name_tokens), 0) > 0""")
+    _run(con, f"""
+        CREATE OR REPLACE TEMP TABLE identity_input_changed AS
+        SELECT coalesce(b.unique_id, p.unique_id) AS unique_id
+        FROM identity_input_base b FULL JOIN identity_splink_rows p ON p.unique_id = b.unique_id
+        WHERE b.unique_id IS NULL OR p.unique_id IS NULL OR {differs}""")
+    changed = con.execute("SELECT count(*) FROM identity_input_changed").fetchall()[0][0]
+    if not changed:
+        return 0
+    # the changed records as kept (old) and as they are now (new)
+    _run(con, """CREATE OR REPLACE TEMP TABLE identity_input_old AS
+                 SELECT * FROM identity_splink_rows WHERE unique_id IN (SELECT unique_id FROM identity_input_changed)""")
+    _run(con, """CREATE OR REPLACE TEMP TABLE identity_input_new AS
+                 SELECT * FROM identity_input_base WHERE unique_id IN (SELECT unique_id FROM identity_input_changed)""")
+    _update_token_counts(con)
+    _run(con, "DELETE FROM identity_splink_rows WHERE unique_id IN (SELECT unique_id FROM identity_input_changed)")
+    _run(con, "INSERT INTO identity_splink_rows BY NAME SELECT * FROM identity_input_new")
+    _update_rarest(con)
+    for index, rule in enumerate(_BLOCKING):
+        if rule.cross:
+            _update_cross_blocks(con, rule, index, config.max_block_size)
+        else:
+            _update_blocks(con, rule, index, config.max_block_size)
+    return changed
+
+
+def _update_token_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """identity_token_counts moved by the name parts the changed records lost and gained (a part
+    counts once per record); identity_token_delta: the parts whose count moved."""
+    _run(con, """
+        CREATE OR REPLACE TEMP TABLE identity_token_delta AS
+        SELECT token, sum(d)::BIGINT AS d
+        FROM (SELECT DISTINCT unique_id, unnest(name_tokens) AS token, -1 AS d FROM identity_input_old
+              UNION ALL
+              SELECT DISTINCT unique_id, unnest(name_tokens) AS token, 1 AS d FROM identity_input_new)
+        WHERE token IS NOT NULL
+        GROUP BY token
+        HAVING sum(d) <> 0""")
+    _run(con, """
+        CREATE OR REPLACE TEMP TABLE identity_token_counts_moved AS
+        SELECT d.token, coalesce(c.n, 0) + d.d AS n
+        FROM identity_token_delta d LEFT JOIN identity_token_counts c USING (token)""")
+    _run(con, "DELETE FROM identity_token_counts WHERE token IN (SELECT token FROM identity_token_delta)")
+    _run(con, "INSERT INTO identity_token_counts SELECT token, n FROM identity_token_counts_moved WHERE n > 0")
+
+
+def _update_rarest(con: duckdb.DuckDBPyConnection) -> None:
+    """The rarest name part (ties: the first in sort order) of the changed records, and of every
+    record holding a part whose count moved."""
+    _run(con, """
+        CREATE OR REPLACE TEMP TABLE identity_rarest_moved AS
+        WITH moved AS (SELECT list(token) AS tokens FROM identity_token_delta),
+        holders AS (
+            SELECT unique_id, name_tokens FROM identity_splink_rows, moved
+            WHERE name_rarest IS NULL OR list_has_any(name_tokens, moved.tokens)
+        ),
+        record_tokens AS (SELECT DISTINCT unique_id, unnest(name_tokens) AS token FROM holders)
+        SELECT unique_id, first(token ORDER BY n, token) AS name_rarest
+        FROM record_tokens JOIN identity_token_counts USING (token)
+        GROUP BY unique_id""")
+    _run(con, """
+        UPDATE identity_splink_rows p SET name_rarest = m.name_rarest
+        FROM identity_rarest_moved m
+        WHERE p.unique_id = m.unique_id AND p.name_rarest IS DISTINCT FROM m.name_rarest""")
+
+
+def _update_blocks(con: duckdb.DuckDBPyConnection, rule: _BlockingRule, index: int, max_block_size: int) -> None:
+    """A symmetric rule: the blocks the changed records left or joined, counted again, and their
+    members' block keys rewritten where the cap now says otherwise (as model._block_key_sql)."""
+    cap = int(max_block_size)
+    column = _block_columns(rule)[0]
+    keys = [f"k{i}" for i in range(len(rule.keys))]
+    fine = [f"f{i}" for i in range(len(rule.refine))]
+    keyed = ", ".join(f"{expr} AS {alias}" for expr, alias in zip(rule.keys, keys))
+    refined = "".join(f", {expr} AS {alias}" for expr, alias in zip(rule.refine, fine))
+    not_null = " AND ".join(f"{alias} IS NOT NULL" for alias in keys)
+    on = " AND ".join(f"m.{alias} = v.{alias}" for alias in keys)
+    block = f"CASE WHEN coarse.n <= {cap} THEN hash({index}, {', '.join(keys)}) "
+    if fine:
+        block += (f"WHEN {' AND '.join(f'm.{f} IS NOT NULL' for f in fine)} AND fine.n <= {cap} "
+                  f"THEN hash({index}, 'refined', {', '.join(keys)}, {', '.join(f'm.{f}' for f in fine)}) ")
+        fine_join = (f"LEFT JOIN fine ON {' AND '.join(f'fine.{a} = m.{a}' for a in keys + fine)}")
+        fine_cte = f", fine AS (SELECT {', '.join(keys + fine)}, count(*) AS n FROM members GROUP BY ALL)"
+    else:
+        fine_join, fine_cte = "", ""
+    _run(con, f"""
+        UPDATE identity_splink_rows p SET {column} = u.block
+        FROM (
+            WITH moved AS (
+                SELECT DISTINCT {', '.join(keys)} FROM (
+                    SELECT {keyed} FROM identity_input_old UNION ALL SELECT {keyed} FROM identity_input_new)
+                WHERE {not_null}
+            ),
+            members AS (
+                SELECT m.* FROM (SELECT unique_id, {keyed}{refined} FROM identity_splink_rows) m
+                JOIN moved v ON {on}
+            ),
+            coarse AS (SELECT {', '.join(keys)}, count(*) AS n FROM members GROUP BY ALL){fine_cte}
+            SELECT m.unique_id, {block}END AS block
+            FROM members m JOIN coarse USING ({', '.join(keys)}) {fine_join}
+        ) u
+        WHERE p.unique_id = u.unique_id AND p.{column} IS DISTINCT FROM u.block""")
+
+
+def _update_cross_blocks(con: duckdb.DuckDBPyConnection, rule: _BlockingRule, index: int,
+                         max_block_size: int) -> None:
+    """A cross rule: a (keys, name part) block holds the records with that part on either side; the
+    blocks the changed records left or joined are counted again, and each side's key rewritten."""
+    cap = int(max_block_size)
+    keys = [f"k{i}" for i in range(len(rule.keys))]
+    keyed = ", ".join(f"{expr} AS {alias}" for expr, alias in zip(rule.keys, keys))
+    not_null = " AND ".join(f"{alias} IS NOT NULL" for alias in keys)
+    a, b = rule.cross
+    _run(con, f"""
+        CREATE OR REPLACE TEMP TABLE identity_cross_moved AS
+        SELECT DISTINCT * FROM (
+            SELECT {keyed}, {a} AS token FROM identity_input_old UNION ALL SELECT {keyed}, {b} FROM identity_input_old
+            UNION ALL
+            SELECT {keyed}, {a} AS token FROM identity_input_new UNION ALL SELECT {keyed}, {b} FROM identity_input_new)
+        WHERE {not_null} AND token IS NOT NULL""")
+    on_moved = " AND ".join(f"v.{alias} = r.{alias}" for alias in keys + ["token"])
+    _run(con, f"""
+        CREATE OR REPLACE TEMP TABLE identity_cross_sizes AS
+        SELECT r.* EXCLUDE (unique_id), count(*) AS n FROM (
+            SELECT unique_id, {keyed}, {a} AS token FROM identity_splink_rows
+            UNION ALL SELECT unique_id, {keyed}, {b} FROM identity_splink_rows) r
+        JOIN identity_cross_moved v ON {on_moved}
+        GROUP BY ALL""")
+    for side, column in zip(rule.cross, _block_columns(rule)):
+        on = " AND ".join(f"s.{alias} = r.{alias}" for alias in keys + ["token"])
+        _run(con, f"""
+            UPDATE identity_splink_rows p SET {column} = u.block
+            FROM (
+                SELECT r.unique_id,
+                       CASE WHEN s.n <= {cap} THEN hash({index}, {', '.join(f'r.{k}' for k in keys)}, r.token) END AS block
+                FROM (SELECT unique_id, {keyed}, {side} AS token FROM identity_splink_rows) r
+                JOIN identity_cross_sizes s ON {on}
+            ) u
+            WHERE p.unique_id = u.unique_id AND p.{column} IS DISTINCT FROM u.block""")

@@ -1,0 +1,7 @@
+-- The Splink input identity resolution keeps between runs (bountyguard/identity/kept_input.py) holds
+-- normalised names. After a `forget`, the whole of it goes, with the name-part counts it was kept
+-- with: the next resolution builds it again from the erased data. (An ingest's repeated erasure needs
+-- nothing here: it overwrites the restored values before any resolution reads them.)
+DROP TABLE IF EXISTS identity_splink_rows;
+DELETE FROM identity_input_state;
+DELETE FROM identity_token_counts;
