@@ -81,17 +81,20 @@ def splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full
 def _update(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> int:
     """Bring identity_splink_rows up to date with identity_keyed; returns how many records changed."""
     columns = ", ".join(_INPUT_COLUMNS)
-    differs = " OR ".join(f"b.{c} IS DISTINCT FROM p.{c}" for c in _INPUT_COLUMNS)
     # a record without any name part has no rarest part, and the build from scratch leaves it out
     _run(con, f"""
-        CREATE OR REPLACE TEMP TABLE identity_input_base AS
+        CREATE OR REPLACE TEMP VIEW identity_input_base AS
         SELECT unique_id, {columns} FROM identity_keyed
         WHERE name_key IS NOT NULL AND coalesce(list_count(name_tokens), 0) > 0""")
+    # compared by a digest of the attributes: two narrow columns to join, not every attribute of every
+    # record on both sides (as touched_records.sql finds the records to score)
     _run(con, f"""
         CREATE OR REPLACE TEMP TABLE identity_input_changed AS
-        SELECT coalesce(b.unique_id, p.unique_id) AS unique_id
-        FROM identity_input_base b FULL JOIN identity_splink_rows p ON p.unique_id = b.unique_id
-        WHERE b.unique_id IS NULL OR p.unique_id IS NULL OR {differs}""")
+        WITH now AS (SELECT unique_id, hash({columns}) AS digest FROM identity_input_base),
+        kept AS (SELECT unique_id, hash({columns}) AS digest FROM identity_splink_rows)
+        SELECT coalesce(now.unique_id, kept.unique_id) AS unique_id
+        FROM now FULL JOIN kept ON kept.unique_id = now.unique_id
+        WHERE now.unique_id IS NULL OR kept.unique_id IS NULL OR now.digest <> kept.digest""")
     changed = con.execute("SELECT count(*) FROM identity_input_changed").fetchall()[0][0]
     if not changed:
         return 0
