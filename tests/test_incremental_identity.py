@@ -59,6 +59,8 @@ def test_a_new_record_bridging_two_persons_merges_them(con):
     _add_candidate(con, "c-kat-b", KATHARINA_B)
     stats = _resolve(con)
     assert stats["resolution"] == "incremental" and stats["touched_records"] == 1 and stats["kept_links"] > 0
+    # only the persons the new record's links reach are clustered again: A's, C's and B itself
+    assert stats["clustering"] == "incremental" and stats["clustered_records"] == 3
     persons = persons_by_record(con)
     assert persons["candidate", "c-kat-a"] == persons["candidate", "c-kat-b"] == persons["candidate", "c-kat-c"]
     assert _equals_full(con)
@@ -72,6 +74,8 @@ def test_a_correction_that_removes_the_link_splits_the_person(con):
                 "WHERE candidate_id = 'c-kat-b'", [T1])
     stats = _resolve(con)
     assert stats["resolution"] == "incremental" and stats["touched_records"] == 1
+    # the whole former person is clustered again, and nobody else
+    assert stats["clustering"] == "incremental" and stats["clustered_records"] == 3
     persons = persons_by_record(con)
     assert persons["candidate", "c-kat-a"] != persons["candidate", "c-kat-b"]
     assert persons["candidate", "c-kat-a"] != persons["candidate", "c-kat-c"]
@@ -287,3 +291,29 @@ def test_a_record_without_stored_keys_stops_the_resolution(con, monkeypatch):
     monkeypatch.setattr(resolve, "run_sql_file", losing_a_row)
     with pytest.raises(BountyguardError, match="1 record\\(s\\) without stored keys"):
         _resolve(con)
+
+
+def test_persons_a_resolution_did_not_publish_are_clustered_again_in_full(con):
+    from bountyguard.db import run_sql_file
+
+    assert _resolve(con)["clustering"] == "incremental"  # nothing changed: the kept persons stand
+    run_sql_file(con, "identity/fallback_persons.sql")  # a failed run's one-record persons
+    stats = _resolve(con)
+    assert stats["clustering"] == "full"
+    assert _equals_full(con)
+    # interrupted between taking the state row and putting it back
+    con.execute("DELETE FROM identity_persons_state")
+    assert _resolve(con)["clustering"] == "full"
+
+
+def test_a_change_to_one_record_of_a_person_clusters_that_person_again_and_nobody_else(con):
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    _resolve(con)
+    # C moves to B's town: C's published row changes, the links stay
+    con.execute("UPDATE candidates SET city = 'Freiburg', updated_at = ? WHERE candidate_id = 'c-kat-c'", [T1])
+    stats = _resolve(con)
+    # C's person (A, B and C) is clustered again: without A and B, its links would reach outside
+    assert stats["clustering"] == "incremental" and stats["clustered_records"] == 3
+    persons = persons_by_record(con)
+    assert persons["candidate", "c-kat-a"] == persons["candidate", "c-kat-b"] == persons["candidate", "c-kat-c"]
+    assert _equals_full(con)

@@ -53,7 +53,8 @@ _WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_loo
                 "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_input_base",
                 "identity_input_changed", "identity_input_old", "identity_input_new", "identity_token_delta",
                 "identity_token_counts_moved", "identity_rarest_moved", "identity_cross_moved",
-                "identity_cross_sizes", "identity_record_digests",
+                "identity_cross_sizes", "identity_changed_ends", "identity_person_nodes", "identity_person_edges",
+                "identity_person_rows", "identity_record_digests",
                 "identity_scoring_input", "identity_scoring_partners", "identity_kept_links",
                 "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links", "identity_clusters")
 
@@ -418,25 +419,64 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, se
     """)
 
 
-def _cluster(con: duckdb.DuckDBPyConnection) -> None:
-    """Connected components over all links (Splink's SQL implementation, deterministic)."""
+def _cluster(con: duckdb.DuckDBPyConnection, nodes: str = "identity_keyed", edges: str = "identity_all_links") -> None:
+    """identity_clusters: connected components of the nodes over the edges (Splink's SQL
+    implementation, deterministic)."""
     from splink import DuckDBAPI
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-    n_links = con.execute("SELECT count(*) FROM identity_all_links").fetchall()[0][0]
+    n_links = con.execute(f"SELECT count(*) FROM {edges}").fetchall()[0][0]
     if n_links == 0:
-        _run(con, "CREATE OR REPLACE TEMP TABLE identity_clusters "
-                    "AS SELECT unique_id, unique_id AS cluster_id FROM identity_keyed")
+        _run(con, f"CREATE OR REPLACE TEMP TABLE identity_clusters "
+                  f"AS SELECT unique_id, unique_id AS cluster_id FROM {nodes}")
         return
     db = DuckDBAPI(con)
-    nodes = db.register("identity_keyed", table_name="identity_nodes")
-    edges = db.register("identity_all_links", table_name="identity_edges")
+    node_table = db.register(nodes, table_name="identity_nodes")
+    edge_table = db.register(edges, table_name="identity_edges")
     clusters = cluster_pairwise_predictions_at_threshold(
-        nodes, edges, db_api=db, node_id_column_name="unique_id",
+        node_table, edge_table, db_api=db, node_id_column_name="unique_id",
         edge_id_column_name_left="unique_id_l", edge_id_column_name_right="unique_id_r",
     )
     _run(con, f"CREATE OR REPLACE TEMP TABLE identity_clusters AS "
                 f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
+
+
+def _persons(con: duckdb.DuckDBPyConnection, full: bool) -> dict[str, Any]:
+    """person_records and person_links from identity_all_links. When the last resolution's persons
+    are kept (identity_persons_state) and this one is not `full`, only the persons of records whose
+    row or links changed are clustered again (sql/identity/person_changes.sql); the rest keep theirs,
+    as a full clustering would give them. The state row leaves first and comes back last: a
+    resolution interrupted in between, or persons replaced by fallback_persons.sql, cluster in full."""
+    kept = not full and con.execute("SELECT count(*) FROM identity_persons_state").fetchall()[0][0] == 1
+    con.execute("DELETE FROM identity_persons_state")
+    incremental = False
+    if kept:
+        run_sql_file(con, "identity/person_changes.sql")
+        outside = con.execute("""
+            SELECT count(*) FROM identity_person_edges
+            WHERE unique_id_l NOT IN (SELECT unique_id FROM identity_person_nodes)
+               OR unique_id_r NOT IN (SELECT unique_id FROM identity_person_nodes)""").fetchall()[0][0]
+        incremental = outside == 0
+        if outside:  # cannot happen by construction; recompute every person rather than trust it
+            log.warning("identity: %d links reach outside the persons to recompute; clustering all records",
+                        outside)
+    if incremental:
+        _cluster(con, "identity_person_nodes", "identity_person_edges")
+        run_sql_file(con, "identity/person_rows.sql")
+        _run(con, """DELETE FROM person_records
+                     WHERE record_type || ':' || record_id IN (
+                         SELECT unique_id FROM identity_changed_ends UNION SELECT unique_id FROM identity_person_nodes)""")
+        _run(con, "INSERT INTO person_records SELECT * FROM identity_person_rows ORDER BY record_type, record_id")
+    else:
+        _run(con, "CREATE OR REPLACE TEMP TABLE identity_person_nodes AS SELECT unique_id FROM identity_keyed")
+        _cluster(con)
+        run_sql_file(con, "identity/person_rows.sql")
+        _run(con, "CREATE OR REPLACE TABLE person_records AS "
+                  "SELECT * FROM identity_person_rows ORDER BY record_type, record_id")
+    run_sql_file(con, "identity/person_links.sql")
+    con.execute("INSERT INTO identity_persons_state VALUES (true)")
+    reclustered = con.execute("SELECT count(*) FROM identity_person_nodes").fetchall()[0][0]
+    return {"clustering": "incremental" if incremental else "full", "clustered_records": reclustered}
 
 
 def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full: bool = False,
@@ -536,9 +576,10 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
             UNION ALL
             SELECT * FROM identity_fuzzy_links
         """)
-        _cluster(con)
-        run_sql_file(con, "identity/person_tables.sql")
+        stats.update(_persons(con, full))
         stats["cluster_seconds"] = round(time.perf_counter() - phase, 2)
+        log.info("identity: %s clustering of %d records in %.1f s", stats["clustering"],
+                 stats["clustered_records"], stats["cluster_seconds"])
     records, persons = con.execute(
         "SELECT count(*), count(DISTINCT person_id) FROM person_records").fetchall()[0]
     stats["records"] = records

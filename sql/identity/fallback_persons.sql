@@ -7,3 +7,6 @@ FROM referrers
 UNION ALL
 SELECT 'candidate', candidate_id, 'candidate:' || candidate_id, NULL, NULL
 FROM candidates;
+
+-- these persons are not a resolution's: the next one clusters every record again
+DELETE FROM identity_persons_state;

@@ -98,3 +98,9 @@ CREATE TABLE IF NOT EXISTS identity_token_counts (
     token VARCHAR NOT NULL,
     n BIGINT NOT NULL
 );
+
+-- One row while person_records and person_links are those of the last completed resolution, so that
+-- the next one clusters again only the persons its changes touch (bountyguard/identity/resolve.py).
+CREATE TABLE IF NOT EXISTS identity_persons_state (
+    kept BOOLEAN NOT NULL
+);
