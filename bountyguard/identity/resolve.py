@@ -541,7 +541,8 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
 
     Scores probabilistic links only for records touched since the last resolution (kept in the same
     database) unless `full`, or the model, settings or versions changed since: then all of them. Either
-    way the result is the same (the exact links and the clusters are recomputed in full: cheap SQL).
+    way the result is the same (the exact links are recomputed in full, and the persons of every record
+    whose row or links changed are clustered again).
 
     Returns counts only: records, persons, merged persons, links by rule, the model used, whether the
     resolution was full or incremental, how many records it scored, and timings.
