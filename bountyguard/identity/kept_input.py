@@ -100,7 +100,8 @@ def _update(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> int:
         return 0
     # the changed records as kept (old) and as they are now (new)
     _run(con, """CREATE OR REPLACE TEMP TABLE identity_input_old AS
-                 SELECT * FROM identity_splink_rows WHERE unique_id IN (SELECT unique_id FROM identity_input_changed)""")
+                 SELECT * FROM identity_splink_rows
+                 WHERE unique_id IN (SELECT unique_id FROM identity_input_changed)""")
     _run(con, """CREATE OR REPLACE TEMP TABLE identity_input_new AS
                  SELECT * FROM identity_input_base WHERE unique_id IN (SELECT unique_id FROM identity_input_changed)""")
     _update_token_counts(con)
@@ -223,7 +224,8 @@ def _update_cross_blocks(con: duckdb.DuckDBPyConnection, rule: _BlockingRule, in
             UPDATE identity_splink_rows p SET {column} = u.block
             FROM (
                 SELECT r.unique_id,
-                       CASE WHEN s.n <= {cap} THEN hash({index}, {', '.join(f'r.{k}' for k in keys)}, r.token) END AS block
+                       CASE WHEN s.n <= {cap}
+                            THEN hash({index}, {', '.join(f'r.{k}' for k in keys)}, r.token) END AS block
                 FROM (SELECT unique_id, {keyed}, {side} AS token FROM identity_splink_rows) r
                 JOIN identity_cross_sizes s ON {on}
             ) u

@@ -50,11 +50,11 @@ log = logging.getLogger("bountyguard.identity")
 
 # Internal working tables: TEMP so they never land in the pipeline's database file.
 _WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_looked_up", "identity_raw_values",
-                "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links", "identity_splink_input", "identity_input_base",
-                "identity_input_changed", "identity_input_old", "identity_input_new", "identity_token_delta",
-                "identity_token_counts_moved", "identity_rarest_moved", "identity_cross_moved",
-                "identity_cross_sizes", "identity_changed_ends", "identity_person_nodes", "identity_person_edges",
-                "identity_person_rows", "identity_record_digests",
+                "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links",
+                "identity_splink_input", "identity_input_base", "identity_input_changed", "identity_input_old",
+                "identity_input_new", "identity_token_delta", "identity_token_counts_moved",
+                "identity_rarest_moved", "identity_cross_moved", "identity_cross_sizes", "identity_changed_ends",
+                "identity_person_nodes", "identity_person_edges", "identity_person_rows", "identity_record_digests",
                 "identity_scoring_input", "identity_scoring_partners", "identity_kept_links",
                 "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links", "identity_clusters")
 
@@ -419,7 +419,8 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, se
     """)
 
 
-def _cluster(con: duckdb.DuckDBPyConnection, nodes: str = "identity_keyed", edges: str = "identity_all_links") -> None:
+def _cluster(con: duckdb.DuckDBPyConnection, nodes: str = "identity_keyed",
+             edges: str = "identity_all_links") -> None:
     """identity_clusters: connected components of the nodes over the edges (Splink's SQL
     implementation, deterministic)."""
     from splink import DuckDBAPI
@@ -465,7 +466,8 @@ def _persons(con: duckdb.DuckDBPyConnection, full: bool) -> dict[str, Any]:
         run_sql_file(con, "identity/person_rows.sql")
         _run(con, """DELETE FROM person_records
                      WHERE record_type || ':' || record_id IN (
-                         SELECT unique_id FROM identity_changed_ends UNION SELECT unique_id FROM identity_person_nodes)""")
+                         SELECT unique_id FROM identity_changed_ends
+                         UNION SELECT unique_id FROM identity_person_nodes)""")
         _run(con, "INSERT INTO person_records SELECT * FROM identity_person_rows ORDER BY record_type, record_id")
     else:
         _run(con, "CREATE OR REPLACE TEMP TABLE identity_person_nodes AS SELECT unique_id FROM identity_keyed")

@@ -3,8 +3,9 @@
 
 -- the normalised key of every distinct raw value (name, e-mail, phone with its region and city, IBAN
 -- and its masked form, city, profile URL), versioned by normalize.KEYS_VERSION; values no record holds
--- any more are removed at the next sweep (sql/identity/records.sql). No raw value is stored: a value is found by raw_hash, its HMAC under the
--- matching key key_id (bountyguard/matching_keys.py), and the e-mail, phone and IBAN keys are such
+-- any more are removed at the next sweep (sql/identity/records.sql). No raw value is stored: a value
+-- is found by raw_hash, its HMAC under the matching key key_id (bountyguard/matching_keys.py), and the
+-- e-mail, phone and IBAN keys are such
 -- HMACs of the normalised value too (sql/identity/records.sql). One row per (version, key_id, kind,
 -- raw_hash, context): only values not cached yet are inserted. No primary key: its index cost two
 -- thirds of caching a first load's keys (bountyguard/pipeline.py drops it from older files).
