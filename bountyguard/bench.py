@@ -11,8 +11,9 @@ daily runs decide exactly what a full recompute of the same data decides.
 3. After a daily run (every one, or the last only, or none: --check) it merges the snapshot and the
    increments so far into one landing folder (a key's latest version winning, as ingest upserts),
    screens it in a fresh DuckDB file as of the same date, and compares the two runs (`compare_runs`).
-   The fresh file starts with the daily file's stored identity model: the model is part of a run's
-   state (bountyguard/identity/__init__.py), retrained on a schedule, not per run.
+   The fresh file starts with the daily file's stored identity model and anomaly model: models are
+   part of a run's state (bountyguard/identity/__init__.py, detectors/anomaly.py), fitted on a
+   schedule, not per run. The fresh file has no kept anomaly scores: it scores every person.
 4. Prints one table per run and writes `--json FILE`: {"referrals", "days", "machine", "platform",
    "runs": [one object per run: kind (full|daily), day, as_of, wall_s, cpu_s, peak_rss_mb, db_bytes,
    equals_full (null when not checked), comparison, steps]}.
@@ -291,15 +292,17 @@ def compare_runs(db_a: Path, run_a: str, db_b: Path, run_b: str) -> dict:
     return out
 
 
-def _copy_identity_model(source: Path, target: Path) -> None:
+def _copy_models(source: Path, target: Path) -> None:
     con = duckdb.connect(str(target))
     try:
         from bountyguard.db import run_sql_file
 
         run_sql_file(con, "schema/identity.sql")
+        run_sql_file(con, "schema/anomaly.sql")
         con.execute(f"ATTACH '{source}' AS daily (READ_ONLY)")
-        # the model with the term frequencies frozen with it (not the resolution state: a full recompute)
-        for table in ("identity_model", "identity_model_term_frequencies"):
+        # the model with the term frequencies frozen with it, and the anomaly model with the persons it
+        # was fitted on (not the resolution state, not the kept anomaly scores: a full recompute)
+        for table in ("identity_model", "identity_model_term_frequencies", "anomaly_model", "anomaly_reference"):
             con.execute(f"INSERT INTO {table} SELECT * FROM daily.{table}")
     finally:
         con.close()
@@ -307,14 +310,14 @@ def _copy_identity_model(source: Path, target: Path) -> None:
 
 def recompute(screen_run, out: Path, root: Path, day: int, as_of: str, daily_db: Path) -> tuple[Path, str]:
     """Screen the snapshot merged with days 1..day in a fresh DuckDB file under `out`, starting from
-    the daily file's stored identity model. `screen_run(db, landing, as_of)` runs the pipeline and
+    the daily file's stored identity and anomaly models. `screen_run(db, landing, as_of)` runs the pipeline and
     returns the run id. Returns (the fresh file, its run id)."""
     snapshot = out / "landing"
     merge_snapshot([root / "landing", *(day_folder(root, d) for d in range(1, day + 1))], snapshot)
     db = out / "full.duckdb"
     for stale in db.parent.glob("full.*"):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
-    _copy_identity_model(daily_db, db)
+    _copy_models(daily_db, db)
     return db, screen_run(db, snapshot, as_of)
 
 

@@ -41,7 +41,7 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for schema in ("tables", "runs", "identity", "privacy", "run_metrics"):
+    for schema in ("tables", "runs", "identity", "privacy", "run_metrics", "anomaly"):
         run_sql_file(con, f"schema/{schema}.sql")
     _drop_primary_keys(con)
 

@@ -55,6 +55,8 @@ def forget(db: str | Path, by: str, reason: str, person: str | None = None, reco
                 [record_type, record_id, person, by.strip(), reason.strip(), dt.datetime.now(dt.timezone.utc)])
         erase_forgotten(con)
         run_sql_file(con, "privacy/drop_kept_input.sql")
+        run_sql_file(con, "schema/anomaly.sql")  # (a file written by an older version lacks these tables)
+        run_sql_file(con, "privacy/drop_anomaly_model.sql")
         con.execute("COMMIT")
         con.execute("CHECKPOINT")  # write the erasure into the database file, not only its WAL
     finally:

@@ -55,6 +55,12 @@ def test_forget_a_person_erases_their_data_and_keeps_decisions_and_audit(screene
     con = duckdb.connect(str(db), read_only=True)
     person = con.execute("SELECT person_id FROM person_records WHERE record_id = 'R1'").fetchone()[0]
     con.close()
+    # a kept anomaly model holds behaviour features per person (this population is too small for one)
+    con = duckdb.connect(str(db))
+    con.execute("INSERT INTO anomaly_model VALUES ('referrer', 'f', DATE '2026-06-30', 60, 0.9, [1.0])")
+    con.execute("INSERT INTO anomaly_reference VALUES ('referrer', ?, [3.0])", [person])
+    con.execute("INSERT INTO anomaly_scores VALUES ('referrer', ?, 42, 0.99)", [person])
+    con.close()
     assert cli.main(["forget", "--db", str(db), "--person", person, "--by", "dpo", "--reason", "request 2026-07"]) == 0
     assert "forgot 2 records: candidate:K1, referrer:R1" in capsys.readouterr().out
     text = every_value(db)
@@ -67,6 +73,10 @@ def test_forget_a_person_erases_their_data_and_keeps_decisions_and_audit(screene
         ("candidate", "K1", "dpo", "request 2026-07"), ("referrer", "R1", "dpo", "request 2026-07")]
     con.close()
     assert decisions(db) == before  # the published decisions are untouched
+    con = duckdb.connect(str(db), read_only=True)
+    assert [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("anomaly_model", "anomaly_reference", "anomaly_scores")] == [0, 0, 0]  # the next run fits
+    con.close()
 
     # the next run reads the OLD landing file again: the data stays erased
     assert cli.main(["run", "--landing", str(landing), "--db", str(db), "--as-of", AS_OF]) in (0, 3)

@@ -8,8 +8,10 @@ snapshot merged with every increment so far (a key's latest version winning, as 
 "Identical" (bench.compare_runs): the set of (payout_id, decision, reasons) of the two runs is equal;
 so are the flags (flag_id, pattern, entity type and id, person, severity, score, evidence) and every
 record's person_id. Run ids and report digests differ by construction and are not compared. The
-fresh file starts from the daily file's stored identity model: the model is part of the state,
-retrained on a schedule (bountyguard/identity/__init__.py), so both runs resolve with the same one.
+fresh file starts from the daily file's stored identity model and anomaly model: models are part of
+the state, fitted on a schedule (bountyguard/identity/__init__.py, detectors/anomaly.py), so both runs
+resolve and score with the same ones. The daily file rescores only the persons whose behaviour
+features changed; the fresh one scores everyone, so equal flags mean the kept scores are right.
 
 The increments are 2% of the platform a day (not the benchmark's 0.1%), so every day changes
 decisions: new hires and payouts, stints that ended yesterday (early exits: voids), payouts the
@@ -51,6 +53,15 @@ def _decisions(db, run_id):
         con.close()
 
 
+def _anomaly_fits(db):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [(e, str(d)) for e, d in con.execute(
+            "SELECT entity, fitted_as_of FROM anomaly_model ORDER BY entity").fetchall()]
+    finally:
+        con.close()
+
+
 def _recording_resolutions(monkeypatch) -> list[dict]:
     """The identity statistics of every resolution from now on (the pipeline looks resolve_persons up
     when it runs)."""
@@ -88,6 +99,8 @@ def test_daily_runs_decide_what_a_full_recompute_of_the_same_data_decides(tmp_pa
                               "identities_differing": 0, "equals_full": True}
         decisions = _decisions(daily_db, run_id)
         assert decisions == _decisions(full_db, full_run)
+        # the anomaly flags came from the model fitted at the full load, not from a fit of the day
+        assert _anomaly_fits(daily_db) == [(entity, bench_platform.AS_OF) for entity in ("candidate", "referrer")]
         # the day matters: the decisions are many, of several kinds, and not yesterday's
         assert len(decisions) > 50 and {"release", "void", "hold"} <= {d for _, d, _ in decisions}
         assert decisions != previous

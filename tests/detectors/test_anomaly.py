@@ -8,7 +8,8 @@ import random
 import duckdb
 import pytest
 
-from detectors.anomaly import AnomalyDetector
+from detectors.anomaly import AnomalyDetector, Reference, _rank_in, forget_model
+from bountyguard import models
 from tests.builders import Platform, run_detector
 
 AS_OF = dt.date(2026, 6, 30)
@@ -225,8 +226,10 @@ def test_scores_are_deterministic_whatever_the_row_order(population):
     # the same facts stored in another physical order: features are sorted by person before fitting
     for table, key in (("stints", "hire_id"), ("referral_facts", "referral_id"), ("person_records", "record_id")):
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} ORDER BY md5({key} || 'x')")
+    forget_model(con)  # fitted and scored again from the reordered rows, not read from the kept scores
     again = AnomalyDetector.from_config()
     assert run_detector(again, con) == flags
+    assert again.refitted_ == {"referrer": True, "candidate": True}
     assert again.scores_ == detector.scores_
 
 
@@ -251,3 +254,132 @@ def test_hbos_is_compiled_into_numba_s_disk_cache_and_scores_as_pyod_does():
     model = HBOS(n_bins=10).fit(X)
     plain = swapped.py_func(X, model.bin_edges_, model.hist_, 10, model.alpha, model.tol)
     assert np.allclose(model.decision_scores_, -plain.sum(axis=1))  # PyOD inverts: outliers score high
+
+
+# -- the kept model: fitted on a schedule, scoring only the persons whose features changed -------------
+
+def test_the_reference_scores_its_own_rows_exactly_as_pyod_does():
+    """A person is scored on their own against the reference (PyOD's ECOD/COPOD would fit again on the
+    reference plus the scored rows). For the reference's own rows the raw scores must equal PyOD's
+    decision_scores_ to the bit, and the ranks scipy's, or a first run would rank differently from
+    every release before the model was kept."""
+    import numpy as np
+    from pyod.models.copod import COPOD
+    from pyod.models.ecod import ECOD
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(11)
+    X = np.column_stack([rng.integers(0, 5, 400), rng.exponential(30, 400), rng.normal(size=400),
+                         rng.integers(0, 2, 400)]).astype(float)  # ties, skew both ways, a binary column
+    X[:4] *= 9
+    detector = AnomalyDetector.from_config(models=["ecod", "copod", "hbos", "iforest"])
+    reference = Reference(X, detector)
+    Z = np.sign(X) * np.log1p(np.abs(X))
+    raw, _ = reference._raw(Z)
+    for name, model in (("ecod", ECOD()), ("copod", COPOD()), ("hbos", detector._model("hbos")),
+                        ("iforest", detector._model("iforest"))):
+        assert np.array_equal(raw[name], model.fit(Z).decision_scores_), name
+        assert np.array_equal(_rank_in(np.sort(raw[name]), raw[name]), rankdata(raw[name]) / len(X)), name
+    # a row the reference does not hold is scored against the same distribution, whoever comes with it
+    new = np.array([[2.0, 30.0, 0.1, 1.0], [40.0, 900.0, 5.0, 0.0]])
+    alone = [reference.score(new[i:i + 1])[0][0] for i in range(2)]
+    assert np.array_equal(reference.score(new)[0], np.array(alone))
+    assert alone[1] > 0.95 > alone[0]
+
+
+@pytest.fixture(scope="module")
+def screened_once():
+    """A small population screened once: the model is fitted and every person scored."""
+    platform = build_population(seed=4, n_honest=60, n_abusers=3)
+    con = duckdb.connect()
+    platform.load(con, as_of=str(AS_OF))
+    detector = AnomalyDetector.from_config(entities=("referrer",))
+    flags = run_detector(detector, con)
+    assert detector.refitted_ == {"referrer": True} and detector.n_scored_["referrer"] == detector.n_persons_["referrer"]
+    yield con, platform, flags
+    con.close()
+
+
+@pytest.fixture()
+def kept(screened_once):
+    """The population screened once; what a test changes is rolled back after it."""
+    con = screened_once[0]
+    con.execute("BEGIN TRANSACTION")
+    yield screened_once
+    con.execute("ROLLBACK")
+
+
+def _again(con, **overrides):
+    detector = AnomalyDetector.from_config(entities=("referrer",), **overrides)
+    return detector, run_detector(detector, con)
+
+
+def test_a_run_on_unchanged_features_scores_nobody_and_flags_the_same(kept):
+    con, _, flags = kept
+    detector, again = _again(con)
+    assert detector.refitted_ == {"referrer": False} and detector.n_scored_ == {"referrer": 0}
+    assert again == flags
+
+
+def test_only_the_persons_whose_features_changed_are_scored_and_the_result_equals_scoring_everyone(kept):
+    con, _, _ = kept
+    # a day later one honest referrer refers a lot: only that person's features change (windows of a
+    # day later move nobody else's in this population; asserted below, not assumed)
+    models.enter_run(con, "test", str(AS_OF + dt.timedelta(days=1)))
+    run_detector(AnomalyDetector.from_config(entities=("referrer",)), con)  # the day's drift, if any
+    rows = [(f"RFX{i}", "RH001", f"KX{i}", "J1-30", f"{AS_OF}T09:00:00Z") for i in range(12)]
+    con.executemany("INSERT INTO referral_facts (referral_id, referrer_id, candidate_id, job_id, referred_at, "
+                    "referrer_person_id, candidate_person_id) VALUES (?, ?, ?, ?, ?, 'referrer:RH001', "
+                    "'candidate:' || ?)", [r + (r[2],) for r in rows])
+    detector, incremental = _again(con)
+    assert detector.refitted_ == {"referrer": False}
+    assert detector.n_scored_ == {"referrer": 1} and list(detector.scores_["referrer"]) == ["referrer:RH001"]
+    con.execute("DELETE FROM anomaly_scores")  # the same model, every person scored afresh
+    everyone, full = _again(con)
+    assert everyone.n_scored_["referrer"] == everyone.n_persons_["referrer"] and not everyone.refitted_["referrer"]
+    assert incremental == full
+    assert everyone.scores_["referrer"]["referrer:RH001"] == detector.scores_["referrer"]["referrer:RH001"]
+
+
+def test_the_model_is_fitted_again_on_schedule_on_growth_and_on_new_settings(kept):
+    con, platform, _ = kept
+    models.enter_run(con, "test", str(AS_OF + dt.timedelta(days=6)))
+    assert _again(con)[0].refitted_ == {"referrer": False}
+    models.enter_run(con, "test", str(AS_OF + dt.timedelta(days=7)))  # refit_days = 7
+    assert _again(con)[0].refitted_ == {"referrer": True}
+    assert _again(con)[0].refitted_ == {"referrer": False}
+    assert _again(con, top_share=0.05)[0].refitted_ == {"referrer": True}  # another fingerprint
+    assert _again(con, top_share=0.05, refit_days=0)[0].refitted_ == {"referrer": True}  # 0: every run
+    # a rerun of an earlier day never uses a model fitted later
+    models.enter_run(con, "test", str(AS_OF))
+    assert _again(con, top_share=0.05)[0].refitted_ == {"referrer": True}
+    # the population grew by more than refit_after_growth
+    n = con.execute("SELECT count(*) FROM referrer_behaviour").fetchone()[0]
+    con.executemany("INSERT INTO referral_facts (referral_id, referrer_id, candidate_id, job_id, referred_at, "
+                    "referrer_person_id, candidate_person_id) VALUES (?, ?, 'KN', 'J1-30', ?, ?, 'candidate:KN')",
+                    [(f"RFN{i}", f"RN{i}", f"{AS_OF}T09:00:00Z", f"referrer:RN{i}") for i in range(n // 4)])
+    con.executemany("INSERT INTO referrers SELECT * REPLACE (? AS referrer_id) FROM referrers WHERE referrer_id = 'RH001'",
+                    [(f"RN{i}",) for i in range(n // 4)])
+    assert _again(con, top_share=0.05)[0].refitted_ == {"referrer": True}
+
+
+def test_while_anomaly_flags_can_hold_payouts_the_model_is_fitted_every_run(kept):
+    con, _, _ = kept
+    for _ in range(2):
+        detector, _ = _again(con, hold_threshold=0.99)
+        assert detector.refitted_ == {"referrer": True}
+
+
+def test_above_reference_size_the_model_is_fitted_on_a_fixed_sample_and_scores_everyone(kept):
+    con, _, _ = kept
+    detector, flags = _again(con, reference_size=40, top_share=0.1)
+    n = detector.n_persons_["referrer"]
+    assert detector.refitted_ == {"referrer": True} and detector.n_scored_["referrer"] == n > 40
+    assert con.execute("SELECT count(*) FROM anomaly_reference").fetchone()[0] == 40
+    sample = con.execute("SELECT list(person_id ORDER BY person_id) FROM anomaly_reference").fetchone()[0]
+    # about the top tenth of everyone, by a cut-off taken from the sample
+    assert 0.03 * n <= len(flags) <= 0.25 * n
+    forget_model(con)
+    again, same = _again(con, reference_size=40, top_share=0.1)
+    assert same == flags
+    assert con.execute("SELECT list(person_id ORDER BY person_id) FROM anomaly_reference").fetchone()[0] == sample

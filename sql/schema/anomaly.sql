@@ -1,0 +1,32 @@
+-- The anomaly detector's model, kept between runs (detectors/anomaly.py): it is fitted on a schedule,
+-- not daily, and a daily run scores only the persons whose behaviour features changed.
+
+-- one row per scored population (referrer, candidate): when and under which settings it was fitted,
+-- how many persons it saw, the combined score from which a person is flagged (the top `top_share` of
+-- the population at the fit), and the population's feature medians (named in the evidence)
+CREATE TABLE IF NOT EXISTS anomaly_model (
+    entity VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    fitted_as_of DATE NOT NULL,
+    population BIGINT NOT NULL,
+    cutoff DOUBLE NOT NULL,
+    medians DOUBLE[] NOT NULL
+);
+
+-- the persons the models were fitted on (every person, up to `reference_size`; above it a fixed
+-- sample by the hash of the person id) with their feature values at the fit: refitting on the same
+-- rows gives the same models, so no pickled object is stored
+CREATE TABLE IF NOT EXISTS anomaly_reference (
+    entity VARCHAR NOT NULL,
+    person_id VARCHAR NOT NULL,
+    features DOUBLE[] NOT NULL
+);
+
+-- each person's latest score under the model, with the hash of the feature values it was computed
+-- from: a person whose features hash the same keeps the score, everybody else is scored again
+CREATE TABLE IF NOT EXISTS anomaly_scores (
+    entity VARCHAR NOT NULL,
+    person_id VARCHAR NOT NULL,
+    features_hash UBIGINT NOT NULL,
+    score DOUBLE NOT NULL
+);
