@@ -53,6 +53,7 @@ import json, logging, sys, time
 _t0 = time.perf_counter()
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 logging.getLogger("bountyguard.identity").setLevel(logging.INFO)  # its phases, in steps.log
+logging.getLogger("detectors.anomaly").setLevel(logging.INFO)  # model kept or fitted, persons scored
 import bountyguard.pipeline as pipeline
 import bountyguard.identity as identity
 import bountyguard.models as models
@@ -166,7 +167,8 @@ def _slim(step: dict) -> dict:
     elif step["step"] == "validate":
         r = {"success": r["success"], "evaluated": r.get("evaluated")}
     elif step["step"] == "detect":
-        r = {"flags": r["flags"], "identity": {k: v for k, v in r["identity"].items() if not isinstance(v, dict)}}
+        r = {"flags": r["flags"], "identity": {k: v for k, v in r["identity"].items() if not isinstance(v, dict)},
+             "anomaly": r.get("anomaly")}
     elif step["step"] == "publish":
         r = {"status": r["status"], "flag_counts": r["flag_counts"], "decision_counts": r["decision_counts"]}
     return {**step, "result": r}

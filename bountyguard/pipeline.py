@@ -268,7 +268,8 @@ def detect(db: str | Path, run_id: str) -> dict:
             log.info("detector %s: %d flags", detector.pattern, len(rows))
             checkpoint(f"detect.flagged.{detector.pattern}")
         run.mark(con, "detected")
-        return {"flags": counts, "identity": identity_stats}
+        anomaly = [d.stats_ for d in detectors if d.pattern == "anomaly"]
+        return {"flags": counts, "identity": identity_stats, "anomaly": anomaly[0] if anomaly else None}
     finally:
         con.close()
 

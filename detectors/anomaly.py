@@ -181,6 +181,14 @@ class AnomalyDetector(Detector):
         return json.dumps({"params": self.params, "features": names, "pyod": version("pyod"),
                            "numpy": np.__version__, "duckdb": duckdb.__version__}, sort_keys=True, default=str)
 
+    @property
+    def stats_(self) -> dict:
+        """Per population after `detect`: whether the model was fitted or kept, how many persons were
+        scored and how many there are (the detect step's result, in the run's log and the bench)."""
+        return {entity: {"model": "fitted" if self.refitted_[entity] else "kept",
+                         "scored_persons": self.n_scored_[entity], "persons": self.n_persons_[entity]}
+                for entity in self.refitted_}
+
     # -- the detector -----------------------------------------------------------------------------------
     def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:
         from bountyguard.db import run_sql_file

@@ -31,6 +31,10 @@ def test_bench_runs_a_full_load_and_daily_runs_and_checks_them_against_a_full_re
         assert list(steps) == ["start_run", "ingest", "validate", "detect", "decide", "publish"]
         assert "identity:total" in steps["detect"]["parts"]  # the library's names the benchmark times still exist
         assert steps["publish"]["result"]["status"] == "clean"
+    # the anomaly model is fitted at the full load and kept by the daily runs, which score fewer persons
+    anomaly = [{s["step"]: s for s in r["steps"]}["detect"]["result"]["anomaly"] for r in runs]
+    assert [sorted({e["model"] for e in a.values()}) for a in anomaly] == [["fitted"], ["kept"], ["kept"]]
+    assert all(e["scored_persons"] < e["persons"] for a in anomaly[1:] for e in a.values()), anomaly
     assert runs[0]["equals_full"] is None and runs[1]["equals_full"] is None  # --check last: the last day only
     assert runs[2]["equals_full"] is True, runs[2]["comparison"]
     assert runs[2]["comparison"]["decisions"] > 0
