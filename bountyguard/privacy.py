@@ -40,6 +40,7 @@ def forget(db: str | Path, by: str, reason: str, person: str | None = None, reco
     """Forget one person (every record the newest run gave that person_id) or one record
     ('referrer:R1', 'candidate:K1'). Returns the records erased."""
     from bountyguard.report import purge_expired_release_batches
+    from detectors.anomaly import forget_model
 
     if not (by or "").strip() or not (reason or "").strip():
         raise BountyguardError("forget: --by and --reason must not be empty (they are the audit trail)")
@@ -56,7 +57,7 @@ def forget(db: str | Path, by: str, reason: str, person: str | None = None, reco
         erase_forgotten(con)
         run_sql_file(con, "privacy/drop_kept_input.sql")
         run_sql_file(con, "schema/anomaly.sql")  # (a file written by an older version lacks these tables)
-        run_sql_file(con, "privacy/drop_anomaly_model.sql")
+        forget_model(con)  # the kept anomaly model holds behaviour features per person: the next run fits
         con.execute("COMMIT")
         con.execute("CHECKPOINT")  # write the erasure into the database file, not only its WAL
     finally:

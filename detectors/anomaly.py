@@ -157,10 +157,6 @@ class AnomalyDetector(Detector):
         return persons, X
 
     # -- scoring ----------------------------------------------------------------------------------------
-    def fit_reference(self, X: np.ndarray) -> "Reference":
-        """The ensemble fitted on these persons' features (rows in a fixed order)."""
-        return Reference(X, self)
-
     def _model(self, name: str):
         if name == "ecod":
             from pyod.models.ecod import ECOD
@@ -213,14 +209,11 @@ class AnomalyDetector(Detector):
             forget_model(con, entity)
             return []
         fingerprint = self.fingerprint(names)
-        kept = con.execute(
-            "SELECT fingerprint, fitted_as_of, population, cutoff, medians FROM anomaly_model WHERE entity = ?",
-            [entity]).fetchone()
+        kept = _kept_model(con, entity)
         as_of = con.execute("SELECT as_of FROM run_context").fetchone()[0]
         if not self._model_still_valid(kept, fingerprint, as_of, n):
             self._fit(con, entity, names, fingerprint, as_of, n)
-            kept = con.execute("SELECT fingerprint, fitted_as_of, population, cutoff, medians FROM anomaly_model "
-                               "WHERE entity = ?", [entity]).fetchone()
+            kept = _kept_model(con, entity)
             self.refitted_[entity] = True
         reference = self._load_reference(con, entity)
         self._score_changed(con, entity, names, reference)
@@ -246,7 +239,7 @@ class AnomalyDetector(Detector):
             f"(SELECT * FROM {table} ORDER BY md5(person_id), person_id LIMIT ?) ORDER BY person_id",
             [self.params["reference_size"]]).fetchnumpy()
         persons, X = self._matrix(cols, names)
-        reference = self.fit_reference(X)
+        reference = Reference(X, self)
         combined, _, _ = reference.score(X)
         # the top share of the population at the fit, as a score: who scores at least this is flagged
         k = math.floor(self.params["top_share"] * len(persons))
@@ -262,7 +255,7 @@ class AnomalyDetector(Detector):
     def _load_reference(self, con, entity: str) -> "Reference":
         rows = con.execute("SELECT features FROM anomaly_reference WHERE entity = ? ORDER BY person_id",
                            [entity]).fetchnumpy()["features"]
-        return self.fit_reference(np.array([list(r) for r in rows], dtype=np.float64))
+        return Reference(np.array([list(r) for r in rows], dtype=np.float64), self)
 
     def _score_changed(self, con, entity: str, names: list[str], reference: "Reference") -> None:
         """Score the persons without a kept score, or whose features no longer hash the same; forget
@@ -328,7 +321,7 @@ class AnomalyDetector(Detector):
         records = self._records(con, entity, record_type, persons.tolist())
         hold = self.holding_score
         rows = []
-        for rank, (i, top) in enumerate(zip(range(len(persons)), top_features), start=1):
+        for i, top in enumerate(top_features):
             person = persons[i]
             ids = records.get(person, [])
             if not ids:
@@ -338,7 +331,7 @@ class AnomalyDetector(Detector):
                 "person_id": person,
                 ids_key: ids,
                 "score": score,
-                "rank": rank,
+                "rank": i + 1,
                 "population": n,
                 "flagged_share": self.params["top_share"],
                 "model_scores": {m: round(float(s[i]), 4) for m, s in per_model.items()},
@@ -384,8 +377,15 @@ class AnomalyDetector(Detector):
 SCORING_CHUNK = 500_000
 
 
+def _kept_model(con, entity: str) -> tuple | None:
+    """(fingerprint, fitted_as_of, population, cutoff, medians) of the population's kept model."""
+    return con.execute("SELECT fingerprint, fitted_as_of, population, cutoff, medians FROM anomaly_model "
+                       "WHERE entity = ?", [entity]).fetchone()
+
+
 def forget_model(con, entity: str | None = None) -> None:
-    """Drop the kept model, reference and scores (of one population, or all): the next run fits."""
+    """Drop the kept model, reference and scores (of one population, or all): the next run fits.
+    `bountyguard forget` drops all of it: the reference holds the features of the forgotten person."""
     for table in ("anomaly_model", "anomaly_reference", "anomaly_scores"):
         if entity is None:
             con.execute(f"DELETE FROM {table}")
