@@ -168,7 +168,7 @@ def _slim(step: dict) -> dict:
         r = {"success": r["success"], "evaluated": r.get("evaluated")}
     elif step["step"] == "detect":
         r = {"flags": r["flags"], "identity": {k: v for k, v in r["identity"].items() if not isinstance(v, dict)},
-             "anomaly": r.get("anomaly")}
+             "anomaly": r.get("anomaly"), "features": r.get("features")}
     elif step["step"] == "publish":
         r = {"status": r["status"], "flag_counts": r["flag_counts"], "decision_counts": r["decision_counts"]}
     return {**step, "result": r}
@@ -264,8 +264,9 @@ def merge_snapshot(folders: list[Path], out: Path) -> None:
 def compare_runs(db_a: Path, run_a: str, db_b: Path, run_b: str) -> dict:
     """Whether two runs decided the same. `equals_full` compares the payout decisions exactly: the
     set of (payout_id, decision, reasons). Also counted, not part of equals_full: flags (pattern,
-    entity type and id, person, severity, score to 1e-9, evidence) and identities (every record's
-    person_id). Run ids and digests differ by construction (another run id, another validation
+    entity type and id, person, severity, score to 1e-9, evidence), identities (every record's
+    person_id) and the rows of the kept feature tables (stints, referral_facts; compare right after
+    the runs: they hold each file's latest run). Run ids and digests differ by construction (another run id, another validation
     history) and are not compared."""
     con = duckdb.connect()
     try:
@@ -281,12 +282,16 @@ def compare_runs(db_a: Path, run_a: str, db_b: Path, run_b: str) -> dict:
         flags = ("SELECT flag_id, pattern, entity_type, entity_id, person_id, severity, round(score, 9), evidence "
                  "FROM {db}.flags WHERE run_id = '{run}'")
         identities = "SELECT record_type, record_id, person_id FROM {db}.run_identities WHERE run_id = '{run}'"
+        # the kept feature tables hold the latest run's rows (bountyguard/incremental.py)
+        features = ("SELECT 'stints', hash(t) FROM {db}.stints t "
+                    "UNION ALL SELECT 'referral_facts', hash(t) FROM {db}.referral_facts t")
         out = {
             "decisions": con.execute(decisions.format(db="a", run=run_a).replace("SELECT payout_id, decision, reasons",
                                                                                   "SELECT count(*)")).fetchone()[0],
             "decisions_differing": differ(decisions),
             "flags_differing": differ(flags),
             "identities_differing": differ(identities),
+            "feature_rows_differing": differ(features),
         }
     finally:
         con.close()
@@ -419,7 +424,8 @@ def format_run(run: dict) -> str:
     if c is not None:
         lines.append(f"  equals full recompute: {'yes' if c['equals_full'] else 'NO'} ({c['decisions']:,} decisions, "
                      f"{c['decisions_differing']} differing; flags differing {c['flags_differing']}, "
-                     f"identities differing {c['identities_differing']}; recompute took {c['recompute_wall_s']:.0f} s)")
+                     f"identities differing {c['identities_differing']}, feature rows differing "
+                     f"{c.get('feature_rows_differing', 'not compared')}; recompute took {c['recompute_wall_s']:.0f} s)")
     return "\n".join(lines)
 
 

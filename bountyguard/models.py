@@ -6,6 +6,7 @@ declares what it reads:
     -- inputs: asof_hires, jobs, person_records
     -- config: anomaly            (optional: $parameters that come from this configuration section)
     -- materialized: temp_table   (optional: overrides the folder's default)
+    -- unique_key: hire_id         (optional: a table a run may update in place, row by key)
 
 How a model is stored is decided here, by its folder (`MATERIALIZED_BY_FOLDER`) or its header, never
 inside the SQL:
@@ -69,7 +70,7 @@ CONSUMERS = {
     "review_timeline": "review.snapshot (published for the case review)",
 }
 
-_HEADER = re.compile(r"^--\s*(inputs|config|materialized):\s*(.*)$", re.MULTILINE)
+_HEADER = re.compile(r"^--\s*(inputs|config|materialized|unique_key):\s*(.*)$", re.MULTILINE)
 _COMMENT = re.compile(r"--[^\n]*")
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _REFERENCE = re.compile(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\()", re.IGNORECASE)
@@ -89,6 +90,7 @@ class Model:
     config_sections: tuple[str, ...]
     materialized: str
     sql: str
+    unique_key: str | None = None
 
     @property
     def path(self) -> str:
@@ -121,7 +123,10 @@ def _parse(folder: str, name: str, text: str) -> Model:
     if ";" in body or re.match(r"\s*(CREATE|INSERT|UPDATE|DELETE|DROP)\b", body, re.IGNORECASE):
         raise ModelError(f"sql/{folder}/{name}.sql: a model is one SELECT (how it is stored is the runner's business)")
     sections = tuple(s.strip() for s in header.get("config", "").split(",") if s.strip())
-    return Model(name, folder, inputs, sections, materialized, text.strip().rstrip(";").rstrip())
+    unique_key = header.get("unique_key")
+    if unique_key and materialized != "table":
+        raise ModelError(f"sql/{folder}/{name}.sql: only a table has a unique_key")
+    return Model(name, folder, inputs, sections, materialized, text.strip().rstrip(";").rstrip(), unique_key)
 
 
 @lru_cache(maxsize=1)
@@ -202,16 +207,28 @@ def query(name: str, config: dict | None = None, params: dict | None = None) -> 
 
 
 def build(con: duckdb.DuckDBPyConnection, targets: list[str] | tuple[str, ...], config: dict | None = None,
-          params: dict | None = None, *, upstream: bool = True) -> list[str]:
+          params: dict | None = None, *, upstream: bool = True, changed: dict[str, str] | None = None) -> list[str]:
     """Build the targets and (with `upstream`) what they read, in dependency order, each stored as
-    its model says (query models are left to their consumers). Returns the models built."""
+    its model says (query models are left to their consumers). Returns the models built.
+    `changed`: model -> a table of the unique keys whose rows to rebuild; such a model is updated in
+    place (its other rows kept), as dbt builds an incremental model. Only the caller knows which keys
+    changed (bountyguard/incremental.py)."""
     built = []
     for name in build_order(targets) if upstream else [t for t in build_order(targets) if t in targets]:
         model = models()[name]
         if model.materialized == "query":
             continue
-        kind = {"view": "TEMP VIEW", "table": "TABLE", "temp_table": "TEMP TABLE"}[model.materialized]
-        con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{model.sql}", _params(model, config, params) or None)
+        values = _params(model, config, params) or None
+        if changed and name in changed:
+            key, keys = model.unique_key, changed[name]
+            if key is None:
+                raise ModelError(f"{model.path}: no `-- unique_key:` header, so it cannot be updated in place")
+            con.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {keys})")
+            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM (\n{model.sql}\n) WHERE {key} IN "
+                        f"(SELECT {key} FROM {keys})", values)
+        else:
+            kind = {"view": "TEMP VIEW", "table": "TABLE", "temp_table": "TEMP TABLE"}[model.materialized]
+            con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{model.sql}", values)
         built.append(name)
     return built
 

@@ -18,7 +18,7 @@ import duckdb
 from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
 from bountyguard.contract import DECISIONS
-from bountyguard import matching_keys, models, run_metrics, signing
+from bountyguard import incremental, matching_keys, models, run_metrics, signing
 from bountyguard.faults import checkpoint
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
@@ -41,7 +41,7 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for schema in ("tables", "runs", "identity", "privacy", "run_metrics", "anomaly"):
+    for schema in ("tables", "runs", "identity", "privacy", "run_metrics", "anomaly", "features"):
         run_sql_file(con, f"schema/{schema}.sql")
     _drop_primary_keys(con)
 
@@ -238,6 +238,8 @@ def detect(db: str | Path, run_id: str) -> dict:
 
     con, run = _open(db, run_id)
     try:
+        # before anything changes persons: the kept feature tables are this run's work from here on
+        base = incremental.start(con, run_id, run.as_of)
         identity_stats = resolve_persons(con, IdentityConfig.from_config(run.config))
         checkpoint("identity.resolved")
         con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
@@ -246,8 +248,12 @@ def detect(db: str | Path, run_id: str) -> dict:
         )
         checkpoint("identity.recorded")
         detectors = build_detectors(run.config)
-        # the features every detector reads, built once in dependency order (detectors build nothing)
-        models.build(con, sorted({m for d in detectors for m in d.required_models()}), config=run.config)
+        # the features every detector reads, built once in dependency order (detectors build nothing);
+        # stints and referral_facts only where their inputs changed since the run that built them
+        changed = incremental.changed_keys(con, run_id, run.as_of, base) if base else None
+        models.build(con, sorted({m for d in detectors for m in d.required_models()}), config=run.config,
+                     changed=changed)
+        incremental.finish(con, run_id, run.as_of, base)
         checkpoint("detect.features_built")
         con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
         counts = {}
@@ -269,7 +275,8 @@ def detect(db: str | Path, run_id: str) -> dict:
             checkpoint(f"detect.flagged.{detector.pattern}")
         run.mark(con, "detected")
         anomaly = [d.stats_ for d in detectors if d.pattern == "anomaly"]
-        return {"flags": counts, "identity": identity_stats, "anomaly": anomaly[0] if anomaly else None}
+        return {"flags": counts, "identity": identity_stats, "anomaly": anomaly[0] if anomaly else None,
+                "features": "incremental" if changed else "full"}
     finally:
         con.close()
 
@@ -407,8 +414,9 @@ def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> di
 
 def _fallback_persons(con) -> None:
     """Each record its own person: enough to decide holds when identity resolution could not run."""
+    incremental.forget(con)
     run_sql_file(con, "identity/fallback_persons.sql")
-    models.build(con, ["stints"])
+    models.build(con, ["stints", "referral_facts"])
 
 
 def fail_run(db: str | Path, run_id: str, error: str) -> dict | None:

@@ -38,6 +38,11 @@ def test_bench_runs_a_full_load_and_daily_runs_and_checks_them_against_a_full_re
     assert runs[0]["equals_full"] is None and runs[1]["equals_full"] is None  # --check last: the last day only
     assert runs[2]["equals_full"] is True, runs[2]["comparison"]
     assert runs[2]["comparison"]["decisions"] > 0
+    # the kept feature tables: built in full at the full load, updated in place by the daily runs,
+    # equal to the recompute's
+    assert [{s["step"]: s for s in r["steps"]}["detect"]["result"]["features"] for r in runs] == [
+        "full", "incremental", "incremental"]
+    assert runs[2]["comparison"]["feature_rows_differing"] == 0
     # the printed table names every run and the comparison; each step printed a line when it ended
     assert "equals full recompute: yes" in result.stdout
     assert "daily2" in result.stdout

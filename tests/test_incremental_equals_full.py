@@ -53,6 +53,14 @@ def _decisions(db, run_id):
         con.close()
 
 
+def _table_sizes(db, tables):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    finally:
+        con.close()
+
+
 def _anomaly_fits(db):
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -78,10 +86,27 @@ def _recording_resolutions(monkeypatch) -> list[dict]:
     return resolutions
 
 
+def _recording_feature_builds(monkeypatch) -> list[dict]:
+    """How many rows of each kept feature table every incremental build rebuilt."""
+    from bountyguard import incremental
+
+    builds, changed_keys = [], incremental.changed_keys
+
+    def recorded(con, *args):
+        tables = changed_keys(con, *args)
+        builds.append({name: con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]
+                       for name, keys in tables.items()})
+        return tables
+
+    monkeypatch.setattr(incremental, "changed_keys", recorded)
+    return builds
+
+
 def test_daily_runs_decide_what_a_full_recompute_of_the_same_data_decides(tmp_path, monkeypatch):
     root = tmp_path / "platform"
     _platform(root)
     resolutions = _recording_resolutions(monkeypatch)
+    feature_builds = _recording_feature_builds(monkeypatch)
     daily_db = tmp_path / "daily" / "bg.duckdb"
     _screen(daily_db, root / "landing", bench_platform.AS_OF)
     previous = None
@@ -92,11 +117,16 @@ def test_daily_runs_decide_what_a_full_recompute_of_the_same_data_decides(tmp_pa
         daily = resolutions[-1]
         assert (daily["model"], daily["resolution"]) == ("reused", "incremental")
         assert 0 < daily["touched_records"] < daily["fuzzy_records"] / 5 and daily["kept_links"] > 0
+        # stints and referral_facts were updated in place, a small part of each
+        assert len(feature_builds) == day
+        sizes = _table_sizes(daily_db, ("stints", "referral_facts"))
+        assert all(0 < feature_builds[-1][name] < sizes[name] / 5 for name in sizes), (feature_builds, sizes)
         full_db, full_run = bench.recompute(_screen, tmp_path / f"full-{day}", root, day, as_of, daily_db)
+        assert len(feature_builds) == day  # the recompute built them in full
         assert (resolutions[-1]["model"], resolutions[-1]["resolution"]) == ("reused", "full")
         comparison = bench.compare_runs(daily_db, run_id, full_db, full_run)
         assert comparison == {**comparison, "decisions_differing": 0, "flags_differing": 0,
-                              "identities_differing": 0, "equals_full": True}
+                              "identities_differing": 0, "feature_rows_differing": 0, "equals_full": True}
         decisions = _decisions(daily_db, run_id)
         assert decisions == _decisions(full_db, full_run)
         # the anomaly flags came from the model fitted at the full load, not from a fit of the day

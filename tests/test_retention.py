@@ -80,7 +80,10 @@ def test_the_file_grows_by_a_bounded_amount_per_daily_run(screened):
     sizes = screened["sizes"]
     full = sizes[0]
     growth = [b - a for a, b in zip(sizes[1:], sizes[2:])]
-    assert all(g <= 0.1 * full for g in growth), (full, growth)
+    # DuckDB allocates 256 KiB blocks, 1.4% of this small file each: a table updated in place
+    # (stints, referral_facts) may take a block more one day and give it back the next (measured:
+    # +8, -6, +2 blocks), so two blocks of slack
+    assert all(g <= 0.1 * full + 2 * 262144 for g in growth), (full, growth)
 
 
 def test_an_older_file_gets_its_keyed_tables_rebuilt_without_the_keys_and_keeps_every_row(tmp_path):

@@ -31,7 +31,9 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, folder: Path, co
     """Build the review models for `run_id` on a connection that entered the run, and write them."""
     out = Path(folder) / FOLDER
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
-    models.build(con, list(TABLES.values()), config=config, params={"run_id": run_id})
+    # the features they read (stints, referral_facts) are the run's, built by its detect step, as
+    # the decide step reads them: rebuilding them here cost a full build per publish
+    models.build(con, list(TABLES.values()), config=config, params={"run_id": run_id}, upstream=False)
     for name, model in TABLES.items():
         path = out / (name + ".parquet")
         con.execute(f"COPY {model} TO '{path}' (FORMAT parquet)")

@@ -153,24 +153,28 @@ candidate_as_referrer AS (
     HAVING count(DISTINCT referrer_person_id) = 1
         OR count(DISTINCT referrer_person_id) FILTER (WHERE same_city) = 1
 ),
-edges AS (
+referral_pairs AS (
     SELECT f.referrer_person_id AS from_person,
            coalesce(a.referrer_person_id, f.candidate_person_id) AS to_person,
-           list(f.referral_id ORDER BY f.referred_at, f.referral_id) AS referral_ids,
-           count(f.hire_id) AS hires,
-           bool_or(a.referrer_person_id IS NOT NULL) AS by_name
+           f.referral_id, f.referred_at, f.hire_id,
+           a.referrer_person_id IS NOT NULL AS by_name
     FROM referral_facts f
     LEFT JOIN candidate_as_referrer a ON a.candidate_person_id = f.candidate_person_id
     WHERE f.referrer_person_id <> coalesce(a.referrer_person_id, f.candidate_person_id)
-    GROUP BY ALL
 ),
 both_roles AS (
-    SELECT from_person AS person_id FROM edges
+    SELECT from_person AS person_id FROM referral_pairs
     INTERSECT
-    SELECT to_person FROM edges
+    SELECT to_person FROM referral_pairs
 )
-SELECT e.*
-FROM edges e
-WHERE e.from_person IN (SELECT person_id FROM both_roles)
-  AND e.to_person IN (SELECT person_id FROM both_roles)
-ORDER BY e.from_person, e.to_person
+-- each edge's referrals listed only for the edges kept: listing them for every pair before the
+-- filter cost half of the query (at one million referrals, a million lists to keep 25,000)
+SELECT from_person, to_person,
+       list(referral_id ORDER BY referred_at, referral_id) AS referral_ids,
+       count(hire_id) AS hires,
+       bool_or(by_name) AS by_name
+FROM referral_pairs
+WHERE from_person IN (SELECT person_id FROM both_roles)
+  AND to_person IN (SELECT person_id FROM both_roles)
+GROUP BY from_person, to_person
+ORDER BY from_person, to_person

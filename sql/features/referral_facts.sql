@@ -1,7 +1,9 @@
 -- One row per referral known on the as-of date, with the persons behind it, the company it was for
 -- and, where it led to one, its hire and payout.
 -- A referral's hire and payout are taken from its stint.
+-- Kept between runs: a daily run rebuilds only the rows whose inputs changed (bountyguard/incremental.py).
 -- inputs: asof_referrals, jobs, person_records, stints
+-- unique_key: referral_id
 WITH
 referral_hires AS (
     SELECT referral_id, min(hire_id) AS hire_id FROM stints WHERE referral_id IS NOT NULL GROUP BY referral_id

@@ -1,7 +1,9 @@
 -- One row per hire known on the as-of date: who worked where, from when to when, relative to the
 -- job's guarantee period, who referred them and which payout it carries. Persons, not records:
 -- candidate_person_id / referrer_person_id come from identity resolution (person_records).
+-- Kept between runs: a daily run rebuilds only the rows whose inputs changed (bountyguard/incremental.py).
 -- inputs: asof_hires, asof_referrals, companies, jobs, payouts, person_records
+-- unique_key: hire_id
 WITH
 hire_payouts AS (
     SELECT hire_id, min(payout_id) AS payout_id FROM payouts GROUP BY hire_id

@@ -11,12 +11,31 @@ referred_stints AS (
     WHERE referral_id IS NOT NULL
       AND started_at >= (SELECT as_of FROM run_context) - to_months(CAST($window_months AS INTEGER))
 ),
-farmed_candidates AS (
+farmed_counts AS (
+    -- the thresholds on counts alone first: building every candidate's list of stints before the
+    -- HAVING cost most of the rule (at one million referrals, lists for 186,000 persons to keep a few)
     SELECT
         candidate_person_id,
         count(*) AS placements,
         count(DISTINCT company_id) AS companies,
-        count(*) FILTER (WHERE exit_after_guarantee) AS exits_after_guarantee,
+        count(*) FILTER (WHERE exit_after_guarantee) AS exits_after_guarantee
+    FROM referred_stints
+    GROUP BY candidate_person_id
+    HAVING count(*) >= $min_placements
+       AND count(*) FILTER (WHERE exit_after_guarantee) >= $min_exits_after_guarantee
+       -- the rhythm is the scheme: a farmed expert never leaves before the guarantee end (the bounty
+       -- would be lost), so most ended stints end just after it; a job-hopper's exits after a
+       -- guarantee end are a coincidence among early and late ones
+       AND count(*) FILTER (WHERE exit_after_guarantee)
+           >= $min_share_of_exits_after_guarantee * count(*) FILTER (WHERE ended_at IS NOT NULL)
+       AND count(DISTINCT company_id) >= 2
+),
+farmed_candidates AS (
+    SELECT
+        candidate_person_id,
+        any_value(c.placements) AS placements,
+        any_value(c.companies) AS companies,
+        any_value(c.exits_after_guarantee) AS exits_after_guarantee,
         max(candidate_id ORDER BY started_at) AS latest_candidate_id,
         list(DISTINCT candidate_id ORDER BY candidate_id) AS candidate_ids,
         list(DISTINCT chained_from ORDER BY chained_from) FILTER (WHERE chained_from IS NOT NULL)
@@ -29,15 +48,8 @@ farmed_candidates AS (
             'bounty_amount': bounty_amount, 'currency': currency
         } ORDER BY started_at, hire_id) AS stints
     FROM referred_stints
+    JOIN farmed_counts c USING (candidate_person_id)
     GROUP BY candidate_person_id
-    HAVING count(*) >= $min_placements
-       AND count(*) FILTER (WHERE exit_after_guarantee) >= $min_exits_after_guarantee
-       -- the rhythm is the scheme: a farmed expert never leaves before the guarantee end (the bounty
-       -- would be lost), so most ended stints end just after it; a job-hopper's exits after a
-       -- guarantee end are a coincidence among early and late ones
-       AND count(*) FILTER (WHERE exit_after_guarantee)
-           >= $min_share_of_exits_after_guarantee * count(*) FILTER (WHERE ended_at IS NOT NULL)
-       AND count(DISTINCT company_id) >= 2
 ),
 candidate_flags AS (
     SELECT

@@ -1,0 +1,95 @@
+"""The feature tables kept between runs: a daily run rebuilds only the rows whose inputs changed.
+
+`stints` (one row per hire) and `referral_facts` (one row per referral) are the largest feature
+tables, and each of their rows is a function of a few rows of the platform's data and of identity
+resolution's persons (sql/features/stints.sql, referral_facts.sql). A run that follows the run which
+last built them rebuilds, by key, only the hires and referrals whose inputs differ from what that run
+saw (sql/incremental/changed_rows.sql); every other row is what a full build would write again.
+Everything downstream (chained stints, behaviour features, the rules) still reads the whole tables.
+
+Fail closed, towards the full build: the state row (sql/schema/features.sql) leaves before the
+tables are touched and comes back only when both are rebuilt, so a run that stopped halfway, a run
+as of an earlier date, other SQL (the fingerprint), persons the run did not resolve (fallback
+persons), or a base run whose identities were pruned all mean a full build. So do FULL_BUILD_EVERY
+incremental builds in a row: DuckDB keeps the rows a run deletes in place until their row group is
+rewritten, and a full build writes the tables without them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+
+import duckdb
+
+from bountyguard import models
+from bountyguard.db import run_sql_file, sql_text
+
+log = logging.getLogger(__name__)
+
+# model -> the temp table of the keys a run rebuilds (made by sql/incremental/changed_rows.sql)
+KEPT = {"stints": "changed_hires", "referral_facts": "changed_referrals"}
+
+# incremental builds between two full ones (identity resolution sweeps its key cache as often)
+FULL_BUILD_EVERY = 7
+
+
+def fingerprint() -> str:
+    """The SQL the kept rows were built with (the models and what they read, and the change rules),
+    and the engine: other SQL may build other rows, so a new fingerprint means a full build."""
+    import duckdb as engine
+
+    digest = hashlib.sha256(engine.__version__.encode())
+    for name in models.build_order(list(KEPT)):
+        digest.update(models.models()[name].sql.encode())
+    digest.update(sql_text("incremental/changed_rows.sql").encode())
+    return digest.hexdigest()
+
+
+def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict | None:
+    """The run whose tables this run may build on, or None for a full build. Reads the state row and
+    removes it: from here until `finish`, the tables are this run's work in progress."""
+    rows = con.execute(
+        "SELECT run_id, as_of, fingerprint, loaded_runs, builds_since_full FROM feature_state").fetchall()
+    con.execute("DELETE FROM feature_state")
+    if len(rows) != 1:
+        return None
+    base_run, base_as_of, base_fingerprint, loaded_runs, builds_since_full = rows[0]
+    why_full = (
+        "other SQL or engine" if base_fingerprint != fingerprint()
+        else f"{builds_since_full} incremental builds in a row" if builds_since_full >= FULL_BUILD_EVERY
+        else "the tables are as of a later date" if base_as_of > as_of
+        else "the same run again" if base_run == run_id
+        else "the base run's identities were pruned" if not con.execute(
+            "SELECT count(*) FROM run_identities WHERE run_id = ?", [base_run]).fetchone()[0]
+        else None)
+    if why_full:
+        log.info("features: full build (%s)", why_full)
+        return None
+    return {"base_run_id": base_run, "base_as_of": base_as_of, "loaded_runs": list(loaded_runs),
+            "builds_since_full": builds_since_full}
+
+
+def changed_keys(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: dict) -> dict[str, str]:
+    """Find the hires and referrals to rebuild (this run's identities must be in run_identities);
+    returns the `changed` argument of models.build."""
+    run_sql_file(con, "incremental/changed_rows.sql", {**base, "run_id": run_id, "as_of": as_of})
+    counts = {name: con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0] for name, keys in KEPT.items()}
+    log.info("features: rebuilding %s since run %s",
+             ", ".join(f"{n:,} rows of {name}" for name, n in counts.items()), base["base_run_id"])
+    return dict(KEPT)
+
+
+def finish(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: dict | None) -> None:
+    """Both tables now hold this run's rows (built on `base`, or in full): record it. The loaded
+    runs are every run that has ingested (rows are loaded with the step that marks it); one writer at
+    a time, so none can load while this run holds the file."""
+    since_full = base["builds_since_full"] + 1 if base else 0
+    con.execute("DELETE FROM feature_state")
+    con.execute("INSERT INTO feature_state SELECT ?, ?, ?, coalesce(list(run_id ORDER BY run_id), []), ? "
+                "FROM runs WHERE step <> 'started'", [run_id, as_of, fingerprint(), since_full])
+
+
+def forget(con: duckdb.DuckDBPyConnection) -> None:
+    """The tables no longer match any run's persons (fallback persons): the next run builds in full."""
+    con.execute("DELETE FROM feature_state")

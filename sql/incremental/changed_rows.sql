@@ -1,0 +1,70 @@
+-- Which hires and referrals a daily run rebuilds in stints and referral_facts (bountyguard/
+-- incremental.py): those whose inputs differ from what the run that last built the tables ($base_run_id,
+-- as of $base_as_of) saw. A row of stints reads its hire, the hire's job and company, its referral,
+-- the persons of its candidate and referrer records and the hire's payouts; a row of referral_facts
+-- reads its referral, the referral's job, the persons of its two records and the referral's stint.
+-- Inputs differ when
+--   a row was loaded since (ingest upserts; no platform row is ever deleted, `forget` only blanks
+--   personal fields, which reach these tables only through persons);
+--   the as-of date moved past a date that decides what is known (sql/staging/: a referral or hire
+--   made, a hire ended);
+--   a record's person changed (run_identities of the base run and of this one).
+-- The sets may hold more than changed; rebuilding an unchanged row rebuilds the same row.
+
+CREATE OR REPLACE TEMP TABLE changed_loaded_runs AS
+SELECT run_id FROM runs WHERE NOT list_contains($loaded_runs::VARCHAR[], run_id);
+
+CREATE OR REPLACE TEMP TABLE changed_person_records AS
+WITH
+persons_now AS (
+    SELECT record_type, record_id, person_id FROM run_identities WHERE run_id = $run_id
+),
+persons_at_base AS (
+    SELECT record_type, record_id, person_id FROM run_identities WHERE run_id = $base_run_id
+)
+SELECT record_type, record_id FROM (SELECT * FROM persons_now EXCEPT SELECT * FROM persons_at_base)
+UNION
+SELECT record_type, record_id FROM (SELECT * FROM persons_at_base EXCEPT SELECT * FROM persons_now);
+
+CREATE OR REPLACE TEMP TABLE changed_jobs AS
+SELECT job_id FROM jobs
+WHERE _loaded_run_id IN (SELECT run_id FROM changed_loaded_runs)
+   OR company_id IN (SELECT company_id FROM companies
+                     WHERE _loaded_run_id IN (SELECT run_id FROM changed_loaded_runs));
+
+CREATE OR REPLACE TEMP TABLE changed_referral_rows AS
+SELECT referral_id, referrer_id FROM referrals
+WHERE _loaded_run_id IN (SELECT run_id FROM changed_loaded_runs)
+   -- made after the base's as-of day, up to this one's (asof_referrals)
+   OR (referred_at >= $base_as_of::DATE + INTERVAL 1 DAY AND referred_at < $as_of::DATE + INTERVAL 1 DAY)
+   OR job_id IN (SELECT job_id FROM changed_jobs)
+   OR referrer_id IN (SELECT record_id FROM changed_person_records WHERE record_type = 'referrer')
+   OR candidate_id IN (SELECT record_id FROM changed_person_records WHERE record_type = 'candidate');
+
+CREATE OR REPLACE TEMP TABLE changed_payouts AS
+SELECT payout_id, hire_id FROM payouts
+WHERE _loaded_run_id IN (SELECT run_id FROM changed_loaded_runs);
+
+CREATE OR REPLACE TEMP TABLE changed_hires AS
+SELECT hire_id FROM hires
+WHERE _loaded_run_id IN (SELECT run_id FROM changed_loaded_runs)
+   -- agreed, or ended, after the base's as-of day, up to this one's (asof_hires)
+   OR (hired_at >= $base_as_of::DATE + INTERVAL 1 DAY AND hired_at < $as_of::DATE + INTERVAL 1 DAY)
+   OR (ended_at > $base_as_of::DATE AND ended_at <= $as_of::DATE)
+   OR job_id IN (SELECT job_id FROM changed_jobs)
+   OR candidate_id IN (SELECT record_id FROM changed_person_records WHERE record_type = 'candidate')
+   OR referral_id IN (SELECT referral_id FROM changed_referral_rows)
+   OR hire_id IN (SELECT hire_id FROM changed_payouts)
+UNION
+-- a payout moved to another hire: the hire it left (its stint names it) changes too
+SELECT hire_id FROM stints WHERE payout_id IN (SELECT payout_id FROM changed_payouts);
+
+CREATE OR REPLACE TEMP TABLE changed_referrals AS
+SELECT referral_id FROM changed_referral_rows
+UNION
+-- the referrals whose stint changes: the one a changed hire's stint names now, and the one it named
+SELECT referral_id FROM hires
+WHERE hire_id IN (SELECT hire_id FROM changed_hires) AND referral_id IS NOT NULL
+UNION
+SELECT referral_id FROM stints
+WHERE hire_id IN (SELECT hire_id FROM changed_hires) AND referral_id IS NOT NULL;

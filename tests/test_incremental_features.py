@@ -1,0 +1,123 @@
+"""stints and referral_facts kept between runs (bountyguard/incremental.py): a daily run rebuilds only
+the rows whose inputs changed, and the tables then hold what a full build would.
+
+Each case is a way a row changes without its own row being loaded again, the ones the generated
+platform of test_incremental_equals_full.py does not make: the as-of date passing an exit or a hire
+dated ahead, a new record that merges persons (an old hire's candidate person changes), a payout
+moved from one hire to another. The oracle is the models' own SQL, run in full on the same data.
+"""
+import datetime as dt
+
+import duckdb
+
+from bountyguard import incremental, models, pipeline
+from bountyguard.config import defaults
+from tests.builders import Platform
+
+DAY1, DAY2 = "2024-06-01", "2024-06-03"
+
+
+def _first_day() -> Platform:
+    p = Platform()
+    p.job("J1", "CO1")
+    p.job("J2", "CO2")
+    # the exit on 2 June is dated ahead on 1 June: known from the run as of 3 June
+    p.referred_hire("1", "R1", "C1", "J1", started="2024-03-01", ended="2024-06-02")
+    # referred and hired on 2 June, loaded the day before (a platform that writes ahead)
+    p.referred_hire("2", "R2", "C2", "J2", started="2024-07-01", referred="2024-06-02T08:00:00Z",
+                    hired="2024-06-02T15:00:00Z")
+    p.add("candidates", candidate_id="C5", full_name="Lena Fischer", email="lena.fischer@example.org")
+    p.referred_hire("3", "R3", "C5", "J1", started="2024-02-01")
+    p.add("hires", hire_id="H6", candidate_id="C5", job_id="J2", hired_at="2023-05-01T10:00:00Z",
+          started_at="2023-06-01", ended_at="2023-12-31", end_reason="resigned")  # hired directly
+    p.add("referrals", referral_id="RF7", referrer_id="R1", candidate_id="C5", job_id="J2",
+          referred_at="2024-05-01T10:00:00Z")  # not hired
+    p.referred_hire("4", "R4", "C6", "J1", started="2024-01-15")
+    p.referred_hire("5", "R4", "C7", "J2", started="2024-01-20")
+    return p
+
+
+def _second_day() -> Platform:
+    p = Platform()
+    # a new record of Lena Fischer, with her e-mail: one person, now anchored on the new record
+    p.add("candidates", candidate_id="C0", full_name="Lena Fischer", email="lena.fischer@example.org")
+    # the platform moves payout P4 to hire H5 (booked on the wrong hire)
+    p.add("payouts", payout_id="P4", hire_id="H5", referral_id="RF5", referrer_id="R4", amount="1000.00",
+          eligible_at="2024-04-19", updated_at="2024-06-02T09:00:00Z")
+    return p
+
+
+def _stored_and_full(db, run_id, as_of, table):
+    """(rows only in the stored table, rows only in a full build of it), on the same data."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        models.enter_run(con, run_id, as_of)
+        sql, params = models.query(table, config=defaults())
+        only = [con.execute(f"SELECT * FROM ({a}) EXCEPT ALL SELECT * FROM ({b})", params or None).fetchall()
+                for a, b in ((f"SELECT * FROM main.{table}", sql), (sql, f"SELECT * FROM main.{table}"))]
+        return tuple(only)
+    finally:
+        con.close()
+
+
+def _stint(db, hire_id):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT candidate_person_id, ended_at, payout_id FROM stints WHERE hire_id = ?",
+                           [hire_id]).fetchone()
+    finally:
+        con.close()
+
+
+def test_a_daily_run_updates_the_kept_feature_tables_to_what_a_full_build_gives(tmp_path, monkeypatch):
+    db = tmp_path / "bg.duckdb"
+    assert pipeline.run(_first_day().write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
+    before = {h: _stint(db, h) for h in ("H1", "H2", "H3", "H4", "H5", "H6")}
+    assert before["H1"][1] is None and before["H2"] is None  # not known yet on 1 June
+    assert (before["H4"][2], before["H5"][2]) == ("P4", "P5")
+
+    rebuilt = []
+    changed_keys = incremental.changed_keys
+
+    def recorded(con, *args):
+        tables = changed_keys(con, *args)
+        rebuilt.append({name: sorted(r[0] for r in con.execute(f"SELECT * FROM {keys}").fetchall())
+                        for name, keys in tables.items()})
+        return tables
+
+    monkeypatch.setattr(incremental, "changed_keys", recorded)
+    summary = pipeline.run(_second_day().write_landing(tmp_path / "day2"), db, DAY2)
+    assert summary["status"] == "clean", summary.get("message")
+
+    # the run updated the tables in place, and only the hires and referrals whose inputs changed
+    assert rebuilt == [{"stints": ["H1", "H2", "H3", "H4", "H5", "H6"],
+                        "referral_facts": ["RF1", "RF2", "RF3", "RF4", "RF5", "RF7"]}]
+    after = {h: _stint(db, h) for h in before}
+    assert str(after["H1"][1]) == "2024-06-02" and after["H2"] is not None
+    # Lena Fischer's person is anchored on her new record, in her referred and her direct hire
+    assert after["H3"][0] == after["H6"][0] != before["H3"][0]
+    assert (after["H4"][2], after["H5"][2]) == (None, "P4")
+    for table in ("stints", "referral_facts"):
+        assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table
+
+
+def test_a_run_with_nothing_to_build_on_builds_in_full(tmp_path):
+    db = tmp_path / "bg.duckdb"
+    landing = _first_day().write_landing(tmp_path / "day1")
+    pipeline.run(landing, db, DAY1)
+    con = duckdb.connect(str(db))
+    try:
+        assert con.execute("SELECT count(*) FROM feature_state").fetchone()[0] == 1
+        assert incremental.start(con, "another", dt.date(2024, 5, 1)) is None  # as of an earlier date
+        # start() removed the row: a run that stops before finish() leaves none to build on
+        assert con.execute("SELECT count(*) FROM feature_state").fetchone()[0] == 0
+        assert incremental.start(con, "another", dt.date.fromisoformat(DAY2)) is None
+        # after FULL_BUILD_EVERY incremental builds the next one is full (rows deleted in place go)
+        run_id = con.execute("SELECT max(run_id) FROM runs").fetchone()[0]
+        day2 = dt.date.fromisoformat(DAY2)
+        for since_full, builds_on_it in ((incremental.FULL_BUILD_EVERY - 1, True),
+                                         (incremental.FULL_BUILD_EVERY, False)):
+            incremental.finish(con, run_id, dt.date.fromisoformat(DAY1), {"builds_since_full": since_full - 1})
+            assert (incremental.start(con, "another", day2) is not None) is builds_on_it
+    finally:
+        con.close()
