@@ -55,8 +55,10 @@ def forget(db: str | Path, by: str, reason: str, person: str | None = None, reco
                 "INSERT OR IGNORE INTO forgotten_records VALUES (?, ?, ?, ?, ?, ?)",
                 [record_type, record_id, person, by.strip(), reason.strip(), dt.datetime.now(dt.timezone.utc)])
         erase_forgotten(con)
+        # (a file written by an older version lacks some of the kept state's tables)
+        for schema in ("identity", "anomaly"):
+            run_sql_file(con, f"schema/{schema}.sql")
         run_sql_file(con, "privacy/drop_kept_input.sql")
-        run_sql_file(con, "schema/anomaly.sql")  # (a file written by an older version lacks these tables)
         forget_model(con)  # the kept anomaly model holds behaviour features per person: the next run fits
         con.execute("COMMIT")
         con.execute("CHECKPOINT")  # write the erasure into the database file, not only its WAL

@@ -228,14 +228,15 @@ def test_only_the_published_tables_are_left_behind(resolved):
     tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     # plus the state kept between runs: the key cache and each record's stored keys, the trained model
     # (when there is one) with its term frequencies, and the last resolution's scored records and
-    # probabilistic links, the kept Splink input with its name-part counts, and the mark that the
-    # published persons are the last resolution's
+    # probabilistic links, its exact links with their records' key hashes, the kept Splink input with
+    # its name-part counts, and the mark that the published persons are the last resolution's
     assert tables == {"referrers", "candidates", "person_records", "person_links", "identity_key_hashes",
                       "identity_record_keys", "identity_lookup_state",
                       "identity_model", "identity_model_term_frequencies", "identity_resolution_state",
                       "identity_scored_records", "identity_fuzzy_link_state",
                       "identity_splink_rows", "identity_input_state", "identity_token_counts",
-                      "identity_persons_state"}
+                      "identity_persons_state", "identity_exact_state", "identity_exact_records",
+                      "identity_exact_link_state"}
 
 
 def test_person_ids_are_stable_across_runs_and_connections(resolved):

@@ -317,3 +317,42 @@ def test_a_change_to_one_record_of_a_person_clusters_that_person_again_and_nobod
     persons = persons_by_record(con)
     assert persons["candidate", "c-kat-a"] == persons["candidate", "c-kat-b"] == persons["candidate", "c-kat-c"]
     assert _equals_full(con)
+
+
+def test_exact_links_pair_again_only_the_key_groups_of_touched_records(con):
+    before = _links(con)
+    assert any(link[4] == "email" for link in before)
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    stats = _resolve(con)
+    # the new record's key group (C's mailbox) is paired again; every other exact link is kept
+    assert (stats["exact"], stats["exact_touched_records"]) == ("incremental", 1)
+    assert _equals_full(con)
+    stats = _resolve(con)
+    assert (stats["exact"], stats["exact_touched_records"]) == ("incremental", 0)
+    # a record that leaves a key group takes that group's links with it
+    con.execute("UPDATE candidates SET email = NULL, updated_at = ? WHERE candidate_id = 'c-kat-c'", [T1])
+    assert _resolve(con)["exact_touched_records"] == 1
+    assert not any({"c-kat-b", "c-kat-c"} <= {link[1], link[3]} for link in _links(con))
+    assert _equals_full(con)
+
+
+def test_a_key_group_growing_past_max_key_group_size_loses_the_links_of_its_untouched_members(con):
+    """Three records share a family mailbox and link; a fourth makes it a placeholder that links
+    nobody, the three untouched ones included."""
+    family = ("Jana Lindqvist", "familie@example.org", None, D(1990, 6, 1), "Kiel", None)
+    for n in range(3):
+        _add_candidate(con, f"c-family-{n}", family)
+    _resolve(con, max_key_group_size=3)
+    assert sum({link[1], link[3]} <= {f"c-family-{n}" for n in range(3)} for link in _links(con)) >= 3
+    _add_candidate(con, "c-family-3", family)
+    stats = _resolve(con, max_key_group_size=3)
+    assert (stats["exact"], stats["exact_touched_records"]) == ("incremental", 1)
+    assert not any(link[4] == "email" and link[1].startswith("c-family") for link in _links(con))
+    assert _equals_full(con, max_key_group_size=3)
+
+
+def test_other_exact_link_settings_or_a_lost_state_pair_every_key_group(con):
+    assert _resolve(con, max_key_group_size=40)["exact"] == "full"
+    assert _resolve(con, max_key_group_size=40)["exact"] == "incremental"
+    con.execute("DELETE FROM identity_exact_state")  # interrupted while saving its state
+    assert _resolve(con, max_key_group_size=40)["exact"] == "full"

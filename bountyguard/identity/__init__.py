@@ -49,11 +49,14 @@ the day's new data costs):
   (its fingerprint: the model with its term frequencies, the [identity] settings, key and library
   versions; a digest of each scored record's compared attributes and block keys; its probabilistic
   links). A run under the same fingerprint scores only pairs with a touched record (new, changed,
-  removed, or with moved block keys) and keeps the other links; exact links are always recomputed,
-  and the persons of every record whose published row or links changed are clustered again
+  removed, or with moved block keys) and keeps the other links, and the persons of every record
+  whose published row or links changed are clustered again
   (identity_persons_state marks person_records and person_links as the last resolution's), so
   persons merge and split as a full resolution would. `resolve_persons(..., full=True)`
   and any other fingerprint resolve in full; `bountyguard reresolve` (reresolve.py) compares the two.
+- identity_exact_state, identity_exact_records, identity_exact_link_state: the last resolution's
+  exact links with hashes of each record's keys and a digest of what a link compares; a run pairs
+  again only the key groups a touched record holds or held (sql/identity/exact_links.sql).
 - identity_splink_rows, identity_token_counts, identity_input_state: the Splink input (compared
   attributes, rarest name part, capped block keys) with its name-part counts, updated by the records
   that changed instead of rebuilt from every record (kept_input.py).

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from bountyguard import matching_keys, normalize
-from bountyguard.db import run_sql_file
+from bountyguard.db import run_sql_file, sql_text
 from bountyguard.errors import BountyguardError, ConfigError
 
 from bountyguard.identity.config import IdentityConfig
@@ -51,6 +51,7 @@ log = logging.getLogger("bountyguard.identity")
 # Internal working tables: TEMP so they never land in the pipeline's database file.
 _WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_looked_up", "identity_raw_values",
                 "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links",
+                "identity_exact_input", "identity_exact_touched", "identity_exact_groups", "identity_new_exact_links",
                 "identity_splink_input", "identity_input_base", "identity_input_changed", "identity_input_old",
                 "identity_input_new", "identity_token_delta", "identity_token_counts_moved",
                 "identity_rarest_moved", "identity_cross_moved", "identity_cross_sizes", "identity_changed_ends",
@@ -318,6 +319,25 @@ def _model_settings(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: 
     return settings
 
 
+def _exact_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: bool) -> dict[str, Any]:
+    """identity_exact_links: the links of exact keys. Only the key groups of records touched since the
+    last resolution are paired again (sql/identity/exact_links.sql), unless `full` or the kept state
+    was made under another fingerprint (this SQL, the macros, the settings, the versions)."""
+    params = {"max_key_group_size": config.max_key_group_size,
+              "contact_name_max_edits": config.contact_name_max_edits}
+    spec = {"sql": sql_text("identity/exact_links.sql"), "macros": _MACROS, "params": params,
+            "keys_version": normalize.KEYS_VERSION, "duckdb": duckdb.__version__}
+    fingerprint = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    stored = con.execute("SELECT fingerprint FROM identity_exact_state").fetchall()
+    incremental = not full and stored == [(fingerprint,)]
+    run_sql_file(con, "identity/exact_links.sql",
+                 {**params, "incremental": incremental, "exact_fingerprint": fingerprint})
+    touched, records = con.execute("SELECT (SELECT count(*) FROM identity_exact_touched), "
+                                   "(SELECT count(*) FROM identity_exact_input)").fetchall()[0]
+    return {"exact": "incremental" if incremental else "full", "exact_touched_records": touched,
+            "exact_records": records}
+
+
 def _resolution_fingerprint(con: duckdb.DuckDBPyConnection, config: IdentityConfig,
                             settings: dict[str, Any] | None) -> str:
     """Everything the links of untouched records depend on besides their own attributes: the model
@@ -542,9 +562,9 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
     """(Re)build person_records and person_links from the tables referrers and candidates.
 
     Scores probabilistic links only for records touched since the last resolution (kept in the same
-    database) unless `full`, or the model, settings or versions changed since: then all of them. Either
-    way the result is the same (the exact links are recomputed in full, and the persons of every record
-    whose row or links changed are clustered again).
+    database) unless `full`, or the model, settings or versions changed since: then all of them; pairs
+    exact keys again only in the key groups of touched records, on the same terms. Either way the
+    result is the same (the persons of every record whose row or links changed are clustered again).
 
     Returns counts only: records, persons, merged persons, links by rule, the model used, whether the
     resolution was full or incremental, how many records it scored, and timings.
@@ -563,12 +583,10 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
                  stats["looked_up_records"], "every record: sweep" if stats["key_sweep"] else "new or changed",
                  stats["normalised_values"], stats["normalise_seconds"])
         phase = time.perf_counter()
-        run_sql_file(con, "identity/exact_links.sql", {
-            "max_key_group_size": config.max_key_group_size,
-            "contact_name_max_edits": config.contact_name_max_edits,
-        })
+        stats.update(_exact_links(con, config, full))
         stats["exact_seconds"], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
-        log.info("identity: exact links in %.1f s", stats["exact_seconds"])
+        log.info("identity: %s exact links in %.1f s (%s of %d records touched)", stats["exact"],
+                 stats["exact_seconds"], stats["exact_touched_records"], stats["exact_records"])
         stats.update(_fuzzy_links(con, config, full))
         stats["fuzzy_seconds"], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
         log.info("identity: %s fuzzy links, %d scored, in %.1f s", stats["resolution"],

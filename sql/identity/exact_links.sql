@@ -12,9 +12,55 @@
 -- a city is read in the default country, which may be the wrong one.
 -- Keys held by more than max_key_group_size records are placeholders (test@test.de, 0000000) and link
 -- nothing. Pairs are formed within a key group: at most max_key_group_size^2 / 2 per key.
-CREATE OR REPLACE TEMP TABLE identity_exact_links AS
+--
+-- Kept between resolutions (identity_exact_records, identity_exact_link_state, valid with the one row
+-- of identity_exact_state under its fingerprint: this file, the macros and the settings): a link
+-- depends on the two records' keys, names, birth dates, cities and phones, and on the size of its key
+-- group, so a key group that no touched record holds now or held at the last resolution has the
+-- links it had. A record is touched when it is new, removed, or any of those attributes changed (a
+-- digest of them says so); only the touched records' key groups are paired again, with all their
+-- members. $incremental = false: every record is touched (a full resolution, no valid state).
+
+-- (keys are kept as their 64-bit hashes: a collision only makes a group paired again needlessly)
+CREATE OR REPLACE TEMP TABLE identity_exact_input AS
+SELECT unique_id,
+       CASE WHEN email_key IS NOT NULL THEN hash(email_key) END AS email_hash,
+       CASE WHEN profile_key IS NOT NULL THEN hash(profile_key) END AS profile_hash,
+       CASE WHEN phone_national IS NOT NULL THEN hash(phone_national) END AS phone_hash,
+       CASE WHEN iban_key IS NOT NULL THEN hash(iban_key) END AS iban_hash,
+       hash(email_key, profile_key, phone_national, iban_key, name_key, name_key_reversed, name_tokens,
+            birth_date, city_key) AS digest
+FROM identity_keyed;
+
+CREATE OR REPLACE TEMP TABLE identity_exact_touched AS
+SELECT i.unique_id FROM identity_exact_input i
+WHERE NOT $incremental
+   OR NOT EXISTS (SELECT 1 FROM identity_exact_records s WHERE s.unique_id = i.unique_id AND s.digest = i.digest)
+UNION
+SELECT s.unique_id FROM identity_exact_records s
+WHERE $incremental AND NOT EXISTS (SELECT 1 FROM identity_exact_input i WHERE i.unique_id = s.unique_id);
+
+CREATE OR REPLACE TEMP TABLE identity_exact_groups AS
 WITH
-records_by_key AS (
+held_keys AS (
+    -- the keys a touched record holds now, and those it held at the last resolution
+    SELECT email_hash, profile_hash, phone_hash, iban_hash FROM identity_exact_input
+    WHERE unique_id IN (SELECT unique_id FROM identity_exact_touched)
+    UNION ALL
+    SELECT email_hash, profile_hash, phone_hash, iban_hash FROM identity_exact_records
+    WHERE $incremental AND unique_id IN (SELECT unique_id FROM identity_exact_touched)
+)
+SELECT DISTINCT key_kind, key_hash FROM (
+    SELECT 'email' AS key_kind, email_hash AS key_hash FROM held_keys
+    UNION ALL SELECT 'profile', profile_hash FROM held_keys
+    UNION ALL SELECT 'phone', phone_hash FROM held_keys
+    UNION ALL SELECT 'iban', iban_hash FROM held_keys
+)
+WHERE key_hash IS NOT NULL;
+
+CREATE OR REPLACE TEMP TABLE identity_new_exact_links AS
+WITH
+all_records_by_key AS (
     SELECT unique_id, 'email' AS key_kind, email_key AS key_value FROM identity_keyed WHERE email_key IS NOT NULL
     UNION ALL
     SELECT unique_id, 'profile', profile_key FROM identity_keyed WHERE profile_key IS NOT NULL
@@ -23,18 +69,24 @@ records_by_key AS (
     UNION ALL
     SELECT unique_id, 'iban', iban_key FROM identity_keyed WHERE iban_key IS NOT NULL
 ),
+records_by_key AS (
+    -- every member of the key groups paired again
+    SELECT r.*, hash(r.key_value) AS key_hash
+    FROM all_records_by_key r
+    SEMI JOIN identity_exact_groups g ON g.key_kind = r.key_kind AND g.key_hash = hash(r.key_value)
+),
 key_groups AS (
     SELECT *, count(*) OVER (PARTITION BY key_kind, key_value) AS group_size FROM records_by_key
 ),
 key_pairs AS (
-    SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r, l.key_kind
+    SELECT l.unique_id AS unique_id_l, r.unique_id AS unique_id_r, l.key_kind, l.key_hash
     FROM key_groups l
     JOIN key_groups r
       ON l.key_kind = r.key_kind AND l.key_value = r.key_value AND l.unique_id < r.unique_id
     WHERE l.group_size <= $max_key_group_size
 ),
 compared AS (
-    SELECT p.unique_id_l, p.unique_id_r, p.key_kind,
+    SELECT p.unique_id_l, p.unique_id_r, p.key_kind, p.key_hash,
            least(damerau_levenshtein(a.name_key, b.name_key),
                  damerau_levenshtein(a.name_key, b.name_key_reversed)) AS name_edits,
            bg_tokens_nest(a.name_tokens, b.name_tokens) AS names_nest,
@@ -65,7 +117,8 @@ SELECT unique_id_l, unique_id_r,
                              'birth_date', birth_date_agreement)
             ELSE json_object('agreed', [key_kind, 'name'], 'name_edits', name_edits,
                              'names_nest', names_nest, 'birth_date', birth_date_agreement)
-       END::VARCHAR AS evidence
+       END::VARCHAR AS evidence,
+       key_kind, key_hash
 FROM compared
 WHERE birth_date_agreement <> 'different'
   AND CASE WHEN key_kind IN ('email', 'profile')
@@ -73,4 +126,29 @@ WHERE birth_date_agreement <> 'different'
            -- (two edits in a short given name make another person's name, Lea / Lisa Richter
            -- sharing the family phone: beyond one edit the names must stay close, as in the model)
            ELSE name_edits <= 1 OR (name_edits <= $contact_name_max_edits AND names_stay_close) OR names_nest
-      END
+      END;
+
+CREATE OR REPLACE TEMP TABLE identity_exact_links AS
+SELECT unique_id_l, unique_id_r, rule, match_probability, evidence
+FROM identity_exact_link_state l
+WHERE $incremental
+  AND NOT EXISTS (SELECT 1 FROM identity_exact_groups g WHERE g.key_kind = l.key_kind AND g.key_hash = l.key_hash)
+UNION ALL
+SELECT unique_id_l, unique_id_r, rule, match_probability, evidence FROM identity_new_exact_links;
+
+-- the state the next resolution starts from: the fingerprint row goes first and comes back last
+DELETE FROM identity_exact_state;
+
+DELETE FROM identity_exact_link_state l
+WHERE NOT $incremental
+   OR EXISTS (SELECT 1 FROM identity_exact_groups g WHERE g.key_kind = l.key_kind AND g.key_hash = l.key_hash);
+
+INSERT INTO identity_exact_link_state BY NAME SELECT * FROM identity_new_exact_links;
+
+DELETE FROM identity_exact_records
+WHERE NOT $incremental OR unique_id IN (SELECT unique_id FROM identity_exact_touched);
+
+INSERT INTO identity_exact_records BY NAME
+SELECT * FROM identity_exact_input WHERE unique_id IN (SELECT unique_id FROM identity_exact_touched);
+
+INSERT INTO identity_exact_state VALUES ($exact_fingerprint);

@@ -1,7 +1,11 @@
 -- The Splink input identity resolution keeps between runs (bountyguard/identity/kept_input.py) holds
 -- normalised names. After a `forget`, the whole of it goes, with the name-part counts it was kept
--- with: the next resolution builds it again from the erased data. (An ingest's repeated erasure needs
+-- with: the next resolution builds it again from the erased data. So do the kept exact links and
+-- their records' keys (sql/identity/exact_links.sql): the next resolution pairs every key group. (An ingest's repeated erasure needs
 -- nothing here: it overwrites the restored values before any resolution reads them.)
 DROP TABLE IF EXISTS identity_splink_rows;
 DELETE FROM identity_input_state;
 DELETE FROM identity_token_counts;
+DELETE FROM identity_exact_state;
+DELETE FROM identity_exact_records;
+DELETE FROM identity_exact_link_state;

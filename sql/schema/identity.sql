@@ -105,3 +105,28 @@ CREATE TABLE IF NOT EXISTS identity_token_counts (
 CREATE TABLE IF NOT EXISTS identity_persons_state (
     kept BOOLEAN NOT NULL
 );
+
+-- The exact links of the last resolution (sql/identity/exact_links.sql), so that the next one pairs
+-- again only the key groups a touched record holds or held. Valid only with the one row of
+-- identity_exact_state under its fingerprint. Keys are kept as 64-bit hashes of the keys, and the
+-- digest covers the attributes a link compares (no value itself).
+CREATE TABLE IF NOT EXISTS identity_exact_state (
+    fingerprint VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS identity_exact_records (
+    unique_id VARCHAR NOT NULL,
+    email_hash UBIGINT,
+    profile_hash UBIGINT,
+    phone_hash UBIGINT,
+    iban_hash UBIGINT,
+    digest UBIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS identity_exact_link_state (
+    unique_id_l VARCHAR NOT NULL,
+    unique_id_r VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    match_probability DOUBLE NOT NULL,
+    evidence VARCHAR,
+    key_kind VARCHAR NOT NULL,
+    key_hash UBIGINT NOT NULL
+);
