@@ -54,6 +54,7 @@ _t0 = time.perf_counter()
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 logging.getLogger("bountyguard.identity").setLevel(logging.INFO)  # its phases, in steps.log
 logging.getLogger("detectors.anomaly").setLevel(logging.INFO)  # model kept or fitted, persons scored
+logging.getLogger("bountyguard.incremental").setLevel(logging.INFO)  # feature rows rebuilt, or a full build
 import bountyguard.pipeline as pipeline
 import bountyguard.identity as identity
 import bountyguard.models as models

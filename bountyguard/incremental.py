@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
 
 import duckdb
 
@@ -37,9 +38,7 @@ FULL_BUILD_EVERY = 7
 def fingerprint() -> str:
     """The SQL the kept rows were built with (the models and what they read, and the change rules),
     and the engine: other SQL may build other rows, so a new fingerprint means a full build."""
-    import duckdb as engine
-
-    digest = hashlib.sha256(engine.__version__.encode())
+    digest = hashlib.sha256(duckdb.__version__.encode())
     for name in models.build_order(list(KEPT)):
         digest.update(models.models()[name].sql.encode())
     digest.update(sql_text("incremental/changed_rows.sql").encode())
@@ -73,10 +72,12 @@ def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict |
 def changed_keys(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: dict) -> dict[str, str]:
     """Find the hires and referrals to rebuild (this run's identities must be in run_identities);
     returns the `changed` argument of models.build."""
+    started = time.perf_counter()
     run_sql_file(con, "incremental/changed_rows.sql", {**base, "run_id": run_id, "as_of": as_of})
     counts = {name: con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0] for name, keys in KEPT.items()}
-    log.info("features: rebuilding %s since run %s",
-             ", ".join(f"{n:,} rows of {name}" for name, n in counts.items()), base["base_run_id"])
+    log.info("features: rebuilding %s since run %s (found in %.1f s)",
+             ", ".join(f"{n:,} rows of {name}" for name, n in counts.items()), base["base_run_id"],
+             time.perf_counter() - started)
     return dict(KEPT)
 
 
