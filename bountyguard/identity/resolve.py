@@ -325,15 +325,22 @@ def _exact_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
     was made under another fingerprint (this SQL, the macros, the settings, the versions)."""
     params = {"max_key_group_size": config.max_key_group_size,
               "contact_name_max_edits": config.contact_name_max_edits}
-    spec = {"sql": sql_text("identity/exact_links.sql"), "macros": _MACROS, "params": params,
+    files = ("identity/exact_input.sql", "identity/exact_changes.sql", "identity/exact_links.sql")
+    spec = {"sql": [sql_text(f) for f in files], "macros": _MACROS, "params": params,
             "keys_version": normalize.KEYS_VERSION, "duckdb": duckdb.__version__}
     fingerprint = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
     stored = con.execute("SELECT fingerprint FROM identity_exact_state").fetchall()
     incremental = not full and stored == [(fingerprint,)]
+    run_sql_file(con, "identity/exact_input.sql")
+    if incremental:
+        run_sql_file(con, "identity/exact_changes.sql")
+    else:  # every group is paired: nothing to compare with the kept state (at 10M that ran out of memory)
+        _run(con, "CREATE OR REPLACE TEMP TABLE identity_exact_touched (unique_id VARCHAR)")
+        _run(con, "CREATE OR REPLACE TEMP TABLE identity_exact_groups (key_kind VARCHAR, key_hash UBIGINT)")
     run_sql_file(con, "identity/exact_links.sql",
                  {**params, "incremental": incremental, "exact_fingerprint": fingerprint})
-    touched, records = con.execute("SELECT (SELECT count(*) FROM identity_exact_touched), "
-                                   "(SELECT count(*) FROM identity_exact_input)").fetchall()[0]
+    records = con.execute("SELECT count(*) FROM identity_keyed").fetchall()[0][0]
+    touched = con.execute("SELECT count(*) FROM identity_exact_touched").fetchall()[0][0] if incremental else records
     return {"exact": "incremental" if incremental else "full", "exact_touched_records": touched,
             "exact_records": records}
 

@@ -14,49 +14,15 @@
 -- nothing. Pairs are formed within a key group: at most max_key_group_size^2 / 2 per key.
 --
 -- Kept between resolutions (identity_exact_records, identity_exact_link_state, valid with the one row
--- of identity_exact_state under its fingerprint: this file, the macros and the settings): a link
+-- of identity_exact_state under its fingerprint: these files, the macros and the settings): a link
 -- depends on the two records' keys, names, birth dates, cities and phones, and on the size of its key
 -- group, so a key group that no touched record holds now or held at the last resolution has the
 -- links it had. A record is touched when it is new, removed, or any of those attributes changed (a
 -- digest of them says so); only the touched records' key groups are paired again, with all their
--- members. $incremental = false: every record is touched (a full resolution, no valid state).
-
--- (keys are kept as their 64-bit hashes: a collision only makes a group paired again needlessly)
-CREATE OR REPLACE TEMP TABLE identity_exact_input AS
-SELECT unique_id,
-       CASE WHEN email_key IS NOT NULL THEN hash(email_key) END AS email_hash,
-       CASE WHEN profile_key IS NOT NULL THEN hash(profile_key) END AS profile_hash,
-       CASE WHEN phone_national IS NOT NULL THEN hash(phone_national) END AS phone_hash,
-       CASE WHEN iban_key IS NOT NULL THEN hash(iban_key) END AS iban_hash,
-       hash(email_key, profile_key, phone_national, iban_key, name_key, name_key_reversed, name_tokens,
-            birth_date, city_key) AS digest
-FROM identity_keyed;
-
-CREATE OR REPLACE TEMP TABLE identity_exact_touched AS
-SELECT i.unique_id FROM identity_exact_input i
-WHERE NOT $incremental
-   OR NOT EXISTS (SELECT 1 FROM identity_exact_records s WHERE s.unique_id = i.unique_id AND s.digest = i.digest)
-UNION
-SELECT s.unique_id FROM identity_exact_records s
-WHERE $incremental AND NOT EXISTS (SELECT 1 FROM identity_exact_input i WHERE i.unique_id = s.unique_id);
-
-CREATE OR REPLACE TEMP TABLE identity_exact_groups AS
-WITH
-held_keys AS (
-    -- the keys a touched record holds now, and those it held at the last resolution
-    SELECT email_hash, profile_hash, phone_hash, iban_hash FROM identity_exact_input
-    WHERE unique_id IN (SELECT unique_id FROM identity_exact_touched)
-    UNION ALL
-    SELECT email_hash, profile_hash, phone_hash, iban_hash FROM identity_exact_records
-    WHERE $incremental AND unique_id IN (SELECT unique_id FROM identity_exact_touched)
-)
-SELECT DISTINCT key_kind, key_hash FROM (
-    SELECT 'email' AS key_kind, email_hash AS key_hash FROM held_keys
-    UNION ALL SELECT 'profile', profile_hash FROM held_keys
-    UNION ALL SELECT 'phone', phone_hash FROM held_keys
-    UNION ALL SELECT 'iban', iban_hash FROM held_keys
-)
-WHERE key_hash IS NOT NULL;
+-- members (identity_exact_input: sql/identity/exact_input.sql; identity_exact_touched and
+-- identity_exact_groups: sql/identity/exact_changes.sql).
+-- $incremental = false: every key group is paired (a full resolution, no valid state); those two
+-- tables are then empty, and the state is written anew.
 
 CREATE OR REPLACE TEMP TABLE identity_new_exact_links AS
 WITH
@@ -73,7 +39,8 @@ records_by_key AS (
     -- every member of the key groups paired again
     SELECT r.*, hash(r.key_value) AS key_hash
     FROM all_records_by_key r
-    SEMI JOIN identity_exact_groups g ON g.key_kind = r.key_kind AND g.key_hash = hash(r.key_value)
+    WHERE NOT $incremental
+       OR EXISTS (SELECT 1 FROM identity_exact_groups g WHERE g.key_kind = r.key_kind AND g.key_hash = hash(r.key_value))
 ),
 key_groups AS (
     SELECT *, count(*) OVER (PARTITION BY key_kind, key_value) AS group_size FROM records_by_key
@@ -149,6 +116,7 @@ DELETE FROM identity_exact_records
 WHERE NOT $incremental OR unique_id IN (SELECT unique_id FROM identity_exact_touched);
 
 INSERT INTO identity_exact_records BY NAME
-SELECT * FROM identity_exact_input WHERE unique_id IN (SELECT unique_id FROM identity_exact_touched);
+SELECT * FROM identity_exact_input
+WHERE NOT $incremental OR unique_id IN (SELECT unique_id FROM identity_exact_touched);
 
 INSERT INTO identity_exact_state VALUES ($exact_fingerprint);
