@@ -36,7 +36,7 @@ from pathlib import Path
 
 import duckdb
 
-from bountyguard import bench_platform
+from bountyguard import bench_platform, incremental
 from bountyguard.contract import LOAD_ORDER, TABLES
 from bountyguard.db import RESOURCE_VARIABLES
 from bountyguard.errors import BountyguardError
@@ -169,7 +169,8 @@ def _slim(step: dict) -> dict:
         r = {"success": r["success"], "evaluated": r.get("evaluated")}
     elif step["step"] == "detect":
         r = {"flags": r["flags"], "identity": {k: v for k, v in r["identity"].items() if not isinstance(v, dict)},
-             "anomaly": r.get("anomaly"), "features": r.get("features")}
+             "anomaly": r.get("anomaly"), "features": r.get("features"),
+             "features_rebuilt": r.get("features_rebuilt")}
     elif step["step"] == "publish":
         r = {"status": r["status"], "flag_counts": r["flag_counts"], "decision_counts": r["decision_counts"]}
     return {**step, "result": r}
@@ -266,8 +267,8 @@ def compare_runs(db_a: Path, run_a: str, db_b: Path, run_b: str) -> dict:
     """Whether two runs decided the same. `equals_full` compares the payout decisions exactly: the
     set of (payout_id, decision, reasons). Also counted, not part of equals_full: flags (pattern,
     entity type and id, person, severity, score to 1e-9, evidence), identities (every record's
-    person_id) and the rows of the kept feature tables (stints, referral_facts; compare right after
-    the runs: they hold each file's latest run). Run ids and digests differ by construction (another run id, another validation
+    person_id) and the rows of the kept feature tables (bountyguard/incremental.py; compare right
+    after the runs: they hold each file's latest run). Run ids and digests differ by construction (another run id, another validation
     history) and are not compared."""
     con = duckdb.connect()
     try:
@@ -284,8 +285,10 @@ def compare_runs(db_a: Path, run_a: str, db_b: Path, run_b: str) -> dict:
                  "FROM {db}.flags WHERE run_id = '{run}'")
         identities = "SELECT record_type, record_id, person_id FROM {db}.run_identities WHERE run_id = '{run}'"
         # the kept feature tables hold the latest run's rows (bountyguard/incremental.py)
-        features = ("SELECT 'stints', hash(t) FROM {db}.stints t "
-                    "UNION ALL SELECT 'referral_facts', hash(t) FROM {db}.referral_facts t")
+        present = {r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'a'").fetchall()}
+        kept_tables = [table for table in incremental.KEPT if table in present]
+        features = " UNION ALL ".join(f"SELECT '{table}', hash(t) FROM {{db}}.{table} t" for table in kept_tables)
         out = {
             "decisions": con.execute(decisions.format(db="a", run=run_a).replace("SELECT payout_id, decision, reasons",
                                                                                   "SELECT count(*)")).fetchone()[0],

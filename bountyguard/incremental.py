@@ -5,11 +5,15 @@ tables, and each of their rows is a function of a few rows of the platform's dat
 resolution's persons (sql/features/stints.sql, referral_facts.sql). A run that follows the run which
 last built them rebuilds, by key, only the hires and referrals whose inputs differ from what that run
 saw (sql/incremental/changed_rows.sql); every other row is what a full build would write again.
-Everything downstream (chained stints, behaviour features, the rules) still reads the whole tables.
+The behaviour tables of the anomaly score (one row per referrer and per candidate person) follow:
+each row is a function of the person's own rows and the as-of date, so only the persons those
+rebuilt rows named before or name now, and those whose windows the as-of date moved, are rebuilt
+(sql/incremental/changed_persons.sql), and the anomaly detector scores only them. Everything else
+downstream (chained stints, the rules) still reads the whole tables.
 
 Fail closed, towards the full build: the state row (sql/schema/features.sql) leaves before the
-tables are touched and comes back only when both are rebuilt, so a run that stopped halfway, a run
-as of an earlier date, other SQL (the fingerprint), persons the run did not resolve (fallback
+tables are touched and comes back only when all are rebuilt, so a run that stopped halfway, a run
+as of an earlier date, other SQL or settings or kept tables (the fingerprint), persons the run did not resolve (fallback
 persons), or a base run whose identities were pruned all mean a full build. So do FULL_BUILD_EVERY
 incremental builds in a row: DuckDB keeps the rows a run deletes in place until their row group is
 rewritten, and a full build writes the tables without them.
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import time
 
@@ -28,24 +33,33 @@ from bountyguard.db import run_sql_file, sql_text
 
 log = logging.getLogger(__name__)
 
-# model -> the temp table of the keys a run rebuilds (made by sql/incremental/changed_rows.sql)
-KEPT = {"stints": "changed_hires", "referral_facts": "changed_referrals"}
+# model -> the temp table of the keys a run rebuilds: rows (made by sql/incremental/changed_rows.sql),
+# then persons (changed_persons.sql, which reads the row tables before and after their rebuild)
+ROWS = {"stints": "changed_hires", "referral_facts": "changed_referrals"}
+PERSONS = {"referrer_behaviour": "changed_referrer_persons", "candidate_behaviour": "changed_candidate_persons"}
+KEPT = {**ROWS, **PERSONS}
 
 # incremental builds between two full ones (identity resolution sweeps its key cache as often)
 FULL_BUILD_EVERY = 7
 
 
-def fingerprint() -> str:
-    """The SQL the kept rows were built with (the models and what they read, and the change rules),
-    and the engine: other SQL may build other rows, so a new fingerprint means a full build."""
-    digest = hashlib.sha256(duckdb.__version__.encode())
-    for name in models.build_order(list(KEPT)):
+def fingerprint(targets: list[str], config: dict | None) -> str:
+    """What the kept rows were built with: the SQL of the models and of what they read, their
+    settings, the change rules, the engine, and which kept tables the run builds (a table that a run
+    left alone is not up to date). Any other value means a full build."""
+    built = [name for name in models.build_order(targets) if name in KEPT]
+    digest = hashlib.sha256(json.dumps(
+        {"duckdb": duckdb.__version__, "kept": built,
+         "settings": {name: models.query(name, config)[1] for name in built}}, sort_keys=True, default=str).encode())
+    for name in models.build_order(built):
         digest.update(models.models()[name].sql.encode())
-    digest.update(sql_text("incremental/changed_rows.sql").encode())
+    for rules in ("incremental/changed_rows.sql", "incremental/changed_persons.sql"):
+        digest.update(sql_text(rules).encode())
     return digest.hexdigest()
 
 
-def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict | None:
+def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, targets: list[str],
+          config: dict | None) -> dict | None:
     """The run whose tables this run may build on, or None for a full build. Reads the state row and
     removes it: from here until `finish`, the tables are this run's work in progress."""
     rows = con.execute(
@@ -55,7 +69,7 @@ def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict |
         return None
     base_run, base_as_of, base_fingerprint, loaded_runs, builds_since_full = rows[0]
     why_full = (
-        "other SQL or engine" if base_fingerprint != fingerprint()
+        "other SQL, settings, tables or engine" if base_fingerprint != fingerprint(targets, config)
         else f"{builds_since_full} incremental builds in a row" if builds_since_full >= FULL_BUILD_EVERY
         else "the tables are as of a later date" if base_as_of > as_of
         else "the same run again" if base_run == run_id
@@ -69,26 +83,42 @@ def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date) -> dict |
             "builds_since_full": builds_since_full}
 
 
-def changed_keys(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: dict) -> dict[str, str]:
-    """Find the hires and referrals to rebuild (this run's identities must be in run_identities);
-    returns the `changed` argument of models.build."""
+def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | None, run_id: str, as_of: dt.date,
+          base: dict | None) -> dict[str, int] | None:
+    """Build the targets and what they read (models.build); the kept tables by key on `base`, in
+    full without one. This run's identities must be in run_identities. Returns the keys rebuilt per
+    kept table, or None for a full build."""
+    if base is None:
+        models.build(con, targets, config=config)
+        return None
+    params = {**base, "run_id": run_id, "as_of": as_of}
+    rows = [name for name in models.build_order(targets) if name in ROWS]
     started = time.perf_counter()
-    run_sql_file(con, "incremental/changed_rows.sql", {**base, "run_id": run_id, "as_of": as_of})
-    counts = {name: con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0] for name, keys in KEPT.items()}
-    log.info("features: rebuilding %s since run %s (found in %.1f s)",
-             ", ".join(f"{n:,} rows of {name}" for name, n in counts.items()), base["base_run_id"],
-             time.perf_counter() - started)
-    return dict(KEPT)
+    run_sql_file(con, "incremental/changed_rows.sql", params)
+    found = time.perf_counter() - started
+    built = models.build(con, rows, config=config, changed={name: ROWS[name] for name in rows})
+    started = time.perf_counter()
+    run_sql_file(con, "incremental/changed_persons.sql", params)
+    found += time.perf_counter() - started
+    rest = [name for name in models.build_order(targets) if name not in built]
+    models.build(con, rest, config=config, upstream=False,
+                 changed={name: PERSONS[name] for name in rest if name in PERSONS})
+    counts = {name: con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]
+              for name, keys in KEPT.items() if name in built or name in rest}
+    log.info("features: rebuilt %s since run %s (found in %.1f s)",
+             ", ".join(f"{n:,} rows of {name}" for name, n in counts.items()), base["base_run_id"], found)
+    return counts
 
 
-def finish(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: dict | None) -> None:
-    """Both tables now hold this run's rows (built on `base`, or in full): record it. The loaded
+def finish(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: dict | None, targets: list[str],
+           config: dict | None) -> None:
+    """The kept tables now hold this run's rows (built on `base`, or in full): record it. The loaded
     runs are every run that has ingested (rows are loaded with the step that marks it); one writer at
     a time, so none can load while this run holds the file."""
     since_full = base["builds_since_full"] + 1 if base else 0
     con.execute("DELETE FROM feature_state")
     con.execute("INSERT INTO feature_state SELECT ?, ?, ?, coalesce(list(run_id ORDER BY run_id), []), ? "
-                "FROM runs WHERE step <> 'started'", [run_id, as_of, fingerprint(), since_full])
+                "FROM runs WHERE step <> 'started'", [run_id, as_of, fingerprint(targets, config), since_full])
 
 
 def forget(con: duckdb.DuckDBPyConnection) -> None:

@@ -238,8 +238,11 @@ def detect(db: str | Path, run_id: str) -> dict:
 
     con, run = _open(db, run_id)
     try:
+        detectors = build_detectors(run.config)
+        # the features every detector reads, built once in dependency order (detectors build nothing)
+        features = sorted({m for d in detectors for m in d.required_models()})
         # before anything changes persons: the kept feature tables are this run's work from here on
-        base = incremental.start(con, run_id, run.as_of)
+        base = incremental.start(con, run_id, run.as_of, features, run.config)
         identity_stats = resolve_persons(con, IdentityConfig.from_config(run.config))
         checkpoint("identity.resolved")
         con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
@@ -247,13 +250,9 @@ def detect(db: str | Path, run_id: str) -> dict:
             "INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id]
         )
         checkpoint("identity.recorded")
-        detectors = build_detectors(run.config)
-        # the features every detector reads, built once in dependency order (detectors build nothing);
-        # stints and referral_facts only where their inputs changed since the run that built them
-        changed = incremental.changed_keys(con, run_id, run.as_of, base) if base else None
-        models.build(con, sorted({m for d in detectors for m in d.required_models()}), config=run.config,
-                     changed=changed)
-        incremental.finish(con, run_id, run.as_of, base)
+        # the kept feature tables only where their inputs changed since the run that built them
+        rebuilt = incremental.build(con, features, run.config, run_id, run.as_of, base)
+        incremental.finish(con, run_id, run.as_of, base, features, run.config)
         checkpoint("detect.features_built")
         con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
         counts = {}
@@ -276,7 +275,7 @@ def detect(db: str | Path, run_id: str) -> dict:
         run.mark(con, "detected")
         anomaly = [d.stats_ for d in detectors if d.pattern == "anomaly"]
         return {"flags": counts, "identity": identity_stats, "anomaly": anomaly[0] if anomaly else None,
-                "features": "incremental" if changed else "full"}
+                "features": "full" if rebuilt is None else "incremental", "features_rebuilt": rebuilt}
     finally:
         con.close()
 

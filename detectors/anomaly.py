@@ -151,9 +151,10 @@ class AnomalyDetector(Detector):
 
     @staticmethod
     def _matrix(cols: dict, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Person ids and their feature values, NaN where the feature table says NULL (not measured)."""
         persons = np.asarray(cols["person_id"], dtype=object)
-        X = np.column_stack([np.asarray(cols[n], dtype=np.float64) for n in names]) if len(persons) else \
-            np.empty((0, len(names)))
+        X = np.column_stack([np.ma.filled(np.ma.asarray(cols[n], dtype=np.float64), np.nan) for n in names]) \
+            if len(persons) else np.empty((0, len(names)))
         return persons, X
 
     # -- scoring ----------------------------------------------------------------------------------------
@@ -174,7 +175,10 @@ class AnomalyDetector(Detector):
 
     def fingerprint(self, names: list[str]) -> str:
         """Everything a kept model and its kept scores depend on: a change to any of it refits."""
-        return json.dumps({"params": self.params, "features": names, "pyod": version("pyod"),
+        # "missing": how values nobody measured are filled; a model kept by a version that filled them
+        # otherwise is fitted again
+        return json.dumps({"params": self.params, "features": names, "missing": "medians fitted with the model",
+                           "pyod": version("pyod"),
                            "numpy": np.__version__, "duckdb": duckdb.__version__}, sort_keys=True, default=str)
 
     @property
@@ -216,10 +220,11 @@ class AnomalyDetector(Detector):
             kept = _kept_model(con, entity)
             self.refitted_[entity] = True
         reference = self._load_reference(con, entity)
-        self._score_changed(con, entity, names, reference)
+        medians = np.asarray(kept[4], dtype=np.float64)
+        self._score_changed(con, entity, names, reference, medians)
         log.info("anomaly %s: model %s (fitted as of %s), %d of %d persons scored", entity,
                  "fitted" if self.refitted_[entity] else "kept", kept[1], self.n_scored_[entity], n)
-        return self._flags(con, entity, names, reference, n, cutoff=kept[3], medians=np.asarray(kept[4]))
+        return self._flags(con, entity, names, reference, n, cutoff=kept[3], medians=medians)
 
     def _model_still_valid(self, kept, fingerprint: str, as_of, n: int) -> bool:
         if kept is None or kept[0] != fingerprint or self.holding_score is not None:
@@ -232,13 +237,19 @@ class AnomalyDetector(Detector):
     def _fit(self, con, entity: str, names: list[str], fingerprint: str, as_of, n: int) -> None:
         """Fit on every person (a fixed sample by hashed person id above `reference_size`), store the
         reference rows and the model; the kept scores go with the old model. The model row leaves
-        first and comes back last: a fit interrupted halfway leaves no model, and the next run fits."""
+        first and comes back last: a fit interrupted halfway leaves no model, and the next run fits.
+        The medians of the measured values at the fit stand in for values nobody could measure, in
+        the fit and in every later scoring under this model: the middle of both tails, so a missing
+        measurement never makes anyone look odd, and a person's score never depends on today's
+        population (the feature tables leave them NULL)."""
         table = ENTITIES[entity][0]
         cols = con.execute(
             f"SELECT person_id, {', '.join(names)} FROM "
             f"(SELECT * FROM {table} ORDER BY md5(person_id), person_id LIMIT ?) ORDER BY person_id",
             [self.params["reference_size"]]).fetchnumpy()
         persons, X = self._matrix(cols, names)
+        medians = _measured_medians(X)
+        X = _filled(X, medians)
         reference = Reference(X, self)
         combined, _, _ = reference.score(X)
         # the top share of the population at the fit, as a score: who scores at least this is flagged
@@ -250,14 +261,15 @@ class AnomalyDetector(Detector):
         con.execute("INSERT INTO anomaly_reference SELECT ?, person_id, features FROM anomaly_fitted", [entity])
         con.unregister("anomaly_fitted")
         con.execute("INSERT INTO anomaly_model VALUES (?, ?, ?, ?, ?, ?)",
-                    [entity, fingerprint, as_of, n, cutoff, np.median(X, axis=0).tolist()])
+                    [entity, fingerprint, as_of, n, cutoff, medians.tolist()])
 
     def _load_reference(self, con, entity: str) -> "Reference":
         rows = con.execute("SELECT features FROM anomaly_reference WHERE entity = ? ORDER BY person_id",
                            [entity]).fetchnumpy()["features"]
         return Reference(np.array([list(r) for r in rows], dtype=np.float64), self)
 
-    def _score_changed(self, con, entity: str, names: list[str], reference: "Reference") -> None:
+    def _score_changed(self, con, entity: str, names: list[str], reference: "Reference",
+                       medians: np.ndarray) -> None:
         """Score the persons without a kept score, or whose features no longer hash the same; forget
         the scores of persons that are gone (merged into another, or erased)."""
         table = ENTITIES[entity][0]
@@ -286,7 +298,7 @@ class AnomalyDetector(Detector):
                 f"SELECT person_id, features_hash, {', '.join(names)} FROM anomaly_changed "
                 "WHERE position > ? AND position <= ? ORDER BY position", [start, start + SCORING_CHUNK]).fetchnumpy()
             persons, X = self._matrix(cols, names)
-            combined, per_model, _ = reference.score(X)
+            combined, per_model, _ = reference.score(_filled(X, medians))
             con.register("anomaly_scored", pa.table({
                 "person_id": pa.array(persons.tolist(), pa.string()),
                 "features_hash": pa.array(np.asarray(cols["features_hash"], dtype=np.uint64)),
@@ -316,7 +328,7 @@ class AnomalyDetector(Detector):
         if not len(persons):
             return []
         # the evidence, from the same model: a score depends on the person's features and the model only
-        combined, per_model, tails = reference.score(X)
+        combined, per_model, tails = reference.score(_filled(X, medians))
         top_features = np.argsort(-tails, axis=1, kind="stable")[:, : self.params["explain_top"]]
         records = self._records(con, entity, record_type, persons.tolist())
         hold = self.holding_score
@@ -338,7 +350,7 @@ class AnomalyDetector(Detector):
                 "top_features": [
                     {
                         "feature": names[j],
-                        "value": _plain(X[i, j]),
+                        "value": None if np.isnan(X[i, j]) else _plain(X[i, j]),  # not measured
                         "population_median": _plain(medians[j]),
                         "direction": _direction(X[i, j], medians[j]),
                         # -ln(empirical tail probability), averaged over ECOD/COPOD
@@ -511,7 +523,18 @@ def _cache_hbos_compilation() -> None:
     hbos._calculate_outlier_scores = cached
 
 
+def _measured_medians(X: np.ndarray) -> np.ndarray:
+    """Each feature's median over the persons who have a value (0 where nobody has one)."""
+    return np.array([float(np.median(c[~np.isnan(c)])) if (~np.isnan(c)).any() else 0.0 for c in X.T])
+
+
+def _filled(X: np.ndarray, medians: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(X), medians, X) if len(X) else X
+
+
 def _direction(value: float, median: float) -> str:
+    if np.isnan(value):
+        return "not measured"
     return "high" if value > median else "low" if value < median else "median"
 
 

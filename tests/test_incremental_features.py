@@ -1,10 +1,12 @@
-"""stints and referral_facts kept between runs (bountyguard/incremental.py): a daily run rebuilds only
-the rows whose inputs changed, and the tables then hold what a full build would.
+"""The feature tables kept between runs (bountyguard/incremental.py): a daily run rebuilds only the
+rows whose inputs changed, and the tables then hold what a full build would.
 
 Each case is a way a row changes without its own row being loaded again, the ones the generated
 platform of test_incremental_equals_full.py does not make: the as-of date passing an exit or a hire
 dated ahead, a new record that merges persons (an old hire's candidate person changes), a payout
-moved from one hire to another. The oracle is the models' own SQL, run in full on the same data.
+moved from one hire to another; for the behaviour tables (one row per person), a referral leaving a
+30-day window, a guarantee ending, a signup date corrected, and the look-alikes that change nothing.
+The oracle is the models' own SQL, run in full on the same data.
 """
 import datetime as dt
 
@@ -15,6 +17,8 @@ from bountyguard.config import defaults
 from tests.builders import Platform
 
 DAY1, DAY2 = "2024-06-01", "2024-06-03"
+# the feature tables a run with the default detectors builds
+TARGETS = sorted(incremental.KEPT)
 
 
 def _first_day() -> Platform:
@@ -77,27 +81,93 @@ def test_a_daily_run_updates_the_kept_feature_tables_to_what_a_full_build_gives(
     assert (before["H4"][2], before["H5"][2]) == ("P4", "P5")
 
     rebuilt = []
-    changed_keys = incremental.changed_keys
+    build = incremental.build
 
     def recorded(con, *args):
-        tables = changed_keys(con, *args)
+        counts = build(con, *args)
         rebuilt.append({name: sorted(r[0] for r in con.execute(f"SELECT * FROM {keys}").fetchall())
-                        for name, keys in tables.items()})
-        return tables
+                        for name, keys in incremental.KEPT.items()})
+        return counts
 
-    monkeypatch.setattr(incremental, "changed_keys", recorded)
+    monkeypatch.setattr(incremental, "build", recorded)
     summary = pipeline.run(_second_day().write_landing(tmp_path / "day2"), db, DAY2)
     assert summary["status"] == "clean", summary.get("message")
 
     # the run updated the tables in place, and only the hires and referrals whose inputs changed
-    assert rebuilt == [{"stints": ["H1", "H2", "H3", "H4", "H5", "H6"],
-                        "referral_facts": ["RF1", "RF2", "RF3", "RF4", "RF5", "RF7"]}]
+    assert [{name: keys[name] for name in incremental.ROWS} for keys in rebuilt] == [
+        {"stints": ["H1", "H2", "H3", "H4", "H5", "H6"], "referral_facts": ["RF1", "RF2", "RF3", "RF4", "RF5", "RF7"]}]
     after = {h: _stint(db, h) for h in before}
     assert str(after["H1"][1]) == "2024-06-02" and after["H2"] is not None
     # Lena Fischer's person is anchored on her new record, in her referred and her direct hire
     assert after["H3"][0] == after["H6"][0] != before["H3"][0]
     assert (after["H4"][2], after["H5"][2]) == (None, "P4")
-    for table in ("stints", "referral_facts"):
+    for table in incremental.KEPT:
+        assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table
+
+
+def _behaviour_first_day() -> Platform:
+    p = Platform()
+    p.job("J1", "CO1", guarantee_days=90)
+    for who in ("A", "B", "C", "D"):
+        p.add("referrers", referrer_id=f"R{who}", full_name=f"Referrer {who}", signed_up_at="2024-01-01T00:00:00Z")
+        p.add("candidates", candidate_id=f"C{who}", full_name=f"Candidate {who}")
+    # referred 29 days before 1 June: in the 30-day window on 1 June, out of it on 3 June
+    p.add("referrals", referral_id="RFA", referrer_id="RA", candidate_id="CA", job_id="J1",
+          referred_at="2024-05-03T10:00:00Z")
+    # started 4 March: the 90-day guarantee ends on 2 June
+    p.referred_hire("B", "RB", "CB", "J1", started="2024-03-04")
+    # look-alikes: nothing of theirs changes between 1 and 3 June
+    p.add("referrals", referral_id="RFC", referrer_id="RC", candidate_id="CC", job_id="J1",
+          referred_at="2024-01-10T10:00:00Z")
+    p.add("referrals", referral_id="RFD", referrer_id="RD", candidate_id="CD", job_id="J1",
+          referred_at="2024-02-01T10:00:00Z")
+    # Lena Fischer, referred once, and an older profile of hers without referrals: one person, whose
+    # profile dates from 2020 until the platform corrects that profile (another person's)
+    p.add("referrers", referrer_id="RE", full_name="Referrer E", signed_up_at="2024-01-01T00:00:00Z")
+    p.add("candidates", candidate_id="CE", full_name="Lena Fischer", email="lena.fischer@example.org")
+    p.add("candidates", candidate_id="CX", full_name="Lena Fischer", email="lena.fischer@example.org",
+          created_at="2020-01-01T00:00:00Z")
+    p.add("referrals", referral_id="RFE", referrer_id="RE", candidate_id="CE", job_id="J1",
+          referred_at="2024-02-01T10:00:00Z")
+    return p
+
+
+def test_a_daily_run_rebuilds_the_behaviour_of_the_persons_whose_rows_or_windows_changed(tmp_path, monkeypatch):
+    db = tmp_path / "bg.duckdb"
+    assert pipeline.run(_behaviour_first_day().write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
+    rebuilt = []
+    build = incremental.build
+
+    def recorded(con, *args):
+        counts = build(con, *args)
+        rebuilt.append({name: {r[0] for r in con.execute(f"SELECT person_id FROM {keys}").fetchall()}
+                        for name, keys in incremental.PERSONS.items()})
+        return counts
+
+    monkeypatch.setattr(incremental, "build", recorded)
+    day2 = Platform()
+    # the platform corrects RD's signup date: only RD's account age changes, not its candidate's rows
+    day2.add("referrers", referrer_id="RD", full_name="Referrer D", signed_up_at="2023-12-01T00:00:00Z")
+    day2.add("candidates", candidate_id="CX", full_name="Tomasz Nowak", email="tomasz.nowak@example.org",
+             created_at="2020-01-01T00:00:00Z")
+    summary = pipeline.run(day2.write_landing(tmp_path / "day2"), db, DAY2)
+    assert summary["status"] == "clean", summary.get("message")
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        person = dict(con.execute("SELECT record_id, person_id FROM person_records").fetchall())
+        assert {r: v for r, v in con.execute(
+            "SELECT person_id, account_age_days_at_first_referral FROM referrer_behaviour").fetchall()}[
+            person["RD"]] == 62  # signed up 1 December 2023, first referral 1 February
+        # Lena's profile now dates from 2023 (the builder's default), her person id is kept
+        assert con.execute("SELECT profile_age_days_at_first_referral FROM candidate_behaviour "
+                           "WHERE person_id = ?", [person["CE"]]).fetchone()[0] == 396
+    finally:
+        con.close()
+    assert rebuilt == [{"referrer_behaviour": {person["RA"], person["RB"], person["RD"]},
+                        # CX's own person has no referral, so no row: rebuilt to nothing
+                        "candidate_behaviour": {person["CA"], person["CB"], person["CE"], person["CX"]}}]
+    for table in incremental.KEPT:
         assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table
 
 
@@ -108,16 +178,24 @@ def test_a_run_with_nothing_to_build_on_builds_in_full(tmp_path):
     con = duckdb.connect(str(db))
     try:
         assert con.execute("SELECT count(*) FROM feature_state").fetchone()[0] == 1
-        assert incremental.start(con, "another", dt.date(2024, 5, 1)) is None  # as of an earlier date
+        assert incremental.start(con, "another", dt.date(2024, 5, 1), TARGETS, defaults()) is None  # as of an earlier date
         # start() removed the row: a run that stops before finish() leaves none to build on
         assert con.execute("SELECT count(*) FROM feature_state").fetchone()[0] == 0
-        assert incremental.start(con, "another", dt.date.fromisoformat(DAY2)) is None
+        assert incremental.start(con, "another", dt.date.fromisoformat(DAY2), TARGETS, defaults()) is None
         # after FULL_BUILD_EVERY incremental builds the next one is full (rows deleted in place go)
         run_id = con.execute("SELECT max(run_id) FROM runs").fetchone()[0]
         day2 = dt.date.fromisoformat(DAY2)
         for since_full, builds_on_it in ((incremental.FULL_BUILD_EVERY - 1, True),
                                          (incremental.FULL_BUILD_EVERY, False)):
-            incremental.finish(con, run_id, dt.date.fromisoformat(DAY1), {"builds_since_full": since_full - 1})
-            assert (incremental.start(con, "another", day2) is not None) is builds_on_it
+            incremental.finish(con, run_id, dt.date.fromisoformat(DAY1), {"builds_since_full": since_full - 1},
+                               TARGETS, defaults())
+            assert (incremental.start(con, "another", day2, TARGETS, defaults()) is not None) is builds_on_it
+        # other settings of a kept table, or a run that left a kept table alone: full
+        other = {**defaults(), "anomaly": {**defaults()["anomaly"], "exit_window_days": 7}}
+        for targets, config in ((TARGETS, other), (["stints", "referral_facts"], defaults())):
+            incremental.finish(con, run_id, dt.date.fromisoformat(DAY1), None, targets, config)
+            assert incremental.start(con, "another", day2, TARGETS, defaults()) is None
+            incremental.finish(con, run_id, dt.date.fromisoformat(DAY1), None, targets, config)
+            assert incremental.start(con, "another", day2, targets, config) is not None
     finally:
         con.close()

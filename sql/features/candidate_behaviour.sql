@@ -3,16 +3,19 @@
 -- features only, for the anomaly score (detectors/anomaly.py).
 -- Built only on referral_facts and stints, which already hide what happened after the as-of date; the
 -- candidates table is read for created_at only, and only for records that existed on the as-of date.
--- Features are never NULL. Where a person has nothing to measure, the value is neutral:
+-- Where a person has nothing to measure:
 --   counts and shares of events: 0 (nothing happened);
---   medians of durations (tenure, referral-to-hire, profile age): the population median of that
---   feature, i.e. the middle of both tails, so that a missing measurement never makes anyone look odd.
+--   medians of durations (tenure, referral-to-hire, account or profile age): NULL (not measured). The
+--   anomaly model stands its fitted medians in for them (detectors/anomaly.py): a value here depends
+--   on the person's own rows only, never on everybody else's, so a daily run rebuilds only the
+--   persons whose rows changed (bountyguard/incremental.py) and scores only them.
 -- $exit_window_days: an exit this many days or fewer after the guarantee end counts as "soon after".
 -- A share of a few events says little: 1 of 1 is not 12 of 12. The *_lower_bound features are the
 -- lower end of the share's 95% Wilson interval (0 when nothing was observed), so a share ranks high
 -- only when it is high *and* rests on enough events (macro wilson_lower_bound, sql/macros.sql).
 -- inputs: candidates, person_records, referral_facts, run_context, stints
 -- config: anomaly
+-- unique_key: person_id
 WITH
 run_day AS (
     SELECT as_of FROM run_context
@@ -94,13 +97,6 @@ measured AS (
     LEFT JOIN jobs_by_person j USING (person_id)
     LEFT JOIN bounty_concentration b USING (person_id)
     LEFT JOIN profile_creations pc USING (person_id)
-),
-population_medians AS (
-    SELECT
-        coalesce(median(median_tenure_days), 0) AS median_tenure_days,
-        coalesce(median(median_days_referral_to_hire), 0) AS median_days_referral_to_hire,
-        coalesce(median(profile_age_days_at_first_referral), 0) AS profile_age_days_at_first_referral
-    FROM measured
 )
 SELECT
     m.person_id,
@@ -116,15 +112,12 @@ SELECT
     CAST(m.conversion_rate_lower_bound AS DOUBLE) AS conversion_rate_lower_bound,
     CAST(m.distinct_companies AS DOUBLE) AS distinct_companies,
     CAST(m.distinct_referrers AS DOUBLE) AS distinct_referrers,
-    CAST(coalesce(m.median_tenure_days, pm.median_tenure_days) AS DOUBLE) AS median_tenure_days,
+    CAST(m.median_tenure_days AS DOUBLE) AS median_tenure_days,
     CAST(m.exits_soon_after_guarantee AS DOUBLE) AS exits_soon_after_guarantee,
     CAST(m.exit_soon_after_guarantee_share AS DOUBLE) AS exit_soon_after_guarantee_share,
     CAST(m.exit_soon_after_guarantee_share_lower_bound AS DOUBLE) AS exit_soon_after_guarantee_share_lower_bound,
-    CAST(coalesce(m.median_days_referral_to_hire, pm.median_days_referral_to_hire) AS DOUBLE)
-        AS median_days_referral_to_hire,
-    CAST(coalesce(m.profile_age_days_at_first_referral, pm.profile_age_days_at_first_referral) AS DOUBLE)
-        AS profile_age_days_at_first_referral,
+    CAST(m.median_days_referral_to_hire AS DOUBLE) AS median_days_referral_to_hire,
+    CAST(m.profile_age_days_at_first_referral AS DOUBLE) AS profile_age_days_at_first_referral,
     CAST(m.top_referrer_bounty_share AS DOUBLE) AS top_referrer_bounty_share
 FROM measured m
-CROSS JOIN population_medians pm
 ORDER BY m.person_id

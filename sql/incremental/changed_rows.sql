@@ -68,3 +68,20 @@ WHERE hire_id IN (SELECT hire_id FROM changed_hires) AND referral_id IS NOT NULL
 UNION
 SELECT referral_id FROM stints
 WHERE hire_id IN (SELECT hire_id FROM changed_hires) AND referral_id IS NOT NULL;
+
+-- the persons the kept rows of those referrals and hires name (a view: read now, before they are
+-- rebuilt, and again after by sql/incremental/changed_persons.sql); their behaviour rows change too
+CREATE OR REPLACE TEMP VIEW persons_of_changed_rows AS
+SELECT 'referrer' AS side, referrer_person_id AS person_id FROM referral_facts
+WHERE referral_id IN (SELECT referral_id FROM changed_referrals)
+UNION
+SELECT 'candidate', candidate_person_id FROM referral_facts
+WHERE referral_id IN (SELECT referral_id FROM changed_referrals)
+UNION
+SELECT 'referrer', referrer_person_id FROM stints
+WHERE hire_id IN (SELECT hire_id FROM changed_hires) AND referrer_person_id IS NOT NULL
+UNION
+SELECT 'candidate', candidate_person_id FROM stints
+WHERE hire_id IN (SELECT hire_id FROM changed_hires);
+
+CREATE OR REPLACE TEMP TABLE changed_row_persons AS SELECT * FROM persons_of_changed_rows;

@@ -3,7 +3,8 @@
 
 -- one row per scored population (referrer, candidate): when and under which settings it was fitted,
 -- how many persons it saw, the combined score from which a person is flagged (the top `top_share` of
--- the population at the fit), and the population's feature medians (named in the evidence)
+-- the population at the fit), and the medians of each feature's measured values at the fit (they stand
+-- in for values nobody could measure, and the evidence names them)
 CREATE TABLE IF NOT EXISTS anomaly_model (
     entity VARCHAR NOT NULL,
     fingerprint VARCHAR NOT NULL,

@@ -1,7 +1,8 @@
 -- The feature tables kept between runs (bountyguard/incremental.py): stints and referral_facts hold
--- one row per hire and per referral, each a function of its own rows only, so a daily run rebuilds
--- only the rows whose inputs changed since the run that last built them. This one row says which run
--- that was; without it (a first load, a failed run, other SQL) a run rebuilds both tables in full.
+-- one row per hire and per referral, each a function of its own rows only, and the behaviour tables
+-- one row per person, a function of that person's rows, so a daily run rebuilds only the rows whose
+-- inputs changed since the run that last built them. This one row says which run that was; without
+-- it (a first load, a failed run, other SQL or settings) a run rebuilds every kept table in full.
 -- `loaded_runs`: the runs whose rows that run had loaded; a row loaded by any other run is new to it.
 -- `builds_since_full`: incremental builds since the last full one (a full build every few runs
 -- rewrites the tables without the rows deleted in place).

@@ -341,6 +341,32 @@ def test_only_the_persons_whose_features_changed_are_scored_and_the_result_equal
     assert everyone.scores_["referrer"]["referrer:RH001"] == detector.scores_["referrer"]["referrer:RH001"]
 
 
+def test_values_nobody_measured_take_the_medians_fitted_with_the_model_not_today_s(kept):
+    """A referrer with no placement has no lead time to measure. The model fills it with the median
+    at its fit; were it today's median of everybody, a change to other persons' rows would change
+    (and score again) every such person, and a daily run would score nearly everyone at scale."""
+    con, _, _ = kept
+    unmeasured = dict(con.execute("SELECT s.person_id, s.score FROM anomaly_scores s JOIN referrer_behaviour f "
+                                  "USING (person_id) WHERE f.median_days_referral_to_hire IS NULL").fetchall())
+    measured = con.execute("SELECT list(person_id ORDER BY person_id) FROM referrer_behaviour "
+                           "WHERE median_days_referral_to_hire IS NOT NULL").fetchone()[0]
+    assert unmeasured and len(measured) >= 10
+    at_fit = con.execute("SELECT median(median_days_referral_to_hire) FROM referrer_behaviour").fetchone()[0]
+    medians = con.execute("SELECT medians FROM anomaly_model WHERE entity = 'referrer'").fetchone()[0]
+    assert at_fit in medians
+    # two thirds of the measured referrers now wait 400 days from referral to hire: today's median moves
+    moved = measured[: 2 * len(measured) // 3]
+    con.execute("UPDATE referral_facts SET hired_at = referred_at + INTERVAL 400 DAY "
+                "WHERE hire_id IS NOT NULL AND referrer_person_id IN (SELECT unnest(?::VARCHAR[]))", [moved])
+    detector, _ = _again(con)
+    today = con.execute("SELECT median(median_days_referral_to_hire) FROM referrer_behaviour").fetchone()[0]
+    assert today > at_fit + 100
+    assert detector.refitted_ == {"referrer": False}
+    assert set(detector.scores_["referrer"]) == set(moved)
+    assert dict(con.execute("SELECT person_id, score FROM anomaly_scores WHERE person_id IN "
+                            "(SELECT unnest(?::VARCHAR[]))", [list(unmeasured)]).fetchall()) == unmeasured
+
+
 def test_the_model_is_fitted_again_on_schedule_on_growth_and_on_new_settings(kept):
     con, platform, _ = kept
     models.enter_run(con, "test", str(AS_OF + dt.timedelta(days=6)))
