@@ -1,6 +1,8 @@
 """The one place that opens the DuckDB file and runs the project's SQL files."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -88,6 +90,12 @@ def require_database_file(db_path: str | Path) -> None:
         raise DatabaseUnreadableError(
             f"{db_path}: not a DuckDB database file (damaged or replaced): NOTHING IS PAID; restore it from a backup"
         )
+
+
+def state_fingerprint(spec: dict) -> str:
+    """The fingerprint of what kept state was built with (SQL, settings, versions): state stored under
+    another one is rebuilt, never reused. One way for every kept table, so equal specs hash equally."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def sql_text(relative: str) -> str:

@@ -21,15 +21,13 @@ rewritten, and a full build writes the tables without them.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import time
 
 import duckdb
 
 from bountyguard import models
-from bountyguard.db import run_sql_file, sql_text
+from bountyguard.db import run_sql_file, sql_text, state_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +46,11 @@ def fingerprint(targets: list[str], config: dict | None) -> str:
     settings, the change rules, the engine, and which kept tables the run builds (a table that a run
     left alone is not up to date). Any other value means a full build."""
     built = [name for name in models.build_order(targets) if name in KEPT]
-    digest = hashlib.sha256(json.dumps(
-        {"duckdb": duckdb.__version__, "kept": built,
-         "settings": {name: models.query(name, config)[1] for name in built}}, sort_keys=True, default=str).encode())
-    for name in models.build_order(built):
-        digest.update(models.models()[name].sql.encode())
-    for rules in ("incremental/changed_rows.sql", "incremental/changed_persons.sql"):
-        digest.update(sql_text(rules).encode())
-    return digest.hexdigest()
+    return state_fingerprint({
+        "duckdb": duckdb.__version__, "kept": built,
+        "settings": {name: models.query(name, config)[1] for name in built},
+        "sql": [models.models()[name].sql for name in models.build_order(built)],
+        "rules": [sql_text(f"incremental/{rules}.sql") for rules in ("changed_rows", "changed_persons")]})
 
 
 def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, targets: list[str],

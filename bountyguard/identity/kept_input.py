@@ -25,13 +25,12 @@ resolution interrupted halfway leaves no valid state and the next one builds fro
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import duckdb
 
 from bountyguard import normalize
+from bountyguard.db import state_fingerprint
 from bountyguard.identity.config import IdentityConfig
 from bountyguard.identity.model import (
     _BLOCKING,
@@ -50,7 +49,7 @@ def input_fingerprint(config: IdentityConfig) -> str:
     spec = {"version": _INPUT_VERSION, "keys_version": normalize.KEYS_VERSION,
             "max_block_size": config.max_block_size, "columns": _INPUT_COLUMNS,
             "blocking": [repr(rule) for rule in _BLOCKING], "duckdb": duckdb.__version__}
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    return state_fingerprint(spec)
 
 
 def splink_input(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full: bool) -> dict[str, Any]:

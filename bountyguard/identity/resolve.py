@@ -6,8 +6,6 @@ import concurrent.futures
 import concurrent.futures.process
 import dataclasses
 import functools
-import hashlib
-import json
 import logging
 import multiprocessing
 import os
@@ -19,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from bountyguard import matching_keys, normalize
-from bountyguard.db import run_sql_file, sql_text
+from bountyguard.db import run_sql_file, sql_text, state_fingerprint
 from bountyguard.errors import BountyguardError, ConfigError
 
 from bountyguard.identity.config import IdentityConfig
@@ -328,7 +326,7 @@ def _exact_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
     files = ("identity/exact_input.sql", "identity/exact_changes.sql", "identity/exact_links.sql")
     spec = {"sql": [sql_text(f) for f in files], "macros": _MACROS, "params": params,
             "keys_version": normalize.KEYS_VERSION, "duckdb": duckdb.__version__}
-    fingerprint = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    fingerprint = state_fingerprint(spec)
     stored = con.execute("SELECT fingerprint FROM identity_exact_state").fetchall()
     incremental = not full and stored == [(fingerprint,)]
     run_sql_file(con, "identity/exact_input.sql")
@@ -356,7 +354,7 @@ def _resolution_fingerprint(con: duckdb.DuckDBPyConnection, config: IdentityConf
             "term_frequencies": _term_frequency_digest(con) if settings and _tf_columns(settings) else None,
             "blocking": _splink_blocking_rules(), "household": _HOUSEHOLD_SQL,
             "splink": splink.__version__, "duckdb": duckdb.__version__}
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    return state_fingerprint(spec)
 
 
 def _gamma(levels: list[dict[str, Any]], label: str) -> int:

@@ -6,14 +6,13 @@ every run until the next training. (Recomputed per run, every new record would s
 frequency and so the score of every pair, and a daily run could not keep yesterday's links.)"""
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 import duckdb
 
 from bountyguard import normalize
-from bountyguard.db import run_sql_file
+from bountyguard.db import run_sql_file, state_fingerprint
 from bountyguard.identity.config import IdentityConfig
 from bountyguard.identity.model import _DETERMINISTIC_RECALL, _DETERMINISTIC_RULES, _TRAINING_BLOCKS, _run, _settings
 
@@ -35,7 +34,7 @@ def _model_fingerprint(config: IdentityConfig) -> str:
         "keys_version": normalize.KEYS_VERSION,
         "splink": splink.__version__,
     }
-    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+    return state_fingerprint(spec)
 
 
 def _stored_model(con: duckdb.DuckDBPyConnection, config: IdentityConfig, n_records: int

@@ -109,9 +109,11 @@ burst_members AS (
      AND f.referred_at BETWEEN b.burst_start AND b.referred_at
 ),
 peaks AS (
+    -- two windows with the same peak: the later one, whatever order the rows come in (both values
+    -- follow from the person and the window's end)
     SELECT referrer_person_id, max(burst_referrals) AS peak_referrals,
-           arg_max(expected_from_own_history, burst_referrals) AS expected_at_peak,
-           arg_max(peer_level, burst_referrals) AS peer_level_at_peak
+           arg_max(expected_from_own_history, (burst_referrals, referred_at)) AS expected_at_peak,
+           arg_max(peer_level, (burst_referrals, referred_at)) AS peer_level_at_peak
     FROM burst_referrals
     GROUP BY referrer_person_id
 ),
