@@ -43,6 +43,14 @@ def test_bench_runs_a_full_load_and_daily_runs_and_checks_them_against_a_full_re
     assert [{s["step"]: s for s in r["steps"]}["detect"]["result"]["features"] for r in runs] == [
         "full", "incremental", "incremental"]
     assert runs[2]["comparison"]["feature_rows_differing"] == 0
+    # a daily run rebuilt the behaviour of some persons, and the anomaly step scored only persons whose
+    # features changed, so never more than were rebuilt
+    rebuilt = [{s["step"]: s for s in r["steps"]}["detect"]["result"]["features_rebuilt"] for r in runs]
+    assert rebuilt[0] is None
+    for counts, scored in zip(rebuilt[1:], anomaly[1:]):
+        assert 0 < counts["referrer_behaviour"] and 0 < counts["candidate_behaviour"], counts
+        assert scored["referrer"]["scored_persons"] <= counts["referrer_behaviour"], (counts, scored)
+        assert scored["candidate"]["scored_persons"] <= counts["candidate_behaviour"], (counts, scored)
     # the printed table names every run and the comparison; each step printed a line when it ended
     assert "equals full recompute: yes" in result.stdout
     assert "daily2" in result.stdout
