@@ -6,7 +6,9 @@ declares what it reads:
     -- inputs: asof_hires, jobs, person_records
     -- config: anomaly            (optional: $parameters that come from this configuration section)
     -- materialized: temp_table   (optional: overrides the folder's default)
-    -- unique_key: hire_id         (optional: a table a run may update in place, row by key)
+    -- unique_key: hire_id         (optional: a table a run may update in place, row by key; the
+                                   SQL calls in_build_scope(key) where it reads its rows, so an
+                                   update reads only the rows of the keys it rebuilds)
 
 How a model is stored is decided here, by its folder (`MATERIALIZED_BY_FOLDER`) or its header, never
 inside the SQL:
@@ -224,8 +226,14 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str] | tuple[str, ...], 
             if key is None:
                 raise ModelError(f"{model.path}: no `-- unique_key:` header, so it cannot be updated in place")
             con.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {keys})")
-            con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM (\n{model.sql}\n) WHERE {key} IN "
-                        f"(SELECT {key} FROM {keys})", values)
+            # the model reads only the rows of these keys where it calls in_build_scope (sql/macros.sql);
+            # the outer filter keeps the result right where it does not
+            con.execute(f"CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS key IN (SELECT {key} FROM {keys})")
+            try:
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM (\n{model.sql}\n) WHERE {key} IN "
+                            f"(SELECT {key} FROM {keys})", values)
+            finally:
+                con.execute("CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS true")
         else:
             kind = {"view": "TEMP VIEW", "table": "TABLE", "temp_table": "TEMP TABLE"}[model.materialized]
             con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{model.sql}", values)

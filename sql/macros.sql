@@ -1,6 +1,13 @@
 -- Macros shared by the project's SQL, defined once and created on every connection that enters a run
 -- (pipeline._Run.enter). TEMP: they belong to the connection, never to the DuckDB file.
 
+-- Whether a key is among those a model is being rebuilt for. A model kept between runs (a
+-- `-- unique_key:` header) calls it on the keys of the rows it reads, so that a daily run that
+-- rebuilds a few keys reads only their rows (DuckDB cannot push the final key filter down through
+-- the model's joins and aggregates). In a full build, and for every other reader, every key is:
+-- `true` folds away. models.build redefines it for an update in place, and back afterwards.
+CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS true;
+
 -- The lower end of the 95% Wilson interval of a share k/n (0 when nothing was observed): a share of a
 -- few events says little, 1 of 1 is not 12 of 12.
 CREATE OR REPLACE TEMP MACRO wilson_lower_bound(k, n) AS

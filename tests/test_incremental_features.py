@@ -199,3 +199,25 @@ def test_a_run_with_nothing_to_build_on_builds_in_full(tmp_path):
             assert incremental.start(con, "another", day2, targets, config) is not None
     finally:
         con.close()
+
+
+def test_a_kept_model_reads_only_the_rows_of_the_keys_it_rebuilds(tmp_path):
+    """models.build redefines in_build_scope (sql/macros.sql) for an update in place; each kept model
+    calls it where it reads its rows, so a daily run does not compute every key to keep a few."""
+    db = tmp_path / "bg.duckdb"
+    assert pipeline.run(_first_day().write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
+    con = duckdb.connect(str(db))
+    try:
+        models.enter_run(con, "check", DAY1)
+        for name in incremental.KEPT:
+            key = models.models()[name].unique_key
+            sql, params = models.query(name, config=defaults())
+            everyone = {r[0] for r in con.execute(f"SELECT {key} FROM ({sql}\n)", params or None).fetchall()}
+            one = min(everyone)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE rebuilt_keys AS SELECT ? AS {key}", [one])
+            con.execute(f"CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS key IN (SELECT {key} FROM rebuilt_keys)")
+            scoped = {r[0] for r in con.execute(f"SELECT {key} FROM ({sql}\n)", params or None).fetchall()}
+            con.execute("CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS true")
+            assert len(everyone) > 1 and scoped == {one}, name
+    finally:
+        con.close()

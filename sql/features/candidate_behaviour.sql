@@ -34,6 +34,7 @@ referrals_by_person AS (
         median(date_diff('day', f.referred_at, f.hired_at)) AS median_days_referral_to_hire
     FROM referral_facts f
     CROSS JOIN run_day d
+    WHERE in_build_scope(f.candidate_person_id)  -- (a daily run: only the persons it rebuilds)
     GROUP BY f.candidate_person_id
 ),
 jobs_by_person AS (
@@ -50,12 +51,13 @@ jobs_by_person AS (
         count(*) FILTER (WHERE s.days_after_guarantee BETWEEN 0 AND $exit_window_days) AS exits_soon_after_guarantee
     FROM stints s
     CROSS JOIN run_day d
+    WHERE in_build_scope(s.candidate_person_id)
     GROUP BY s.candidate_person_id
 ),
 bounty_by_referrer AS (
     SELECT candidate_person_id AS person_id, referrer_person_id, sum(bounty_amount) AS bounty
     FROM stints
-    WHERE referrer_person_id IS NOT NULL
+    WHERE referrer_person_id IS NOT NULL AND in_build_scope(candidate_person_id)
     GROUP BY ALL
 ),
 bounty_concentration AS (
@@ -68,7 +70,7 @@ profile_creations AS (
     SELECT p.person_id, min(c.created_at) AS created_at
     FROM person_records p
     JOIN candidates c ON c.candidate_id = p.record_id
-    WHERE p.record_type = 'candidate'
+    WHERE p.record_type = 'candidate' AND in_build_scope(p.person_id)
       AND CAST(c.created_at AS DATE) <= (SELECT as_of FROM run_day)
     GROUP BY p.person_id
 ),

@@ -6,7 +6,9 @@
 -- unique_key: referral_id
 WITH
 referral_hires AS (
-    SELECT referral_id, min(hire_id) AS hire_id FROM stints WHERE referral_id IS NOT NULL GROUP BY referral_id
+    SELECT referral_id, min(hire_id) AS hire_id FROM stints
+    WHERE referral_id IS NOT NULL AND in_build_scope(referral_id)
+    GROUP BY referral_id
 )
 SELECT
     r.referral_id,
@@ -28,3 +30,5 @@ LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = r.
 LEFT JOIN person_records cp ON cp.record_type = 'candidate' AND cp.record_id = r.candidate_id
 LEFT JOIN referral_hires rh ON rh.referral_id = r.referral_id
 LEFT JOIN stints s ON s.hire_id = rh.hire_id
+-- (a daily run: only the referrals it rebuilds)
+WHERE in_build_scope(r.referral_id)

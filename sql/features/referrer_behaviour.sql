@@ -39,6 +39,7 @@ referrals_by_person AS (
         median(date_diff('day', f.referred_at, f.hired_at)) AS median_days_referral_to_hire
     FROM referral_facts f
     CROSS JOIN run_day d
+    WHERE in_build_scope(f.referrer_person_id)  -- (a daily run: only the persons it rebuilds)
     GROUP BY f.referrer_person_id
 ),
 placement_outcomes AS (
@@ -50,13 +51,13 @@ placement_outcomes AS (
         count(*) FILTER (WHERE s.days_after_guarantee BETWEEN 0 AND $exit_window_days) AS exits_soon_after_guarantee
     FROM stints s
     CROSS JOIN run_day d
-    WHERE s.referrer_person_id IS NOT NULL
+    WHERE s.referrer_person_id IS NOT NULL AND in_build_scope(s.referrer_person_id)
     GROUP BY s.referrer_person_id
 ),
 bounty_by_candidate AS (
     SELECT referrer_person_id AS person_id, candidate_person_id, sum(bounty_amount) AS bounty
     FROM stints
-    WHERE referrer_person_id IS NOT NULL
+    WHERE referrer_person_id IS NOT NULL AND in_build_scope(referrer_person_id)
     GROUP BY ALL
 ),
 bounty_concentration AS (
@@ -69,7 +70,7 @@ account_signups AS (
     SELECT p.person_id, min(r.signed_up_at) AS signed_up_at
     FROM person_records p
     JOIN referrers r ON r.referrer_id = p.record_id
-    WHERE p.record_type = 'referrer'
+    WHERE p.record_type = 'referrer' AND in_build_scope(p.person_id)
       AND CAST(r.signed_up_at AS DATE) <= (SELECT as_of FROM run_day)
     GROUP BY p.person_id
 ),

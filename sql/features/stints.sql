@@ -6,7 +6,7 @@
 -- unique_key: hire_id
 WITH
 hire_payouts AS (
-    SELECT hire_id, min(payout_id) AS payout_id FROM payouts GROUP BY hire_id
+    SELECT hire_id, min(payout_id) AS payout_id FROM payouts WHERE in_build_scope(hire_id) GROUP BY hire_id
 )
 SELECT
     h.hire_id,
@@ -38,3 +38,5 @@ LEFT JOIN asof_referrals r ON r.referral_id = h.referral_id
 LEFT JOIN person_records cp ON cp.record_type = 'candidate' AND cp.record_id = h.candidate_id
 LEFT JOIN person_records rp ON rp.record_type = 'referrer' AND rp.record_id = r.referrer_id
 LEFT JOIN hire_payouts hp ON hp.hire_id = h.hire_id
+-- (a daily run: only the hires it rebuilds)
+WHERE in_build_scope(h.hire_id)
