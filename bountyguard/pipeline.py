@@ -245,10 +245,7 @@ def detect(db: str | Path, run_id: str) -> dict:
         base = incremental.start(con, run_id, run.as_of, features, run.config)
         identity_stats = resolve_persons(con, IdentityConfig.from_config(run.config))
         checkpoint("identity.resolved")
-        con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
-        con.execute(
-            "INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id]
-        )
+        _record_identities(con, run_id)
         checkpoint("identity.recorded")
         # the kept feature tables only where their inputs changed since the run that built them
         rebuilt = incremental.build(con, features, run.config, run_id, run.as_of, base)
@@ -401,6 +398,9 @@ def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> di
             run.enter(con)
             con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
             _fallback_persons(con)
+            # identities.csv lists them: a run that failed before its identity resolution (or in it)
+            # still publishes every record's person
+            _record_identities(con, run_id)
         finally:
             con.close()
     con, run = _open(db, run_id)
@@ -409,6 +409,12 @@ def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> di
         return _publish(con, db, run, status, outcome, error)
     finally:
         con.close()
+
+
+def _record_identities(con, run_id: str) -> None:
+    """The run's persons, as identities.csv exports them (and as the next run compares them)."""
+    con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
+    con.execute("INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id])
 
 
 def _fallback_persons(con) -> None:
