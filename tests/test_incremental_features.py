@@ -64,6 +64,20 @@ def _stored_and_full(db, run_id, as_of, table):
         con.close()
 
 
+def _recording_rebuilt_keys(monkeypatch) -> list[dict[str, list]]:
+    """The keys each incremental build rebuilt, per kept table (incremental.KEPT's temp tables)."""
+    rebuilt, build = [], incremental.build
+
+    def recorded(con, *args):
+        counts = build(con, *args)
+        rebuilt.append({name: sorted(r[0] for r in con.execute(f"SELECT * FROM {keys}").fetchall())
+                        for name, keys in incremental.KEPT.items()})
+        return counts
+
+    monkeypatch.setattr(incremental, "build", recorded)
+    return rebuilt
+
+
 def _stint(db, hire_id):
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -80,16 +94,7 @@ def test_a_daily_run_updates_the_kept_feature_tables_to_what_a_full_build_gives(
     assert before["H1"][1] is None and before["H2"] is None  # not known yet on 1 June
     assert (before["H4"][2], before["H5"][2]) == ("P4", "P5")
 
-    rebuilt = []
-    build = incremental.build
-
-    def recorded(con, *args):
-        counts = build(con, *args)
-        rebuilt.append({name: sorted(r[0] for r in con.execute(f"SELECT * FROM {keys}").fetchall())
-                        for name, keys in incremental.KEPT.items()})
-        return counts
-
-    monkeypatch.setattr(incremental, "build", recorded)
+    rebuilt = _recording_rebuilt_keys(monkeypatch)
     summary = pipeline.run(_second_day().write_landing(tmp_path / "day2"), db, DAY2)
     assert summary["status"] == "clean", summary.get("message")
 
@@ -135,16 +140,7 @@ def _behaviour_first_day() -> Platform:
 def test_a_daily_run_rebuilds_the_behaviour_of_the_persons_whose_rows_or_windows_changed(tmp_path, monkeypatch):
     db = tmp_path / "bg.duckdb"
     assert pipeline.run(_behaviour_first_day().write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
-    rebuilt = []
-    build = incremental.build
-
-    def recorded(con, *args):
-        counts = build(con, *args)
-        rebuilt.append({name: {r[0] for r in con.execute(f"SELECT person_id FROM {keys}").fetchall()}
-                        for name, keys in incremental.PERSONS.items()})
-        return counts
-
-    monkeypatch.setattr(incremental, "build", recorded)
+    rebuilt = _recording_rebuilt_keys(monkeypatch)
     day2 = Platform()
     # the platform corrects RD's signup date: only RD's account age changes, not its candidate's rows
     day2.add("referrers", referrer_id="RD", full_name="Referrer D", signed_up_at="2023-12-01T00:00:00Z")
@@ -164,9 +160,10 @@ def test_a_daily_run_rebuilds_the_behaviour_of_the_persons_whose_rows_or_windows
                            "WHERE person_id = ?", [person["CE"]]).fetchone()[0] == 396
     finally:
         con.close()
-    assert rebuilt == [{"referrer_behaviour": {person["RA"], person["RB"], person["RD"]},
-                        # CX's own person has no referral, so no row: rebuilt to nothing
-                        "candidate_behaviour": {person["CA"], person["CB"], person["CE"], person["CX"]}}]
+    assert [{name: keys[name] for name in incremental.PERSONS} for keys in rebuilt] == [
+        {"referrer_behaviour": sorted([person["RA"], person["RB"], person["RD"]]),
+         # CX's own person has no referral, so no row: rebuilt to nothing
+         "candidate_behaviour": sorted([person["CA"], person["CB"], person["CE"], person["CX"]])}]
     for table in incremental.KEPT:
         assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table
 
