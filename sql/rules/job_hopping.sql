@@ -23,7 +23,8 @@ hoppers AS (
         count(*) AS short_stints,
         count(DISTINCT company_id) AS companies,
         round(median(tenure_days), 1) AS median_tenure_days,
-        max(candidate_id ORDER BY started_at) AS latest_candidate_id,
+        -- the record of the latest stint (ties: the higher id); max(x ORDER BY y) would be the highest id
+        arg_max(candidate_id, (started_at, candidate_id)) AS latest_candidate_id,
         list(DISTINCT candidate_id ORDER BY candidate_id) AS candidate_ids,
         list(DISTINCT chained_from ORDER BY chained_from) FILTER (WHERE chained_from IS NOT NULL)
             AS chained_persons,

@@ -36,7 +36,8 @@ farmed_candidates AS (
         any_value(c.placements) AS placements,
         any_value(c.companies) AS companies,
         any_value(c.exits_after_guarantee) AS exits_after_guarantee,
-        max(candidate_id ORDER BY started_at) AS latest_candidate_id,
+        -- the record of the latest placement (ties: the higher id); max(x ORDER BY y) would be the highest id
+        arg_max(candidate_id, (started_at, candidate_id)) AS latest_candidate_id,
         list(DISTINCT candidate_id ORDER BY candidate_id) AS candidate_ids,
         list(DISTINCT chained_from ORDER BY chained_from) FILTER (WHERE chained_from IS NOT NULL)
             AS chained_persons,
@@ -75,7 +76,8 @@ colluding_referrers AS (
     SELECT
         s.referrer_person_id,
         f.candidate_person_id,
-        max(s.referrer_id ORDER BY s.referred_at) AS latest_referrer_id,
+        arg_max(s.referrer_id, (s.referred_at, s.referrer_id)) AS latest_referrer_id,
+        max(s.referred_at) AS latest_referred_at,
         list(DISTINCT s.referrer_id ORDER BY s.referrer_id) AS referrer_ids,
         count(*) AS placements_of_candidate,
         any_value(f.placements) AS candidate_placements,
@@ -91,7 +93,7 @@ colluding_referrers AS (
 referrer_flags AS (
     SELECT
         'referrer' AS entity_type,
-        any_value(latest_referrer_id ORDER BY candidate_person_id) AS entity_id,
+        arg_max(latest_referrer_id, (latest_referred_at, latest_referrer_id)) AS entity_id,
         referrer_person_id AS person_id,
         round(least(1.0, 0.5 + 0.5 * max(exits_after_guarantee / candidate_placements)), 4) AS score,
         'high' AS severity,

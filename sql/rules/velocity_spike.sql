@@ -120,7 +120,8 @@ peaks AS (
 spikers AS (
     SELECT
         m.referrer_person_id,
-        max(m.referrer_id ORDER BY m.referred_at) AS latest_referrer_id,
+        -- the account of the latest referral (ties: the higher id)
+        arg_max(m.referrer_id, (m.referred_at, m.referrer_id)) AS latest_referrer_id,
         list(DISTINCT m.referrer_id ORDER BY m.referrer_id) AS referrer_ids,
         min(m.referred_at) AS burst_from,
         max(m.referred_at) AS burst_to,

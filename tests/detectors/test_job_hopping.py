@@ -64,3 +64,15 @@ def test_a_re_registered_hopper_placed_by_one_referrer_is_one_candidate(platform
     flags = JobHoppingDetector.from_config().detect(con)
     assert [(f[2], json.loads(f[5])["chained_persons"]) for f in flags] == [
         ("candidate:K1", ["candidate:K2", "candidate:K3"])]
+
+
+def test_the_flag_names_the_record_of_the_latest_stint(platform, con):
+    """A hopper re-registered as K9, K5, K1 in that order: the flag names K1, the record of the
+    latest stint (the one a new referral would name), not the highest id."""
+    for i, candidate in enumerate(["K9", "K5", "K1"]):
+        platform.job(f"J{i}", f"C{i}")
+        platform.referred_hire(str(i), "R1", candidate, f"J{i}", started=f"2025-0{2 * i + 1}-01",
+                               ended=f"2025-0{2 * i + 2}-01")
+    platform.load(con, as_of="2026-06-30", persons={k: "P-hopper" for k in ("K9", "K5", "K1")})
+    flags = JobHoppingDetector.from_config().detect(con)
+    assert [(f[1], f[2]) for f in flags] == [("K1", "P-hopper")]

@@ -47,6 +47,17 @@ def test_records_of_one_person_are_counted_together(platform, con):
     assert len(candidate_flags) == 1
     assert candidate_flags[0][2] == "P-expert"
     assert sorted(json.loads(candidate_flags[0][5])["candidate_ids"]) == ["K1", "K2", "K3"]
+    # the flag names the record of the latest placement (the fourth went to K1 again), not the
+    # highest id: an analyst opens the record the person uses now
+    assert candidate_flags[0][1] == "K1"
+
+
+def test_the_referrer_flag_names_the_record_of_the_latest_referral(platform, con):
+    # one referrer person with two accounts; the later account's id sorts first
+    farm(platform, ["K1"], ["R9", "R9", "R1", "R1"])
+    platform.load(con, as_of="2026-06-30", persons={"R9": "P-referrer", "R1": "P-referrer"})
+    referrers = [f for f in SerialRereferralDetector.from_config().detect(con) if f[0] == "referrer"]
+    assert [(f[1], f[2]) for f in referrers] == [("R1", "P-referrer")]
 
 
 def test_referrer_who_placed_the_person_once_is_not_flagged(platform, con):

@@ -43,6 +43,18 @@ def test_burst_far_above_own_history_and_peers_is_flagged(platform, con):
     assert ev["expected_from_own_history"] <= 1.2  # about one a month in the year before
 
 
+def test_the_flag_names_the_record_of_the_latest_referral(platform, con):
+    # one referrer person: a year of history on the account R-old, then the burst from a new
+    # account R-a whose id sorts first
+    referrals(platform, "R-old", per_month=1, months=12, recent=0)
+    referrals(platform, "R-a", per_month=0, months=0, recent=15)
+    for i in range(10):
+        referrals(platform, f"R-peer{i}", per_month=2, months=12)
+    platform.load(con, as_of=str(AS_OF), persons={"R-old": "P-burst", "R-a": "P-burst"})
+    flags = VelocitySpikeDetector.from_config().detect(con)
+    assert [(f[1], f[2]) for f in flags] == [("R-a", "P-burst")]
+
+
 def test_power_recruiter_with_steady_high_volume_is_not_a_spike(platform, con):
     referrals(platform, "R-power", per_month=20, months=12)  # 20 a month, every month
     for i in range(10):
