@@ -82,6 +82,27 @@ def test_a_correction_that_removes_the_link_splits_the_person(con):
     assert _equals_full(con)
 
 
+@pytest.mark.parametrize("kept, new", [("Anna Schmidt", "Znna Schmidt"), ("Znna Schmidt", "Anna Schmidt")])
+def test_a_new_record_meeting_a_kept_one_only_across_name_positions_is_scored(kept, new):
+    """A typo in a first letter flips the sorted name parts ('ana shmidt', 'shmidt sna'): only the cross
+    rule (one record's first part is the other's last, same birth date) blocks the pair, once the
+    birth date's own block is over the cap and split by first letter, and the cities differ. The
+    scoring of a daily run must meet the kept record through either side of that rule."""
+    con = duckdb.connect()
+    crowd = {f"c-crowd-{i}": (name, None, None, D(1990, 5, 4), None, None)
+             for i, name in enumerate(["Petra Lang", "Olga Wirth", "Ute Brandt"])}
+    # a namesake born elsewhen: Schmidt is common, so the kept record's rarest part stays as it was
+    # and the new record touches nobody else
+    crowd["c-karl"] = ("Karl Schmidt", None, None, D(1970, 1, 1), None, None)
+    load(con, {}, {"c-kept": (kept, None, None, D(1990, 5, 4), "Kassel", None), **crowd})
+    _resolve(con, max_block_size=2)
+    _add_candidate(con, "c-new", (new, None, None, D(1990, 5, 4), "Fulda", None))
+    stats = _resolve(con, max_block_size=2)
+    assert stats["resolution"] == "incremental" and stats["touched_records"] == 1
+    assert [link[:4] for link in _links(con)] == [("candidate", "c-kept", "candidate", "c-new")]
+    assert _equals_full(con, max_block_size=2)
+
+
 def test_a_removed_record_takes_its_links_with_it(con):
     _add_candidate(con, "c-kat-b", KATHARINA_B)
     _resolve(con)
