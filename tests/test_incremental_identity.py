@@ -103,6 +103,20 @@ def test_a_new_record_meeting_a_kept_one_only_across_name_positions_is_scored(ke
     assert _equals_full(con, max_block_size=2)
 
 
+def test_a_daily_run_scores_its_few_records_in_fewer_chunks_with_the_same_links():
+    """predict_chunks is set for a full load; a daily run's touched records and partners are cut into
+    chunks of about the same size, here one."""
+    con = duckdb.connect()
+    load(con, REFERRERS, {**CANDIDATES, "c-kat-a": KATHARINA_A, "c-kat-c": KATHARINA_C})
+    assert _resolve(con, predict_chunks=3)["predict_chunks"] == 3
+    _add_candidate(con, "c-kat-b", KATHARINA_B)
+    stats = _resolve(con, predict_chunks=3)
+    assert stats["resolution"] == "incremental" and stats["predict_chunks"] == 1
+    persons = persons_by_record(con)
+    assert persons["candidate", "c-kat-a"] == persons["candidate", "c-kat-b"] == persons["candidate", "c-kat-c"]
+    assert _equals_full(con, predict_chunks=3)
+
+
 def test_a_removed_record_takes_its_links_with_it(con):
     _add_candidate(con, "c-kat-b", KATHARINA_B)
     _resolve(con)

@@ -7,6 +7,7 @@ import concurrent.futures.process
 import dataclasses
 import functools
 import logging
+import math
 import multiprocessing
 import os
 import time
@@ -54,7 +55,7 @@ _WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_loo
                 "identity_input_new", "identity_token_delta", "identity_token_counts_moved",
                 "identity_rarest_moved", "identity_cross_moved", "identity_cross_sizes", "identity_changed_ends",
                 "identity_person_nodes", "identity_person_edges", "identity_person_rows", "identity_record_digests",
-                "identity_scoring_input", "identity_scoring_partners", "identity_kept_links",
+                "identity_touched", "identity_scoring_mode", "identity_scoring_input", "identity_scoring_partners", "identity_kept_links",
                 "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links", "identity_clusters")
 
 
@@ -267,14 +268,15 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
              stats["blocked_pairs"] or "(counted when the input is built)")
     predicting = time.perf_counter()
     if settings is not None and stats["touched_records"] > 0:
-        _predict(con, config, db, settings, incremental)
+        stats["predict_chunks"] = _predict(con, config, db, settings, incremental)
     else:
+        stats["predict_chunks"] = 0
         _run(con, """CREATE OR REPLACE TEMP TABLE identity_new_fuzzy_links (
             unique_id_l VARCHAR, unique_id_r VARCHAR, rule VARCHAR, match_probability DOUBLE,
             evidence VARCHAR)""")
     stats["predict_seconds"] = round(time.perf_counter() - predicting, 2)
     stats["scored_links"] = con.execute("SELECT count(*) FROM identity_new_fuzzy_links").fetchall()[0][0]
-    run_sql_file(con, "identity/fuzzy_link_state.sql", {"fingerprint": fingerprint})
+    run_sql_file(con, "identity/fuzzy_link_state.sql", {"fingerprint": fingerprint, "incremental": incremental})
     return stats
 
 
@@ -378,9 +380,9 @@ _HOUSEHOLD_SQL = (
 
 
 def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, settings: dict[str, Any],
-             incremental: bool) -> None:
+             incremental: bool) -> int:
     """identity_new_fuzzy_links: score the blocked pairs of identity_scoring_input (incremental: only
-    those with a touched record) and keep those at or above the threshold."""
+    those with a touched record) and keep those at or above the threshold. Returns the chunks per side."""
     from splink import Linker
 
     settings = dict(settings)
@@ -421,7 +423,7 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, se
     table = db.register(scored, table_name=scored)
     linker = Linker(table, settings, log_level=None)
     _register_term_frequencies(con, db, linker, settings, scored)
-    chunks = config.predict_chunks
+    chunks = _predict_chunks(con, config, scored)
     predictions = linker.inference.predict(
         threshold_match_probability=min(config.match_threshold, config.match_threshold_without_birth_date),
         num_chunks_left=chunks if chunks > 1 else None,
@@ -453,6 +455,19 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, se
                                         ELSE {float(config.match_threshold)!r} END
           AND NOT {_HOUSEHOLD_SQL}
     """)
+    return chunks
+
+
+def _predict_chunks(con: duckdb.DuckDBPyConnection, config: IdentityConfig, scored: str) -> int:
+    """How many chunks a side of the scoring is cut into: predict_chunks is set for every record (a
+    full load), and bounds the records per pass; a daily run's touched records and their partners,
+    a few hundred thousand of ten million, need fewer passes for the same bound (each pass blocks the
+    whole table under every rule again: 16 passes were most of a daily run's scoring at 10M)."""
+    if config.predict_chunks == 1:
+        return 1
+    total, scoring = con.execute(f"SELECT (SELECT count(*) FROM identity_splink_input), "
+                                 f"(SELECT count(*) FROM {scored})").fetchall()[0]
+    return max(1, math.ceil(config.predict_chunks * scoring / max(total, 1)))
 
 
 def _cluster(con: duckdb.DuckDBPyConnection, nodes: str = "identity_keyed",

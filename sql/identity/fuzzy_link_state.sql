@@ -8,14 +8,14 @@ SELECT * FROM identity_new_fuzzy_links;
 
 DELETE FROM identity_resolution_state;
 
+-- (touched: sql/identity/touched_records.sql; in a full resolution, every record)
 DELETE FROM identity_scored_records p
-WHERE NOT EXISTS (SELECT 1 FROM identity_scoring_input s
-                  WHERE s.unique_id = p.unique_id AND NOT s.bg_touched);
+WHERE NOT $incremental OR p.unique_id IN (SELECT unique_id FROM identity_touched);
 
 INSERT INTO identity_scored_records
 SELECT d.unique_id, d.row_digest
-FROM identity_record_digests d JOIN identity_scoring_input s USING (unique_id)
-WHERE s.bg_touched;
+FROM identity_record_digests d
+WHERE NOT $incremental OR d.unique_id IN (SELECT unique_id FROM identity_touched);
 
 DELETE FROM identity_fuzzy_link_state l
 WHERE NOT EXISTS (SELECT 1 FROM identity_kept_links k
