@@ -103,6 +103,29 @@ def test_a_count_that_overtakes_another_part_changes_the_rarest_part_of_records_
     assert _kept_rows(con) == _rows_from_scratch(con, config)
 
 
+def test_a_part_whose_count_falls_below_the_rarest_part_takes_its_place_in_records_nobody_edited():
+    config = IdentityConfig.from_config()
+    con = duckdb.connect()
+    load(con, {}, {"c1": ("Olga Berg", None, None, None, "Bonn", None),
+                   "c2": ("Olga Petrov", None, None, None, "Bonn", None),
+                   "c3": ("Anna Berg", None, None, None, "Bonn", None),
+                   "c4": ("Lena Berg", None, None, None, "Bonn", None)})
+    _prepare(con, config)
+    kept_input.splink_input(con, config, full=False)
+
+    def rarest_of_c1():
+        return con.execute("SELECT name_rarest FROM identity_splink_rows WHERE unique_id = 'candidate:c1'"
+                           ).fetchall()[0][0]
+
+    given = rarest_of_c1()  # Olga: two records; Berg: three
+    # two of the Bergs leave: Berg (one record now) is rarer than Olga, whose count did not move
+    con.execute("DELETE FROM candidates WHERE candidate_id IN ('c3', 'c4')")
+    _prepare(con, config)
+    assert kept_input.splink_input(con, config, full=False)["input_changed_records"] == 2
+    assert rarest_of_c1() != given
+    assert _kept_rows(con) == _rows_from_scratch(con, config)
+
+
 def test_another_fingerprint_or_an_interrupted_update_builds_the_input_from_scratch():
     con = duckdb.connect()
     load(con, {}, {"c1": ("Olga Berg", None, None, None, "Bonn", None)})

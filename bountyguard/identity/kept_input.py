@@ -136,14 +136,31 @@ def _update_token_counts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _update_rarest(con: duckdb.DuckDBPyConnection) -> None:
-    """The rarest name part (ties: the first in sort order) of the changed records, and of every
-    record holding a part whose count moved."""
+    """The rarest name part (ties: the first in sort order) of the changed records (their rarest part
+    is NULL until now), and of every record whose rarest part a moved count can change: its rarest
+    part's count moved, or a part of it whose count moved is now rarer than its rarest part. Parts
+    whose count did not move keep their order, so no other record's rarest part changes. (The day's
+    records move the counts of nearly every common name part: recomputing every holder of a moved
+    part looked at most records, 6.8 s at ten million referrals.)"""
     _run(con, """
         CREATE OR REPLACE TEMP TABLE identity_rarest_moved AS
-        WITH moved AS (SELECT list(token) AS tokens FROM identity_token_delta),
+        WITH moved AS (
+            SELECT d.token, c.n FROM identity_token_delta d JOIN identity_token_counts c USING (token)
+        ),
+        with_rarest_count AS (
+            SELECT s.unique_id, s.name_tokens, s.name_rarest, c.n AS rarest_n
+            FROM identity_splink_rows s LEFT JOIN identity_token_counts c ON c.token = s.name_rarest
+        ),
+        overtaken AS (
+            SELECT r.unique_id
+            FROM (SELECT unique_id, name_rarest, rarest_n, unnest(name_tokens) AS token FROM with_rarest_count) r
+            JOIN moved m USING (token)
+            WHERE (m.n, m.token) < (r.rarest_n, r.name_rarest)
+        ),
         holders AS (
-            SELECT unique_id, name_tokens FROM identity_splink_rows, moved
-            WHERE name_rarest IS NULL OR list_has_any(name_tokens, moved.tokens)
+            SELECT unique_id, name_tokens FROM with_rarest_count
+            WHERE name_rarest IS NULL OR name_rarest IN (SELECT token FROM identity_token_delta)
+               OR unique_id IN (SELECT unique_id FROM overtaken)
         ),
         record_tokens AS (SELECT DISTINCT unique_id, unnest(name_tokens) AS token FROM holders)
         SELECT unique_id, first(token ORDER BY n, token) AS name_rarest
