@@ -14,9 +14,9 @@ downstream (chained stints, the rules) still reads the whole tables.
 Fail closed, towards the full build: the state row (sql/schema/features.sql) leaves before the
 tables are touched and comes back only when all are rebuilt, so a run that stopped halfway, a run
 as of an earlier date, other SQL, settings or kept tables (the fingerprint), persons the run did not
-resolve (fallback persons), or a base run whose identities were pruned all mean a full build. So do FULL_BUILD_EVERY
-incremental builds in a row: DuckDB keeps the rows a run deletes in place until their row group is
-rewritten, and a full build writes the tables without them.
+resolve (fallback persons), or a base run whose identities were pruned all mean a full build. So
+do FULL_BUILD_EVERY incremental builds in a row: DuckDB keeps the rows a run deletes in place until
+their row group is rewritten, and a full build writes the tables without them.
 """
 from __future__ import annotations
 

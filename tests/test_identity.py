@@ -635,13 +635,13 @@ def test_a_pair_without_birth_date_needs_the_stricter_threshold(monkeypatch):
     probabilities = []
     original = identity._predict
 
-    def spy(con, config, db, settings, incremental):
+    def spy(con, config, db, settings, *rest):
         from splink import Linker
 
         linker = Linker(db.register("identity_scoring_input"), settings, log_level=None)
         rows = linker.inference.predict(threshold_match_probability=0.0).as_record_list()
         probabilities.extend(row["match_probability"] for row in rows)
-        return original(con, config, db, settings, incremental)
+        return original(con, config, db, settings, *rest)
 
     monkeypatch.setattr(identity, "_predict", spy)
     resolve_persons(con, IdentityConfig.from_config())

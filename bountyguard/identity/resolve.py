@@ -56,7 +56,8 @@ _WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_loo
                 "identity_rarest_moved", "identity_cross_moved", "identity_cross_sizes", "identity_changed_ends",
                 "identity_person_nodes", "identity_person_edges", "identity_person_rows", "identity_record_digests",
                 "identity_touched", "identity_scoring_mode", "identity_scoring_input", "identity_scoring_partners",
-                "identity_kept_links", "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links", "identity_clusters")
+                "identity_kept_links", "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links",
+                "identity_clusters")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -268,7 +269,7 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
              stats["blocked_pairs"] or "(counted when the input is built)")
     predicting = time.perf_counter()
     if settings is not None and stats["touched_records"] > 0:
-        stats["predict_chunks"] = _predict(con, config, db, settings, incremental)
+        stats["predict_chunks"] = _predict(con, config, db, settings, incremental, n_records)
     else:
         stats["predict_chunks"] = 0
         _run(con, """CREATE OR REPLACE TEMP TABLE identity_new_fuzzy_links (
@@ -380,7 +381,7 @@ _HOUSEHOLD_SQL = (
 
 
 def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, settings: dict[str, Any],
-             incremental: bool) -> int:
+             incremental: bool, n_records: int) -> int:
     """identity_new_fuzzy_links: score the blocked pairs of identity_scoring_input (incremental: only
     those with a touched record) and keep those at or above the threshold. Returns the chunks per side."""
     from splink import Linker
@@ -424,7 +425,7 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, se
     table = db.register(scored, table_name=scored)
     linker = Linker(table, settings, log_level=None)
     _register_term_frequencies(con, db, linker, settings, scored)
-    chunks = _predict_chunks(con, config, scored)
+    chunks = _predict_chunks(con, config, scored, n_records)
     predictions = linker.inference.predict(
         threshold_match_probability=min(config.match_threshold, config.match_threshold_without_birth_date),
         num_chunks_left=chunks if chunks > 1 else None,
@@ -459,16 +460,15 @@ def _predict(con: duckdb.DuckDBPyConnection, config: IdentityConfig, db: Any, se
     return chunks
 
 
-def _predict_chunks(con: duckdb.DuckDBPyConnection, config: IdentityConfig, scored: str) -> int:
+def _predict_chunks(con: duckdb.DuckDBPyConnection, config: IdentityConfig, scored: str, n_records: int) -> int:
     """How many chunks a side of the scoring is cut into: predict_chunks is set for every record (a
     full load), and bounds the records per pass; a daily run's touched records and their partners,
     a few hundred thousand of ten million, need fewer passes for the same bound (each pass blocks the
     whole table under every rule again: 16 passes were most of a daily run's scoring at 10M)."""
     if config.predict_chunks == 1:
         return 1
-    total, scoring = con.execute(f"SELECT (SELECT count(*) FROM identity_splink_input), "
-                                 f"(SELECT count(*) FROM {scored})").fetchall()[0]
-    return max(1, math.ceil(config.predict_chunks * scoring / max(total, 1)))
+    scoring = con.execute(f"SELECT count(*) FROM {scored}").fetchall()[0][0]
+    return max(1, math.ceil(config.predict_chunks * scoring / max(n_records, 1)))
 
 
 def _cluster(con: duckdb.DuckDBPyConnection, nodes: str = "identity_keyed",
