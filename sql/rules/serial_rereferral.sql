@@ -62,8 +62,8 @@ candidate_flags AS (
         to_json({
             'candidate_person_id': candidate_person_id,
             'candidate_ids': candidate_ids,
-        -- persons identity resolution kept apart, joined here by name and city (chained_stints)
-        'chained_persons': coalesce(chained_persons, []),
+            -- persons identity resolution kept apart, joined here by name and city (chained_stints)
+            'chained_persons': coalesce(chained_persons, []),
             'placements': placements,
             'companies': companies,
             'exits_within_days_after_guarantee': exits_after_guarantee,

@@ -3,20 +3,21 @@ import json
 from detectors.serial_rereferral import SerialRereferralDetector
 
 
-def farm(platform, candidate_ids, referrer_ids, days_after=(5, 10, 3), first_start="2025-01-06", gap_days=20):
+def farm(platform, candidate_ids, referrer_ids, days_after=(5, 10, 3), first_start="2025-01-06", gap_days=20, tag=""):
     """One person placed at a new company again and again, each stint ending `days_after` days
-    after its 90-day guarantee end and the next beginning `gap_days` later; the last still running."""
+    after its 90-day guarantee end and the next beginning `gap_days` later; the last still running.
+    `tag` keeps the hires, jobs and companies of two farms in one platform apart."""
     import datetime as dt
 
     start = dt.date.fromisoformat(first_start)
     n = len(days_after) + 1
     for i in range(n):
-        platform.job(f"J{i}", f"C{i}", guarantee_days=90)
+        platform.job(f"J{tag}{i}", f"C{tag}{i}", guarantee_days=90)
         ended = None
         if i < len(days_after):
             ended = str(start + dt.timedelta(days=90 + days_after[i]))
-        platform.referred_hire(str(i), referrer_ids[i % len(referrer_ids)], candidate_ids[i % len(candidate_ids)],
-                               f"J{i}", started=str(start), ended=ended,
+        platform.referred_hire(f"{tag}{i}", referrer_ids[i % len(referrer_ids)], candidate_ids[i % len(candidate_ids)],
+                               f"J{tag}{i}", started=str(start), ended=ended,
                                payout_status="released" if ended else "pending")
         start = start + dt.timedelta(days=90 + (days_after[i] if i < len(days_after) else 0) + gap_days)
 
@@ -58,6 +59,23 @@ def test_the_referrer_flag_names_the_record_of_the_latest_referral(platform, con
     platform.load(con, as_of="2026-06-30", persons={"R9": "P-referrer", "R1": "P-referrer"})
     referrers = [f for f in SerialRereferralDetector.from_config().detect(con) if f[0] == "referrer"]
     assert [(f[1], f[2]) for f in referrers] == [("R1", "P-referrer")]
+
+
+def test_the_referrer_flag_names_the_latest_referral_over_all_farmed_candidates(platform, con):
+    # one referrer person farming two experts: the first expert (whose person id sorts first) from
+    # the account R9, the second, a year later, from the account R1, whose id sorts first
+    farm(platform, ["K1"], ["R9"], tag="a")
+    farm(platform, ["K2"], ["R1"], first_start="2026-01-05", days_after=(5, 10), gap_days=5, tag="b")
+    platform.load(con, as_of="2026-12-31",
+                  persons={"K1": "P-expert-a", "K2": "P-expert-b", "R9": "P-referrer", "R1": "P-referrer"})
+    flags = SerialRereferralDetector.from_config().detect(con)
+    assert sorted((f[0], f[2]) for f in flags) == [
+        ("candidate", "P-expert-a"), ("candidate", "P-expert-b"), ("referrer", "P-referrer")]
+    referrer = next(f for f in flags if f[0] == "referrer")
+    # not the first candidate's latest account (R9), nor the highest id (R9)
+    assert referrer[1] == "R1"
+    farmed = json.loads(referrer[5])["farmed_candidates"]
+    assert [c["candidate_person_id"] for c in farmed] == ["P-expert-a", "P-expert-b"]
 
 
 def test_referrer_who_placed_the_person_once_is_not_flagged(platform, con):

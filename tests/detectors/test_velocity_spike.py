@@ -55,6 +55,37 @@ def test_the_flag_names_the_record_of_the_latest_referral(platform, con):
     assert [(f[1], f[2]) for f in flags] == [("R-a", "P-burst")]
 
 
+def test_two_bursts_with_the_same_peak_report_the_later_one(platform, con):
+    """Two bursts of fifteen referrals within 30 days (one a month besides): 600 days ago, after a
+    busier spell, and in the last month. The evidence's own-history level is the later burst's."""
+    referrals(platform, "R-twice", per_month=1, months=30, recent=15)
+    first_burst = AS_OF - dt.timedelta(days=600)
+
+    def add(tag, day):
+        platform.add("candidates", candidate_id=f"KT{tag}")
+        platform.add("referrals", referral_id=f"RFT{tag}", referrer_id="R-twice", candidate_id=f"KT{tag}",
+                     job_id="J1", referred_at=f"{day}T10:00:00Z")
+
+    for k in range(13):  # with the monthly referrals either side, 15 within 30 days
+        add(f"a{k}", first_burst + dt.timedelta(days=k))
+    for k in range(6):  # a busier spell before the first burst: its own-history level is higher
+        add(f"b{k}", first_burst - dt.timedelta(days=60 + 7 * k))
+    for i in range(10):
+        referrals(platform, f"R-peer{i}", per_month=2, months=30)
+    platform.load(con, as_of=str(AS_OF))
+    flags = VelocitySpikeDetector.from_config().detect(con)
+    assert [f[1] for f in flags] == ["R-twice"]
+    ev = json.loads(flags[0][5])
+    assert ev["peak_referrals_in_burst_days"] == 15
+    assert ev["burst_from"][:4] == "2024"  # both bursts are in the evidence
+    later = VelocitySpikeDetector.from_config(lookback_days=60).detect(con)  # the later burst alone
+    later_ev = json.loads(later[0][5])
+    assert later_ev["peak_referrals_in_burst_days"] == 15
+    # the earlier burst's level is higher (the busy spell): the later one's is reported
+    assert ev["expected_from_own_history"] < 1.5
+    assert ev["expected_from_own_history"] == later_ev["expected_from_own_history"]
+
+
 def test_power_recruiter_with_steady_high_volume_is_not_a_spike(platform, con):
     referrals(platform, "R-power", per_month=20, months=12)  # 20 a month, every month
     for i in range(10):
