@@ -275,6 +275,37 @@ def test_a_daily_resolution_looks_up_only_new_and_changed_records(con):
     assert _equals_full(con)
 
 
+def test_a_changed_birth_date_alone_is_looked_up_again(con):
+    """identity_keyed reads the birth date from the stored row, so a record whose birth date alone
+    changed must not keep its old row."""
+    con.execute("UPDATE candidates SET birth_date = DATE '1988-04-21' WHERE candidate_id = 'c-kat-a'")
+    stats = _resolve(con)
+    assert stats["looked_up_records"] == 1 and stats["normalised_values"] == 0
+    assert con.execute("SELECT birth_date, birth_month_day FROM identity_record_keys WHERE record_id = 'c-kat-a'"
+                       ).fetchall() == [(D(1988, 4, 21), "04-21")]
+    assert con.execute("SELECT birth_date FROM person_records WHERE record_id = 'c-kat-a'").fetchall() == [
+        (D(1988, 4, 21),)]
+    assert _stored_keys(con) == _fresh_keys(con)
+    assert _equals_full(con)
+
+
+def test_keys_stored_under_an_older_layout_are_looked_up_again_whole(con):
+    """A file written before identity_record_keys held every compared attribute: its rows lack them,
+    so the next resolution looks every record up again (from the cache: nothing is normalised)."""
+    old = ("unique_id", "birth_date", "email_year", "name_tokens", "name_key_reversed", "name_first", "name_last",
+           "birth_year", "birth_month_day")
+    for column in old:
+        con.execute(f"ALTER TABLE identity_record_keys DROP COLUMN {column}")
+    for table in ("identity_record_keys", "identity_lookup_state"):  # key version | key id | phone regions
+        con.execute(f"UPDATE {table} SET lookup = array_to_string(string_split(lookup, '|')[1:3], '|')")
+    stats = _resolve(con)
+    assert stats["key_sweep"] and stats["normalised_values"] == 0
+    assert stats["looked_up_records"] == con.execute(
+        "SELECT (SELECT count(*) FROM referrers) + (SELECT count(*) FROM candidates)").fetchall()[0][0]
+    assert _stored_keys(con) == _fresh_keys(con)
+    assert _equals_full(con)
+
+
 def test_an_unchanged_record_keeps_its_keys_when_a_shared_value_leaves_the_cache(con):
     """Forgetting a person removes the cached keys of their values, and a family member's unchanged
     record may hold the same phone: it keeps the key it has, as a resolution from scratch finds it."""

@@ -547,7 +547,9 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full
         "batch_rows": _NORMALISE_BATCH_ROWS,
     }
     # what a stored key depends on besides the raw value: keys stored under another context are stale
-    params["lookup"] = f"{params['keys_version']}|{params['matching_key_id']}|{params['phone_region']}"
+    # (and the stored row's layout: rows of an older layout lack columns identity_keyed reads)
+    params["lookup"] = (f"{params['keys_version']}|{params['matching_key_id']}|{params['phone_region']}"
+                        f"|{_RECORD_KEYS_LAYOUT}")
     state = con.execute("SELECT lookup, resolutions_since_sweep FROM identity_lookup_state").fetchall()
     since = state[0][1] + 1 if len(state) == 1 and state[0][0] == params["lookup"] else None
     params["sweep"] = full or since is None or since >= _SWEEP_EVERY
@@ -567,16 +569,23 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full
             finally:
                 con.unregister("identity_normalised_batch")
     run_sql_file(con, "identity/keyed_records.sql", params)
-    missing = con.execute("SELECT count(*) FROM identity_keyed WHERE NOT bg_has_keys").fetchall()[0][0]
+    # the stored rows are unique per record and each matches a current one (keyed_records.sql), so
+    # counting both tells whether every record has its row
+    missing = con.execute("SELECT (SELECT count(*) FROM identity_raw_records) "
+                          "- (SELECT count(*) FROM identity_record_keys)").fetchall()[0][0]
     if missing:  # cannot happen by construction; a record without keys would silently match nothing
         raise BountyguardError(f"identity resolution: {missing} record(s) without stored keys; delete the "
                                "row of identity_lookup_state so that the next run looks up every record")
-    _run(con, "ALTER TABLE identity_keyed DROP COLUMN bg_has_keys")
     con.execute("DELETE FROM identity_lookup_state")
     con.execute("INSERT INTO identity_lookup_state VALUES (?, ?)",
                 [params["lookup"], 0 if params["sweep"] else since])
     looked_up = con.execute("SELECT count(*) FROM identity_lookup_records").fetchall()[0][0]
     return {"looked_up_records": looked_up, "key_sweep": params["sweep"]}
+
+
+# The layout of identity_record_keys' rows (sql/schema/identity.sql): part of the look-up's context, so
+# that a file written before a change of layout is looked up again whole. 2: every compared attribute.
+_RECORD_KEYS_LAYOUT = 2
 
 
 # A resolution looks up every record's values, and removes cached keys of values no record holds any

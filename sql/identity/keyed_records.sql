@@ -1,5 +1,7 @@
 -- Every record with its normalised keys: the looked-up records' from the cache (sql/identity/records.sql,
--- new_keys.sql), stored in identity_record_keys; the other records' as stored there before.
+-- new_keys.sql), stored in identity_record_keys with all that resolution compares of them; the other
+-- records' as stored there before. identity_keyed is a view of that table: a daily run writes the
+-- day's records, it does not copy every record's row again.
 CREATE OR REPLACE TEMP TABLE identity_looked_up AS
 WITH cached AS (
     SELECT c.kind, v.raw, c.context, c.key
@@ -8,8 +10,13 @@ WITH cached AS (
 ),
 keyed AS (
     SELECT $lookup AS lookup, r.record_type, r.record_id, r.raw_digest,
+           r.record_type || ':' || r.record_id AS unique_id,
            n.key AS name_key, e.key AS email_key, p.key AS phone_key, pn.key AS phone_national,
-           i.key AS iban_key, im.key AS iban_masked, c.key AS city_key, pr.key AS profile_key
+           i.key AS iban_key, im.key AS iban_masked, r.birth_date, c.key AS city_key, pr.key AS profile_key,
+           -- the year a mailbox name often carries (anna.schmidt1987@, jkowalski82@): the last number
+           -- of the local part, where it can be a birth year (a weak hint, for records without a birth
+           -- date; bountyguard/identity/model.py)
+           bg_mailbox_year(r.email) AS email_year
     FROM identity_lookup_records r
     LEFT JOIN cached n ON n.kind = 'name' AND n.raw = r.full_name AND n.context = ''
     LEFT JOIN cached e ON e.kind = 'email' AND e.raw = r.email AND e.context = ''
@@ -20,31 +27,6 @@ keyed AS (
     LEFT JOIN cached c ON c.kind = 'city' AND c.raw = r.city AND c.context = ''
     LEFT JOIN cached pr ON pr.kind = 'profile' AND pr.raw = r.profile_url AND pr.context = ''
 )
-SELECT * FROM keyed;
-
-DELETE FROM identity_record_keys k
-WHERE $sweep OR k.lookup <> $lookup
-   OR NOT EXISTS (SELECT 1 FROM identity_raw_records r
-                  WHERE r.record_type = k.record_type AND r.record_id = k.record_id AND r.raw_digest = k.raw_digest);
-
-INSERT INTO identity_record_keys BY NAME SELECT * FROM identity_looked_up;
-
-CREATE OR REPLACE TEMP TABLE identity_keyed AS
-WITH keyed AS (
-    SELECT r.record_type, r.record_id,
-           r.record_type || ':' || r.record_id AS unique_id,
-           k.name_key, k.email_key, k.phone_key, k.phone_national,
-           k.iban_key, k.iban_masked, r.birth_date, k.city_key, k.profile_key,
-           -- the year a mailbox name often carries (anna.schmidt1987@, jkowalski82@): the last number
-           -- of the local part, where it can be a birth year (a weak hint, for records without a birth
-           -- date; bountyguard/identity/model.py)
-           bg_mailbox_year(r.email) AS email_year,
-           k.record_id IS NOT NULL AS bg_has_keys
-    FROM identity_raw_records r
-    LEFT JOIN identity_record_keys k
-      ON k.record_type = r.record_type AND k.record_id = r.record_id AND k.raw_digest = r.raw_digest
-     AND k.lookup = $lookup
-)
 SELECT *,
        -- token lists and both token orders: a typo in a first letter can change the sorted order
        string_split(name_key, ' ') AS name_tokens,
@@ -54,3 +36,18 @@ SELECT *,
        year(birth_date) AS birth_year,
        strftime(birth_date, '%m-%d') AS birth_month_day
 FROM keyed;
+
+DELETE FROM identity_record_keys k
+WHERE $sweep OR k.lookup <> $lookup
+   OR NOT EXISTS (SELECT 1 FROM identity_raw_records r
+                  WHERE r.record_type = k.record_type AND r.record_id = k.record_id AND r.raw_digest = k.raw_digest);
+
+INSERT INTO identity_record_keys BY NAME SELECT * FROM identity_looked_up;
+
+-- every record once: each row left above matches a current record exactly (type, id and digest), and
+-- each record without one was looked up (bountyguard/identity/resolve.py counts both to make sure)
+CREATE OR REPLACE TEMP VIEW identity_keyed AS
+SELECT record_type, record_id, unique_id, name_key, email_key, phone_key, phone_national, iban_key, iban_masked,
+       birth_date, city_key, profile_key, email_year, name_tokens, name_key_reversed, name_first, name_last,
+       birth_year, birth_month_day
+FROM identity_record_keys;

@@ -20,7 +20,7 @@
 -- another key id ($matching_key_id) are stale like rows of another version. The IBAN's masked form
 -- (country and last four characters: what flags evidence shows) is a key of its own.
 CREATE OR REPLACE TEMP TABLE identity_raw_records AS
-SELECT *, hash(full_name, email, phone, phone_context, payout_iban, city, profile_url) AS raw_digest
+SELECT *, hash(full_name, email, phone, phone_context, payout_iban, city, profile_url, birth_date) AS raw_digest
 FROM (
 SELECT 'referrer' AS record_type, referrer_id AS record_id, full_name, email, phone,
        payout_iban, birth_date, city, NULL::VARCHAR AS profile_url,
