@@ -7,7 +7,10 @@ payouts, never everyone's; abuse is data to screen, never bad data.
   explains is loaded and listed in `quarantine`; the payouts it touches are held with
   `data_inconsistent`. The checks are sql/validation/quarantine.sql (joins, checksums) plus the
   single-row rules declared once in `ROW_RULES` (amounts, ranges, ISO codes, e-mail syntax), run as
-  one SQL query over the whole current state, so a row stays quarantined until it is corrected.
+  one SQL query over the current state, so a row stays quarantined until it is corrected. A daily
+  run checks again only the rows whose inputs changed since the last check and those it quarantined
+  (sql/incremental/quarantine_scope.sql: any other row finds what it found); the first run, one
+  after a failed check, other checks, and every QUARANTINE_FULL_EVERY-th run check every row.
 - **not clean**: the data as a whole cannot be trusted: a file missing or with other columns, a
   table's rejected or quarantined rows above the configured rate, a table with fewer rows than
   after the previous run, an increment far above the usual one. The report is `not_clean` and every
@@ -41,7 +44,7 @@ import pycountry
 
 from bountyguard.contract import LOAD_ORDER, TABLES
 from bountyguard import models
-from bountyguard.db import run_sql_file
+from bountyguard.db import run_sql_file, sql_text, state_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +143,8 @@ def quarantine_sql() -> str:
     record_key), from sql/validation/quarantine.sql plus one branch per value rule."""
     branches = [
         f"SELECT {_sql_literal(r.check)} AS check_name, {_sql_literal(r.table)} AS table_name, "
-        f'"{TABLES[r.table].key}" AS record_key FROM "{r.table}" WHERE {_violation_sql(r)}'
+        f'"{TABLES[r.table].key}" AS record_key FROM "{r.table}" WHERE ({_violation_sql(r)}) '
+        f'AND in_quarantine_scope({_sql_literal(r.table)}, "{TABLES[r.table].key}")'
         for r in _value_rules()
     ]
     return "\nUNION ALL\n".join([f"SELECT * FROM ({models.query('quarantine')[0]}\n)", *branches])
@@ -262,12 +266,64 @@ def collect_metrics(con: duckdb.DuckDBPyConnection, run_id: str, config: dict,
                      docs_root=Path(docs_root) if docs_root and settings["data_docs"] else None)
 
 
+# Incremental quarantine checks between two that check every row (as the feature tables' full builds).
+QUARANTINE_FULL_EVERY = 7
+
+
+def _quarantine_fingerprint() -> str:
+    return state_fingerprint({"duckdb": duckdb.__version__, "checks": quarantine_sql(),
+                              "scope": sql_text("incremental/quarantine_scope.sql")})
+
+
+def _quarantine_base(con, run_id: str) -> dict | None:
+    """The run whose quarantine this run may build on (sql/incremental/quarantine_scope.sql), or None
+    to check every row. Removes the state row: until `_record_quarantine_state`, the quarantine of
+    this run is work in progress (a run that stops before then leaves the next one checking all)."""
+    rows = con.execute("SELECT run_id, fingerprint, loaded_runs, checks_since_full FROM quarantine_state").fetchall()
+    con.execute("DELETE FROM quarantine_state")
+    if len(rows) != 1:
+        return None
+    base_run, fingerprint, loaded_runs, since_full = rows[0]
+    if fingerprint != _quarantine_fingerprint() or since_full >= QUARANTINE_FULL_EVERY or base_run == run_id:
+        return None  # other checks, a full check due, or this run again (its rows were just deleted)
+    # the scope rests on rows never being deleted: a table with fewer rows than after the base run
+    # (damage; the volume check fails the run too) may have lost a parent that rows still name
+    volumes = con.execute("SELECT table_name, rows_current FROM table_volumes WHERE run_id = ?", [base_run]).fetchall()
+    if {t for t, _ in volumes} != set(LOAD_ORDER) or any(
+            con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] < n for t, n in volumes):
+        return None
+    return {"base_run_id": base_run, "loaded_runs": list(loaded_runs), "checks_since_full": since_full}
+
+
+def _record_quarantine(con, run_id: str) -> str:
+    """This run's quarantined rows: every row checked, or on a base run's only the rows whose inputs
+    changed since and those it quarantined. Returns which ("full" or "incremental")."""
+    con.execute("DELETE FROM quarantine WHERE run_id = ?", [run_id])
+    base = _quarantine_base(con, run_id)
+    if base is not None:
+        run_sql_file(con, "incremental/quarantine_scope.sql", base)
+        con.execute("CREATE OR REPLACE TEMP MACRO in_quarantine_scope(scope_table, scope_key) AS "
+                    "scope_key IN (SELECT record_key FROM quarantine_scope WHERE table_name = scope_table)")
+    try:
+        con.execute(f"INSERT INTO quarantine SELECT DISTINCT $run_id, table_name, record_key, check_name "
+                    f"FROM ({quarantine_sql()})", {"run_id": run_id})
+    finally:
+        con.execute("CREATE OR REPLACE TEMP MACRO in_quarantine_scope(scope_table, scope_key) AS true")
+        con.execute("DROP TABLE IF EXISTS quarantine_scope")
+        con.execute("DROP TABLE IF EXISTS quarantine_loaded_runs")
+    # every run that has loaded rows so far (one writer at a time: none can load while this run
+    # holds the file); a row loaded by any other run is new to the next one
+    con.execute("INSERT INTO quarantine_state SELECT ?, ?, coalesce(list(run_id ORDER BY run_id), []), ? "
+                "FROM runs WHERE step <> 'started'",
+                [run_id, _quarantine_fingerprint(), base["checks_since_full"] + 1 if base else 0])
+    return "incremental" if base else "full"
+
+
 def _quarantine_metrics(con, run_id: str, settings: dict) -> list[dict]:
     """Record this run's quarantined rows; report each check's count (for the record) and each
     table's distinct quarantined rows against what `max_quarantine_rate` allows."""
-    con.execute("DELETE FROM quarantine WHERE run_id = ?", [run_id])
-    con.execute(f"INSERT INTO quarantine SELECT DISTINCT $run_id, table_name, record_key, check_name "
-                f"FROM ({quarantine_sql()})", {"run_id": run_id})
+    scope = _record_quarantine(con, run_id)
+    log.info("validate: %s quarantine check", scope)
     by_check = {(c, t): (n, keys) for c, t, n, keys in con.execute(
         "SELECT check_name, table_name, count(*), list(record_key ORDER BY record_key)[1:3] "
         "FROM quarantine WHERE run_id = ? GROUP BY ALL", [run_id]).fetchall()}

@@ -8,6 +8,11 @@
 -- `true` folds away. models.build redefines it for an update in place, and back afterwards.
 CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS true;
 
+-- The same for the quarantine checks (sql/validation/quarantine.sql): a daily run checks again only
+-- the rows of sql/incremental/quarantine_scope.sql; bountyguard/validate.py redefines it for that
+-- and back afterwards.
+CREATE OR REPLACE TEMP MACRO in_quarantine_scope(scope_table, scope_key) AS true;
+
 -- The lower end of the 95% Wilson interval of a share k/n (0 when nothing was observed): a share of a
 -- few events says little, 1 of 1 is not 12 of 12.
 CREATE OR REPLACE TEMP MACRO wilson_lower_bound(k, n) AS

@@ -211,6 +211,7 @@ def test_shrinking_table_fails(tmp_path):
     outcome, message, _ = gate_run(db, p.write_landing(tmp_path / "day2"))
     assert set(failed(outcome)) == {"volume_not_shrinking__payouts"}, message
     assert "3 rows in the current state, 4 after run 20260630-001" in message
+    assert _latest_quarantine(db)[1] == 0  # rows were deleted: every row is checked again
 
 
 def test_increment_far_above_the_usual_fails_after_three_runs(tmp_path):
@@ -304,3 +305,78 @@ def test_same_inputs_give_the_same_outcome(tmp_path):
     assert outcomes[0] == outcomes[1]
     text = json.dumps(outcomes)
     assert str(tmp_path) not in text and "T00000" not in text and ".gx" not in text
+
+
+def _full_quarantine(db: Path) -> set[tuple[str, str, str]]:
+    """What checking every row of the current state finds."""
+    from bountyguard.db import run_sql_file
+
+    con = connect(db)
+    try:
+        run_sql_file(con, "macros.sql")
+        return set(con.execute(f"SELECT DISTINCT table_name, record_key, check_name FROM ({gate.quarantine_sql()})"
+                               ).fetchall())
+    finally:
+        con.close()
+
+
+def _latest_quarantine(db: Path) -> tuple[set[tuple[str, str, str]], int | None]:
+    """The latest run's quarantined rows, and how many incremental checks in a row it was (None: no state)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        run = con.execute("SELECT max(run_id) FROM runs").fetchone()[0]
+        rows = set(con.execute("SELECT table_name, record_key, check_name FROM quarantine WHERE run_id = ?",
+                               [run]).fetchall())
+        state = con.execute("SELECT checks_since_full FROM quarantine_state").fetchall()
+        return rows, state[0][0] if state else None
+    finally:
+        con.close()
+
+
+def _changed(p: Platform, changes: list[tuple[str, str, dict]]) -> Platform:
+    """A day's landing: only the rows it changes (an increment), each as `p` holds it, with its changes."""
+    day = Platform()
+    for table, key, values in changes:
+        row = next(r for r in p.rows[table] if r[gate.TABLES[table].key] == key)
+        row.update(values)
+        day.rows[table].append(dict(row))
+    return day
+
+
+def test_a_daily_run_checks_again_only_changed_rows_and_quarantines_what_a_full_check_does(tmp_path):
+    """Each day changes a row that another row's check reads, never the checked row itself: the
+    incremental check must reach the checked row through what it reads, as a full check does."""
+    p = platform(n_hires=8)
+    p.job("J9", "C9")
+    _set("jobs", "J9", "currency", "EURO")(p)  # quarantined from the first day
+    db = tmp_path / "bg.duckdb"
+    days = [
+        None,
+        # a referral moved to another job: its hire's job no longer matches (the hire is unchanged)
+        [("referrals", "RF2", {"job_id": "J3"})],
+        # a job's guarantee changed: the eligible dates of its hires' payouts are wrong now
+        [("jobs", "J1", {"guarantee_days": "60"})],
+        # a second live payout for hire H3: both its payouts are quarantined, the first unchanged
+        [("payouts", "P7", {"hire_id": "H3", "referral_id": "RF3", "referrer_id": "R3"})],
+        # corrections: the referral back, J9's currency, P7 back to its hire; each releases a row
+        [("referrals", "RF2", {"job_id": "J2"}), ("jobs", "J9", {"currency": "EUR"}),
+         ("payouts", "P7", {"hire_id": "H7", "referral_id": "RF7", "referrer_id": "R3"})],
+        # a referral's referrer changed: its payout no longer names the referral's referrer
+        [("referrals", "RF4", {"referrer_id": "R1"})],
+        # a hire's start moved: its payout's eligible date no longer follows from it
+        [("hires", "H6", {"started_at": "2026-01-15"})],
+    ]
+    seen = set()
+    for n, changes in enumerate(days):
+        landing = (p if changes is None else _changed(p, changes)).write_landing(tmp_path / f"day{n}")
+        gate_run(db, landing)  # (too many payouts quarantined at once for a clean report: not the point)
+        rows, since_full = _latest_quarantine(db)
+        assert since_full == n  # day 0 checked every row, each later one only what changed
+        assert rows == _full_quarantine(db), f"day {n}"
+        seen |= {check for _, _, check in rows}
+    # each day's defect was found (and the corrections released theirs: the last day's rows)
+    assert {"hire_job_matches_referral_job", "eligible_at_is_start_plus_guarantee", "one_payout_per_hire",
+            "currency_iso_4217__jobs", "payout_matches_hire_referral"} <= seen
+    # what stays: J1's payouts (its guarantee was not changed back) and those of RF4 and of H6
+    assert {(t, k) for t, k, _ in rows} == {("payouts", "P1"), ("payouts", "P5"), ("payouts", "P4"),
+                                            ("payouts", "P6")}

@@ -46,6 +46,17 @@ CREATE TABLE IF NOT EXISTS quarantine (
     PRIMARY KEY (run_id, table_name, record_key, check_name)
 );
 
+-- The run whose quarantine the next run builds on (bountyguard/validate.py): it checks again only
+-- the rows loaded by runs not in `loaded_runs`, the rows they reach, and those this run quarantined
+-- (sql/incremental/quarantine_scope.sql). No row (a first run, a run that stopped while checking):
+-- the next run checks every row; so does one under another fingerprint, and every few runs.
+CREATE TABLE IF NOT EXISTS quarantine_state (
+    run_id VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    loaded_runs VARCHAR[] NOT NULL,
+    checks_since_full INTEGER NOT NULL
+);
+
 -- each run's current-state row count per table, recorded by the validation gate: upserts never delete
 -- a row, so the next run's report is not clean if a table holds fewer rows than after this one
 CREATE TABLE IF NOT EXISTS table_volumes (
