@@ -173,6 +173,11 @@ def ingest(db: str | Path, run_id: str) -> dict:
         stats = ingest_landing(con, run_id, Path(run.landing))
         # what `bountyguard forget` erased stays erased, whatever old file this run loaded
         erase_forgotten(con)
+        # A run loaded again after a later run built on its rows (an operator cleared its tasks):
+        # the rows it stamped now are new, but the kept state counts this run as seen, so the next
+        # run checks and builds in full (sql/incremental/).
+        for state in ("quarantine_state", "feature_state"):
+            con.execute(f"DELETE FROM {state} WHERE list_contains(loaded_runs, ?)", [run_id])
         pending = con.execute("SELECT source, watermarks FROM pending_watermarks WHERE run_id = ?", [run_id]).fetchone()
         if pending:
             save_watermarks(con, run_id, pending[0], json.loads(pending[1]))

@@ -272,13 +272,15 @@ QUARANTINE_FULL_EVERY = 7
 
 def _quarantine_fingerprint() -> str:
     return state_fingerprint({"duckdb": duckdb.__version__, "checks": quarantine_sql(),
+                              "macros": sql_text("macros.sql"),  # iban_is_valid and the like
                               "scope": sql_text("incremental/quarantine_scope.sql")})
 
 
 def _quarantine_base(con, run_id: str) -> dict | None:
     """The run whose quarantine this run may build on (sql/incremental/quarantine_scope.sql), or None
-    to check every row. Removes the state row: until `_record_quarantine_state`, the quarantine of
-    this run is work in progress (a run that stops before then leaves the next one checking all)."""
+    to check every row. Removes the state row: until `_record_quarantine` writes it again, the
+    quarantine of this run is work in progress (a run that stops before then leaves the next one
+    checking every row)."""
     rows = con.execute("SELECT run_id, fingerprint, loaded_runs, checks_since_full FROM quarantine_state").fetchall()
     con.execute("DELETE FROM quarantine_state")
     if len(rows) != 1:

@@ -218,3 +218,20 @@ def test_a_kept_model_reads_only_the_rows_of_the_keys_it_rebuilds(tmp_path):
             assert len(everyone) > 1 and scoped == {one}, name
     finally:
         con.close()
+
+
+def test_a_run_loaded_again_leaves_nothing_to_build_on(tmp_path):
+    """An operator clears a run's tasks after later runs and its files are loaded again: the rows it
+    stamps now were counted as seen by the kept tables' state, so the next run builds in full."""
+    db = tmp_path / "bg.duckdb"
+    first = pipeline.run(_first_day().write_landing(tmp_path / "day1"), db, DAY1)
+    pipeline.run(Platform().write_landing(tmp_path / "day2"), db, DAY2)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM feature_state").fetchone()[0] == 1
+    con.close()
+    pipeline.ingest(db, first["run_id"])
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM feature_state").fetchone()[0] == 0
+    finally:
+        con.close()

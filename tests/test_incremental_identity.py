@@ -306,6 +306,18 @@ def test_keys_stored_under_an_older_layout_are_looked_up_again_whole(con):
     assert _equals_full(con)
 
 
+def test_keys_stored_by_other_sql_or_macros_are_looked_up_again_whole(con, monkeypatch):
+    """The stored rows hold values computed by SQL macros (the mailbox year, the name parts): rows
+    made by other ones are not read as they are."""
+    from bountyguard.identity import resolve
+
+    assert not _resolve(con)["key_sweep"]
+    monkeypatch.setattr(resolve, "_MACROS", resolve._MACROS + ("CREATE OR REPLACE TEMP MACRO bg_unused(x) AS x",))
+    stats = _resolve(con)
+    assert stats["key_sweep"] and stats["normalised_values"] == 0
+    assert not _resolve(con)["key_sweep"]
+
+
 def test_an_unchanged_record_keeps_its_keys_when_a_shared_value_leaves_the_cache(con):
     """Forgetting a person removes the cached keys of their values, and a family member's unchanged
     record may hold the same phone: it keeps the key it has, as a resolution from scratch finds it."""

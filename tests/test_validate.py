@@ -380,3 +380,21 @@ def test_a_daily_run_checks_again_only_changed_rows_and_quarantines_what_a_full_
     # what stays: J1's payouts (its guarantee was not changed back) and those of RF4 and of H6
     assert {(t, k) for t, k, _ in rows} == {("payouts", "P1"), ("payouts", "P5"), ("payouts", "P4"),
                                             ("payouts", "P6")}
+
+
+def test_a_run_loaded_again_after_a_later_check_makes_the_next_check_full(tmp_path):
+    """An operator clears an earlier run's tasks and its files are loaded again: the rows it stamps
+    now were counted as seen by the later check, so the next one must check every row."""
+    p, db = platform(), tmp_path / "bg.duckdb"
+    gate_run(db, p.write_landing(tmp_path / "day0"))
+    gate_run(db, Platform().write_landing(tmp_path / "day1"))  # a day without changes
+    assert _latest_quarantine(db) == (set(), 1)
+    _set("jobs", "J2", "currency", "EURO")(p)
+    p.write_landing(tmp_path / "day0")  # the first day's files, altered since
+    pipeline.ingest(db, "20260630-001")
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT count(*) FROM quarantine_state").fetchone()[0] == 0
+    con.close()
+    gate_run(db, Platform().write_landing(tmp_path / "day2"))
+    assert _latest_quarantine(db) == ({("jobs", "J2", "currency_iso_4217__jobs"),
+                                       ("payouts", "P2", "payout_amount_is_the_job_bounty")}, 0)

@@ -547,9 +547,9 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full
         "batch_rows": _NORMALISE_BATCH_ROWS,
     }
     # what a stored key depends on besides the raw value: keys stored under another context are stale
-    # (and the stored row's layout: rows of an older layout lack columns identity_keyed reads)
+    # (and how the stored row is made: rows made by other SQL or macros hold other columns or values)
     params["lookup"] = (f"{params['keys_version']}|{params['matching_key_id']}|{params['phone_region']}"
-                        f"|{_RECORD_KEYS_LAYOUT}")
+                        f"|{_record_keys_layout()}")
     state = con.execute("SELECT lookup, resolutions_since_sweep FROM identity_lookup_state").fetchall()
     since = state[0][1] + 1 if len(state) == 1 and state[0][0] == params["lookup"] else None
     params["sweep"] = full or since is None or since >= _SWEEP_EVERY
@@ -583,9 +583,11 @@ def _build_keyed(con: duckdb.DuckDBPyConnection, config: IdentityConfig, *, full
     return {"looked_up_records": looked_up, "key_sweep": params["sweep"]}
 
 
-# The layout of identity_record_keys' rows (sql/schema/identity.sql): part of the look-up's context, so
-# that a file written before a change of layout is looked up again whole. 2: every compared attribute.
-_RECORD_KEYS_LAYOUT = 2
+def _record_keys_layout() -> str:
+    """How identity_record_keys' rows are made (sql/identity/keyed_records.sql and the macros it
+    calls): part of the look-up's context, so that rows stored by other SQL, or by a version that
+    stored fewer columns, are looked up again whole rather than read with stale or missing values."""
+    return state_fingerprint({"sql": sql_text("identity/keyed_records.sql"), "macros": _MACROS})[:16]
 
 
 # A resolution looks up every record's values, and removes cached keys of values no record holds any

@@ -14,7 +14,7 @@
 -- cached keys of values no record holds any more are removed. A sweep is what a first load, a full
 -- resolution, another look-up context and every few resolutions do (bountyguard/identity/resolve.py):
 -- hashing every raw value took 117 s of a daily run at ten million referrals.
--- Nothing raw is stored: the cache finds a value by its keyed hash bg_matching_hash(raw) (HMAC under
+-- The cache holds no raw value: it finds a value by its keyed hash bg_matching_hash(raw) (HMAC under
 -- the matching key, bountyguard/matching_keys.py), and the e-mail, phone and IBAN keys themselves are
 -- keyed hashes of the normalised value (they are only ever compared for equality). Rows hashed under
 -- another key id ($matching_key_id) are stale like rows of another version. The IBAN's masked form

@@ -66,8 +66,9 @@ CREATE TABLE IF NOT EXISTS identity_fuzzy_link_state (
 -- since, so it hashes and joins the day's values, not every value in the history (sql/identity/records.sql,
 -- keyed_records.sql). The e-mail, phone and IBAN keys are keyed hashes, as in identity_key_hashes.
 -- Each row is all that identity resolution compares of its record (the view identity_keyed reads it
--- as it is): the birth date (as person_records publishes it) and what follows from the keys, so that
--- a daily run does not join every record with its keys again (11 s at ten million referrals).
+-- as it is), so that a daily run does not join every record with its keys again (11 s at ten million
+-- referrals): besides the keys, the birth date, the name's parts and the year a mailbox name carries,
+-- in clear, as person_records and the kept Splink input hold them (THREAT_MODEL.md).
 -- Replaced row by row: a changed or removed record's row goes, a new or changed one's comes;
 -- `bountyguard forget` deletes a forgotten record's.
 CREATE TABLE IF NOT EXISTS identity_record_keys (
