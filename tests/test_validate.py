@@ -106,6 +106,10 @@ DEFECTS = {
     "end_before_start": (_set("hires", "H1", "ended_at", "2025-01-01"), None, "hires", "start_before_end", "H1"),
     "unknown_candidate": (_set("referrals", "RF4", "candidate_id", "K404"), None, "referrals",
                           "referral_parents_exist", "RF4"),
+    "hire_of_an_unknown_job": (_set("hires", "H3", "job_id", "J404"), None, "hires", "hire_parents_exist", "H3"),
+    "payout_to_an_unknown_referrer": (_set("payouts", "P1", "referrer_id", "R404"), None, "payouts",
+                                      "payout_parents_exist", "P1"),
+    "job_of_an_unknown_company": (_set("jobs", "J3", "company_id", "C404"), None, "jobs", "job_company_exists", "J3"),
 }
 
 
