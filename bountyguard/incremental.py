@@ -107,13 +107,21 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
 
 def finish(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: dict | None, targets: list[str],
            config: dict | None) -> None:
-    """The kept tables now hold this run's rows (built on `base`, or in full): record it. The loaded
-    runs are every run that has ingested (rows are loaded with the step that marks it); one writer at
-    a time, so none can load while this run holds the file."""
+    """The kept tables now hold this run's rows (built on `base`, or in full): record it, with the
+    runs whose rows they saw (`loaded_runs`)."""
     since_full = base["builds_since_full"] + 1 if base else 0
     con.execute("DELETE FROM feature_state")
-    con.execute("INSERT INTO feature_state SELECT ?, ?, ?, coalesce(list(run_id ORDER BY run_id), []), ? "
-                "FROM runs WHERE step <> 'started'", [run_id, as_of, fingerprint(targets, config), since_full])
+    con.execute("INSERT INTO feature_state VALUES (?, ?, ?, ?, ?)",
+                [run_id, as_of, fingerprint(targets, config), loaded_runs(con), since_full])
+
+
+def loaded_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every run that has loaded rows so far (rows are loaded with the step that marks it; one writer
+    at a time, so none can load while a run holds the file): what a kept state records as seen, so
+    that a row loaded by any other run is new to the next run (the feature tables here, the
+    quarantine in bountyguard/validate.py; ingest drops a state that counts a run loading again)."""
+    return con.execute("SELECT coalesce(list(run_id ORDER BY run_id), []) FROM runs WHERE step <> 'started'"
+                       ).fetchone()[0]
 
 
 def forget(con: duckdb.DuckDBPyConnection) -> None:

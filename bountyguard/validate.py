@@ -10,7 +10,8 @@ payouts, never everyone's; abuse is data to screen, never bad data.
   one SQL query over the current state, so a row stays quarantined until it is corrected. A daily
   run checks again only the rows whose inputs changed since the last check and those it quarantined
   (sql/incremental/quarantine_scope.sql: any other row finds what it found); the first run, one
-  after a failed check, other checks, and every QUARANTINE_FULL_EVERY-th run check every row.
+  after a failed check, one after a table shrank, other checks, and every QUARANTINE_FULL_EVERY-th
+  run check every row.
 - **not clean**: the data as a whole cannot be trusted: a file missing or with other columns, a
   table's rejected or quarantined rows above the configured rate, a table with fewer rows than
   after the previous run, an increment far above the usual one. The report is `not_clean` and every
@@ -43,7 +44,7 @@ import pandas as pd
 import pycountry
 
 from bountyguard.contract import LOAD_ORDER, TABLES
-from bountyguard import models
+from bountyguard import incremental, models
 from bountyguard.db import run_sql_file, sql_text, state_fingerprint
 
 log = logging.getLogger(__name__)
@@ -313,11 +314,9 @@ def _record_quarantine(con, run_id: str) -> str:
         con.execute("CREATE OR REPLACE TEMP MACRO in_quarantine_scope(scope_table, scope_key) AS true")
         con.execute("DROP TABLE IF EXISTS quarantine_scope")
         con.execute("DROP TABLE IF EXISTS quarantine_loaded_runs")
-    # every run that has loaded rows so far (one writer at a time: none can load while this run
-    # holds the file); a row loaded by any other run is new to the next one
-    con.execute("INSERT INTO quarantine_state SELECT ?, ?, coalesce(list(run_id ORDER BY run_id), []), ? "
-                "FROM runs WHERE step <> 'started'",
-                [run_id, _quarantine_fingerprint(), base["checks_since_full"] + 1 if base else 0])
+    con.execute("INSERT INTO quarantine_state VALUES (?, ?, ?, ?)",
+                [run_id, _quarantine_fingerprint(), incremental.loaded_runs(con),
+                 base["checks_since_full"] + 1 if base else 0])
     return "incremental" if base else "full"
 
 
