@@ -60,6 +60,10 @@ the day's new data costs):
 - identity_splink_rows, identity_token_counts, identity_input_state: the Splink input (compared
   attributes, rarest name part, capped block keys) with its name-part counts, updated by the records
   that changed instead of rebuilt from every record (kept_input.py).
+- identity_changed_records: the ids of the records whose compared row may have changed since the
+  last completed resolution (looked up again, removed, or with a rewritten rarest part or block key).
+  Each kept state above, when valid, compares only these records with what it holds, not every
+  record's digest; the list is emptied when a resolution completes, and kept when one stops halfway.
 
 The package: `config.py` (the [identity] settings), `model.py` (the comparisons, blocking and the
 Splink settings), `storage.py` (the trained model and its term frequencies kept between runs),

@@ -10,11 +10,16 @@ record per rule, the largest part of a daily resolution at ten million referrals
 So the input is kept in identity_splink_rows, with the name-part counts in identity_token_counts, and a
 resolution changes only what the day changed:
 
-1. the records whose compared attributes differ from the kept row (new, changed, removed);
+1. the records whose compared attributes differ from the kept row (new, changed, removed), looked for
+   only among the records noted as changed since the last completed resolution
+   (identity_changed_records), not by comparing every record;
 2. the name-part counts, by the parts those records lost and gained, and the rarest part of every
    record holding a part whose count moved (a count can overtake another record's rarest part);
 3. per rule, the blocks those records left or joined: each such block's size (and its refined sizes)
    is counted again, and a member's block key is rewritten where the cap now says otherwise.
+
+Every record whose row step 2 or 3 rewrote is noted as changed too, so that the scored state compares
+it again (sql/identity/touched_records.sql).
 
 Blocks nobody joined or left keep their size, so every other record's keys stand as they are: the
 result equals a build from scratch (tests/test_kept_input.py checks it over days of changes that push
@@ -85,12 +90,15 @@ def _update(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> int:
         CREATE OR REPLACE TEMP VIEW identity_input_base AS
         SELECT unique_id, {columns} FROM identity_keyed
         WHERE name_key IS NOT NULL AND coalesce(list_count(name_tokens), 0) > 0""")
-    # compared by a digest of the attributes: two narrow columns to join, not every attribute of every
-    # record on both sides (as touched_records.sql finds the records to score)
+    # only the records whose keyed row changed since the last completed resolution can differ from
+    # their kept row (identity_changed_records); compared by a digest of the attributes
     _run(con, f"""
         CREATE OR REPLACE TEMP TABLE identity_input_changed AS
-        WITH now AS (SELECT unique_id, hash({columns}) AS digest FROM identity_input_base),
-        kept AS (SELECT unique_id, hash({columns}) AS digest FROM identity_splink_rows)
+        WITH journal AS (SELECT DISTINCT unique_id FROM identity_changed_records),
+        now AS (SELECT unique_id, hash({columns}) AS digest FROM identity_input_base
+                WHERE unique_id IN (SELECT unique_id FROM journal)),
+        kept AS (SELECT unique_id, hash({columns}) AS digest FROM identity_splink_rows
+                 WHERE unique_id IN (SELECT unique_id FROM journal))
         SELECT coalesce(now.unique_id, kept.unique_id) AS unique_id
         FROM now FULL JOIN kept ON kept.unique_id = now.unique_id
         WHERE now.unique_id IS NULL OR kept.unique_id IS NULL OR now.digest <> kept.digest""")
@@ -113,6 +121,21 @@ def _update(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> int:
         else:
             _update_blocks(con, rule, index, config.max_block_size)
     return changed
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, column: str, values: str) -> None:
+    """Set `column` of identity_splink_rows to the value `values` (a query of unique_id, value and the
+    row's current value, read with it) gives each record, where the two differ, and note those records
+    as changed (sql/schema/identity.sql): a row nobody edited whose rarest part or block key moved is
+    compared with the scored state like an edited one (sql/identity/touched_records.sql). The rows that
+    differ are found first, then written and noted: UPDATE ... RETURNING ran several times slower, and
+    joining the kept rows once more to compare cost a scan per rule. Stopped in between, the kept input
+    has no state row, so the next resolution builds it and compares every record."""
+    _run(con, f"""CREATE OR REPLACE TEMP TABLE identity_rewritten_rows AS
+                  SELECT unique_id, value FROM ({values}) WHERE value IS DISTINCT FROM current""")
+    _run(con, f"""UPDATE identity_splink_rows p SET {column} = r.value
+                  FROM identity_rewritten_rows r WHERE p.unique_id = r.unique_id""")
+    _run(con, "INSERT INTO identity_changed_records SELECT unique_id FROM identity_rewritten_rows")
 
 
 def _update_token_counts(con: duckdb.DuckDBPyConnection) -> None:
@@ -158,18 +181,15 @@ def _update_rarest(con: duckdb.DuckDBPyConnection) -> None:
             WHERE (m.n, m.token) < (r.rarest_n, r.name_rarest)
         ),
         holders AS (
-            SELECT unique_id, name_tokens FROM with_rarest_count
+            SELECT unique_id, name_tokens, name_rarest FROM with_rarest_count
             WHERE name_rarest IS NULL OR name_rarest IN (SELECT token FROM identity_token_delta)
                OR unique_id IN (SELECT unique_id FROM overtaken)
         ),
-        record_tokens AS (SELECT DISTINCT unique_id, unnest(name_tokens) AS token FROM holders)
-        SELECT unique_id, first(token ORDER BY n, token) AS name_rarest
-        FROM record_tokens JOIN identity_token_counts USING (token)
+        record_tokens AS (SELECT DISTINCT unique_id, name_rarest, unnest(name_tokens) AS token FROM holders)
+        SELECT unique_id, first(token ORDER BY n, token) AS name_rarest, any_value(r.name_rarest) AS current
+        FROM record_tokens r JOIN identity_token_counts USING (token)
         GROUP BY unique_id""")
-    _run(con, """
-        UPDATE identity_splink_rows p SET name_rarest = m.name_rarest
-        FROM identity_rarest_moved m
-        WHERE p.unique_id = m.unique_id AND p.name_rarest IS DISTINCT FROM m.name_rarest""")
+    _rewrite(con, "name_rarest", "SELECT unique_id, name_rarest AS value, current FROM identity_rarest_moved")
 
 
 def _update_blocks(con: duckdb.DuckDBPyConnection, rule: _BlockingRule, index: int, max_block_size: int) -> None:
@@ -191,23 +211,19 @@ def _update_blocks(con: duckdb.DuckDBPyConnection, rule: _BlockingRule, index: i
         fine_cte = f", fine AS (SELECT {', '.join(keys + fine)}, count(*) AS n FROM members GROUP BY ALL)"
     else:
         fine_join, fine_cte = "", ""
-    _run(con, f"""
-        UPDATE identity_splink_rows p SET {column} = u.block
-        FROM (
+    _rewrite(con, column, f"""
             WITH moved AS (
                 SELECT DISTINCT {', '.join(keys)} FROM (
                     SELECT {keyed} FROM identity_input_old UNION ALL SELECT {keyed} FROM identity_input_new)
                 WHERE {not_null}
             ),
             members AS (
-                SELECT m.* FROM (SELECT unique_id, {keyed}{refined} FROM identity_splink_rows) m
+                SELECT m.* FROM (SELECT unique_id, {column} AS current, {keyed}{refined} FROM identity_splink_rows) m
                 JOIN moved v ON {on}
             ),
             coarse AS (SELECT {', '.join(keys)}, count(*) AS n FROM members GROUP BY ALL){fine_cte}
-            SELECT m.unique_id, {block}END AS block
-            FROM members m JOIN coarse USING ({', '.join(keys)}) {fine_join}
-        ) u
-        WHERE p.unique_id = u.unique_id AND p.{column} IS DISTINCT FROM u.block""")
+            SELECT m.unique_id, {block}END AS value, m.current
+            FROM members m JOIN coarse USING ({', '.join(keys)}) {fine_join}""")
 
 
 def _update_cross_blocks(con: duckdb.DuckDBPyConnection, rule: _BlockingRule, index: int,
@@ -236,13 +252,10 @@ def _update_cross_blocks(con: duckdb.DuckDBPyConnection, rule: _BlockingRule, in
         GROUP BY ALL""")
     for side, column in zip(rule.cross, _block_columns(rule)):
         on = " AND ".join(f"s.{alias} = r.{alias}" for alias in keys + ["token"])
-        _run(con, f"""
-            UPDATE identity_splink_rows p SET {column} = u.block
-            FROM (
-                SELECT r.unique_id,
-                       CASE WHEN s.n <= {cap}
-                            THEN hash({index}, {', '.join(f'r.{k}' for k in keys)}, r.token) END AS block
-                FROM (SELECT unique_id, {keyed}, {side} AS token FROM identity_splink_rows) r
-                JOIN identity_cross_sizes s ON {on}
-            ) u
-            WHERE p.unique_id = u.unique_id AND p.{column} IS DISTINCT FROM u.block""")
+        _rewrite(con, column, f"""
+            SELECT r.unique_id,
+                   CASE WHEN s.n <= {cap}
+                        THEN hash({index}, {', '.join(f'r.{k}' for k in keys)}, r.token) END AS value,
+                   r.current
+            FROM (SELECT unique_id, {column} AS current, {keyed}, {side} AS token FROM identity_splink_rows) r
+            JOIN identity_cross_sizes s ON {on}""")

@@ -49,11 +49,13 @@ log = logging.getLogger("bountyguard.identity")
 
 # Internal working tables: TEMP so they never land in the pipeline's database file.
 _WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_looked_up", "identity_raw_values",
-                "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_exact_links",
+                "identity_raw_hashes", "identity_new_values", "identity_keyed", "identity_dropped_keys",
+                "identity_exact_links",
                 "identity_exact_input", "identity_exact_touched", "identity_exact_groups", "identity_new_exact_links",
                 "identity_splink_input", "identity_input_base", "identity_input_changed", "identity_input_old",
                 "identity_input_new", "identity_token_delta", "identity_token_counts_moved",
-                "identity_rarest_moved", "identity_cross_moved", "identity_cross_sizes", "identity_changed_ends",
+                "identity_rarest_moved", "identity_rewritten_rows", "identity_cross_moved", "identity_cross_sizes",
+                "identity_changed_ends",
                 "identity_person_nodes", "identity_person_edges", "identity_person_rows", "identity_record_digests",
                 "identity_touched", "identity_scoring_mode", "identity_scoring_input", "identity_scoring_partners",
                 "identity_kept_links", "identity_new_fuzzy_links", "identity_fuzzy_links", "identity_all_links",
@@ -258,7 +260,8 @@ def _fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig, full: b
     stored = con.execute("SELECT fingerprint FROM identity_resolution_state").fetchall()
     incremental = not full and stored == [(fingerprint,)]
     stats["resolution"] = "incremental" if incremental else "full"
-    run_sql_file(con, "identity/touched_records.sql", {"incremental": incremental})
+    run_sql_file(con, "identity/touched_records.sql",
+                 {"incremental": incremental, "journal": incremental and stats["input"] == "updated"})
     stats["touched_records"], stats["kept_links"] = con.execute(
         "SELECT (SELECT count(*) FROM identity_scoring_input WHERE bg_touched), "
         "(SELECT count(*) FROM identity_kept_links)").fetchall()[0]
@@ -641,6 +644,8 @@ def resolve_persons(con: duckdb.DuckDBPyConnection, config: IdentityConfig | Non
             SELECT * FROM identity_fuzzy_links
         """)
         stats.update(_persons(con, full))
+        # every kept state now holds this resolution's rows: the next compares only what changes after
+        _run(con, "DELETE FROM identity_changed_records")
         stats["cluster_seconds"] = round(time.perf_counter() - phase, 2)
         log.info("identity: %s clustering of %d records in %.1f s", stats["clustering"],
                  stats["clustered_records"], stats["cluster_seconds"])

@@ -1,12 +1,22 @@
 -- The records an incremental resolution's exact links treat as touched (new, removed, or another
 -- digest of what a link compares than at the last resolution: sql/identity/exact_links.sql), and the
--- key groups to pair again: every key a touched record holds now or held then.
+-- key groups to pair again: every key a touched record holds now or held then. Only the records
+-- whose keyed row changed since the last completed resolution (identity_changed_records) can differ
+-- from the kept state, so only they are compared: not every record's digest, every day.
 CREATE OR REPLACE TEMP TABLE identity_exact_touched AS
-SELECT i.unique_id FROM identity_exact_input i
-WHERE NOT EXISTS (SELECT 1 FROM identity_exact_records s WHERE s.unique_id = i.unique_id AND s.digest = i.digest)
-UNION
-SELECT s.unique_id FROM identity_exact_records s
-WHERE NOT EXISTS (SELECT 1 FROM identity_exact_input i WHERE i.unique_id = s.unique_id);
+WITH
+journal AS (
+    SELECT DISTINCT unique_id FROM identity_changed_records
+),
+records_now AS (
+    SELECT unique_id, digest FROM identity_exact_input WHERE unique_id IN (SELECT unique_id FROM journal)
+),
+records_kept AS (
+    SELECT unique_id, digest FROM identity_exact_records WHERE unique_id IN (SELECT unique_id FROM journal)
+)
+SELECT coalesce(n.unique_id, k.unique_id) AS unique_id
+FROM records_now n FULL JOIN records_kept k ON k.unique_id = n.unique_id
+WHERE n.unique_id IS NULL OR k.unique_id IS NULL OR n.digest <> k.digest;
 
 CREATE OR REPLACE TEMP TABLE identity_exact_groups AS
 WITH

@@ -37,10 +37,21 @@ SELECT *,
        strftime(birth_date, '%m-%d') AS birth_month_day
 FROM keyed;
 
-DELETE FROM identity_record_keys k
+-- the stored rows that go: of records changed or removed (every row in a sweep, which any other
+-- look-up context is; rows of an older layout have no unique_id yet)
+CREATE OR REPLACE TEMP TABLE identity_dropped_keys AS
+SELECT k.record_type || ':' || k.record_id AS unique_id FROM identity_record_keys k
 WHERE $sweep OR k.lookup <> $lookup
    OR NOT EXISTS (SELECT 1 FROM identity_raw_records r
                   WHERE r.record_type = k.record_type AND r.record_id = k.record_id AND r.raw_digest = k.raw_digest);
+
+-- noted before the rows change (sql/schema/identity.sql): the kept states downstream compare only these
+INSERT INTO identity_changed_records
+SELECT unique_id FROM identity_dropped_keys
+UNION ALL
+SELECT unique_id FROM identity_looked_up;
+
+DELETE FROM identity_record_keys WHERE $sweep OR unique_id IN (SELECT unique_id FROM identity_dropped_keys);
 
 INSERT INTO identity_record_keys BY NAME SELECT * FROM identity_looked_up;
 

@@ -17,15 +17,22 @@ moved_links AS (
     UNION ALL
     (SELECT * FROM links_before EXCEPT SELECT * FROM links_now)
 ),
+-- only the records whose keyed row changed since the last completed resolution can have another
+-- published row (identity_changed_records): every other record's is as that resolution wrote it
+journal AS (
+    SELECT DISTINCT unique_id FROM identity_changed_records
+),
 rows_now AS (
     SELECT unique_id,
            hash(name_key, email_key, phone_key, iban_key, iban_masked, birth_date, city_key, profile_key) AS digest
     FROM identity_keyed
+    WHERE unique_id IN (SELECT unique_id FROM journal)
 ),
 rows_before AS (
     SELECT record_type || ':' || record_id AS unique_id,
            hash(name_key, email_key, phone_key, iban_key, iban_masked, birth_date, city_key, profile_key) AS digest
     FROM person_records
+    WHERE record_type || ':' || record_id IN (SELECT unique_id FROM journal)
 )
 SELECT unique_id_l AS unique_id FROM moved_links
 UNION

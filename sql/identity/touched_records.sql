@@ -6,8 +6,13 @@
 -- compare exactly as they did, so the links among them are the last resolution's (identity_kept_links);
 -- every pair with a touched record is scored again. $incremental = false: every record is touched (a
 -- full resolution).
+-- $journal: the kept Splink input was brought up to date rather than built (bountyguard/identity/
+-- kept_input.py), so only the records noted as changed since the last completed resolution
+-- (identity_changed_records: edited, removed, or with a rewritten rarest part or block key) can differ
+-- from the scored state, and only they are hashed and compared.
 CREATE OR REPLACE TEMP TABLE identity_record_digests AS
-SELECT unique_id, hash(s) AS row_digest FROM identity_splink_input s;
+SELECT unique_id, hash(s) AS row_digest FROM identity_splink_input s
+WHERE NOT $journal OR unique_id IN (SELECT unique_id FROM identity_changed_records);
 
 -- The touched records of an incremental resolution, present or gone, by id only (empty in a full one):
 -- a daily run touches a few thousand of ten million records, and a copy of every record's attributes
@@ -19,7 +24,8 @@ SELECT unique_id FROM (
                       WHERE p.unique_id = d.unique_id AND p.row_digest = d.row_digest)
     UNION
     SELECT p.unique_id FROM identity_scored_records p
-    WHERE NOT EXISTS (SELECT 1 FROM identity_record_digests d WHERE d.unique_id = p.unique_id)
+    WHERE (NOT $journal OR p.unique_id IN (SELECT unique_id FROM identity_changed_records))
+      AND NOT EXISTS (SELECT 1 FROM identity_record_digests d WHERE d.unique_id = p.unique_id)
 )
 WHERE $incremental;
 

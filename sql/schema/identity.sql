@@ -106,6 +106,17 @@ ALTER TABLE identity_record_keys ADD COLUMN IF NOT EXISTS name_last VARCHAR;
 ALTER TABLE identity_record_keys ADD COLUMN IF NOT EXISTS birth_year BIGINT;
 ALTER TABLE identity_record_keys ADD COLUMN IF NOT EXISTS birth_month_day VARCHAR;
 
+-- The records whose compared row may have changed since the last resolution that completed: those
+-- looked up again (new or changed raw values, every record in a sweep), those whose row left
+-- (removed), and those whose rarest name part or block keys the kept Splink input rewrote
+-- (bountyguard/identity/kept_input.py). Appended to as a resolution goes and emptied only when one
+-- completes, so a resolution that stopped halfway leaves them for the next. Each kept state (exact
+-- links, Splink input, scored records, persons), when valid, compares only these records with what
+-- it holds: every other record is as it was when that state was last written. Record ids only.
+CREATE TABLE IF NOT EXISTS identity_changed_records (
+    unique_id VARCHAR NOT NULL
+);
+
 -- How many resolutions looked up only their new and changed records since the last that looked up
 -- every record and removed the cached keys of values no record holds any more (one row).
 CREATE TABLE IF NOT EXISTS identity_lookup_state (
