@@ -69,7 +69,7 @@ def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, targets: 
         else "the tables are as of a later date" if base_as_of > as_of
         else "the same run again" if base_run == run_id
         else "the base run's identities were pruned" if not con.execute(
-            "SELECT count(*) FROM run_identities WHERE run_id = ?", [base_run]).fetchone()[0]
+            "SELECT count(*) FROM run_identity_generations WHERE run_id = ?", [base_run]).fetchone()[0]
         else None)
     if why_full:
         log.info("features: full build (%s)", why_full)
@@ -81,7 +81,7 @@ def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, targets: 
 def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | None, run_id: str, as_of: dt.date,
           base: dict | None) -> dict[str, int] | None:
     """Build the targets and what they read (models.build); the kept tables by key on `base`, in
-    full without one. This run's identities must be in run_identities. Returns the keys rebuilt per
+    full without one. This run's identities must be recorded (run_identities). Returns the keys rebuilt per
     kept table, or None for a full build."""
     if base is None:
         models.build(con, targets, config=config)

@@ -41,15 +41,39 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    _version_run_identities(con)
     for schema in ("tables", "runs", "identity", "privacy", "run_metrics", "anomaly", "features"):
         run_sql_file(con, f"schema/{schema}.sql")
     _drop_primary_keys(con)
 
 
+def _version_run_identities(con: duckdb.DuckDBPyConnection) -> None:
+    """A file written when run_identities was a table holding a copy of every record per run gets its
+    runs' persons as versions (sql/schema/runs.sql), run by run in run order, once, in one
+    transaction: killed halfway, the old table is still whole."""
+    old = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'run_identities' "
+                      "AND table_type = 'BASE TABLE'").fetchone()[0]
+    if not old:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("ALTER TABLE run_identities RENAME TO run_identities_copies")
+        run_sql_file(con, "schema/runs.sql")
+        for (run_id,) in con.execute("SELECT DISTINCT run_id FROM run_identities_copies ORDER BY run_id").fetchall():
+            _record_generation(con, run_id, "SELECT record_type, record_id, person_id FROM run_identities_copies "
+                                            "WHERE run_id = '" + run_id.replace("'", "''") + "'")
+        con.execute("DROP TABLE run_identities_copies")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 # Tables that lost their primary key: every row is inserted once by construction, and the key's index
-# cost more than the work (run_identities: deleting a run's 800,000 rows took 18 s; identity_key_hashes:
-# two thirds of caching a first load's keys, 14 of 21 s at 1M referrals).
-_UNKEYED_TABLES = {"run_identities": "schema/runs.sql", "identity_key_hashes": "schema/identity.sql"}
+# cost more than the work (identity_key_hashes: two thirds of caching a first load's keys, 14 of 21 s
+# at 1M referrals; run_identities, before it became versions, sql/schema/runs.sql: deleting a run's
+# 800,000 rows took 18 s).
+_UNKEYED_TABLES = {"identity_key_hashes": "schema/identity.sql"}
 
 
 def _drop_primary_keys(con: duckdb.DuckDBPyConnection) -> None:
@@ -417,9 +441,22 @@ def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> di
 
 
 def _record_identities(con, run_id: str) -> None:
-    """The run's persons, as identities.csv exports them (and as the next run compares them)."""
-    con.execute("DELETE FROM run_identities WHERE run_id = ?", [run_id])
-    con.execute("INSERT INTO run_identities SELECT ?, record_type, record_id, person_id FROM person_records", [run_id])
+    """The run's persons, as identities.csv exports them and the next run compares them: the next
+    generation of record_person_versions (sql/identity/run_identities.sql), in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _record_generation(con, run_id, "SELECT record_type, record_id, person_id FROM person_records")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _record_generation(con, run_id: str, persons: str) -> None:
+    """Record `persons` (a query of record_type, record_id, person_id) as run_id's generation."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW identities_to_record AS {persons}")
+    run_sql_file(con, "identity/run_identities.sql", {"run_id": run_id})
+    con.execute("DROP VIEW identities_to_record")
 
 
 def _fallback_persons(con) -> None:

@@ -5,7 +5,7 @@
 -- else's rows (missing values stay NULL; the anomaly model fills them). So a person's row changes when
 --   one of their rows changed: the persons the rebuilt rows named before (changed_row_persons,
 --   from changed_rows.sql) and name now (its view persons_of_changed_rows, read again);
---   a record joined or left the person (run_identities of the base run and of this one);
+--   a record joined or left the person (the identities the base run and this one recorded);
 --   a record's signup or creation was loaded since, or the as-of date passed it;
 --   the as-of date moved a referral or hire out of a window, or past a guarantee end.
 -- The sets may hold more than changed; rebuilding an unchanged row rebuilds the same row, and a
@@ -19,10 +19,13 @@ window_days AS (
     SELECT unnest([30, 90, 365]) AS days
 ),
 records_moved AS (
-    SELECT i.record_type AS side, i.person_id
-    FROM run_identities i
+    -- the persons the moved records had at the base run and have now (versions seen by either run)
+    SELECT v.record_type AS side, v.person_id
+    FROM record_person_versions v
     JOIN changed_person_records c USING (record_type, record_id)
-    WHERE i.run_id IN ($run_id, $base_run_id)
+    JOIN run_identity_generations g
+      ON g.run_id IN ($run_id, $base_run_id)
+     AND v.from_generation <= g.generation AND (v.to_generation IS NULL OR v.to_generation > g.generation)
 ),
 records_dated AS (
     -- the features read a signup or creation only once the as-of date has passed it

@@ -14,7 +14,11 @@ WHERE step = 'published' AND run_id <> $run_id;  -- the run publishing now keeps
 DELETE FROM flags
 WHERE run_id IN (SELECT run_id FROM retention_runs WHERE newest_first > $keep_flags_runs);
 
-DELETE FROM run_identities
+DELETE FROM run_identity_generations
 WHERE run_id IN (SELECT run_id FROM retention_runs WHERE newest_first > $keep_identities_runs);
+
+-- the versions no kept run sees any more: ended at or before the oldest kept generation
+DELETE FROM record_person_versions
+WHERE to_generation <= (SELECT min(generation) FROM run_identity_generations);
 
 DROP TABLE retention_runs;
