@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from bountyguard import inputs_digest
 from bountyguard.contract import LOAD_ORDER, TABLES, Column, Table
 from bountyguard.faults import checkpoint
 
@@ -269,13 +270,15 @@ def _upsert(con, table: Table) -> None:
     else:
         newest = ""
         wins = "TRUE"
-    con.execute(
-        f"""
-        INSERT OR REPLACE INTO {_q(table.name)} ({cols}, _loaded_run_id, _source_file, _source_line)
-        SELECT {src_cols}, m.run_id, m.source_file, s._line
-        FROM (SELECT * FROM staged {newest}) s
-        CROSS JOIN staged_meta m
-        LEFT JOIN {_q(table.name)} t ON t.{key} = s.{key}
-        WHERE {wins}
-        """
-    )
+    # the rows of the staged keys are the only ones the upsert can change (inputs_digest.py)
+    with inputs_digest.changing(con, table.name, f"{key} IN (SELECT {key} FROM staged)"):
+        con.execute(
+            f"""
+            INSERT OR REPLACE INTO {_q(table.name)} ({cols}, _loaded_run_id, _source_file, _source_line)
+            SELECT {src_cols}, m.run_id, m.source_file, s._line
+            FROM (SELECT * FROM staged {newest}) s
+            CROSS JOIN staged_meta m
+            LEFT JOIN {_q(table.name)} t ON t.{key} = s.{key}
+            WHERE {wins}
+            """
+        )

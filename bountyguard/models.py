@@ -62,7 +62,7 @@ CONSUMERS = {
     "referral_edges": "detectors.referral_ring",
     "referrer_behaviour": "detectors.anomaly",
     "candidate_behaviour": "detectors.anomaly",
-    "inputs_digest": "report.assemble_report (inputs_sha256)",
+    "inputs_digest": "inputs_digest.current (the report's inputs_sha256)",
     "quarantine": "validate.collect_metrics",
     "new_payout_decisions": "pipeline.decide (stored in payout_decisions)",
     "review_flags": "review.snapshot (published for the case review)",

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from bountyguard import matching_keys
+from bountyguard import inputs_digest, matching_keys
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
 
@@ -30,7 +30,13 @@ def erase_forgotten(con) -> None:
     after its upserts, in its transaction)."""
     matching_keys.register(con)  # the key cache is found by the keyed hash of the raw value
     run_sql_file(con, "schema/identity.sql")  # (a file written by an older version lacks newer tables)
-    run_sql_file(con, "privacy/erase_forgotten.sql")
+    # the platform rows it blanks: those of the forgotten records (the kept inputs digest moves by them)
+    referrers = "referrer_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'referrer')"
+    candidates = "candidate_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'candidate')"
+    with (inputs_digest.changing(con, "referrers", referrers),
+          inputs_digest.changing(con, "candidates", candidates),
+          inputs_digest.changing(con, "referrals", f"{referrers} OR {candidates}")):
+        run_sql_file(con, "privacy/erase_forgotten.sql")
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     if {"person_records", "person_links"} <= tables:
         run_sql_file(con, "privacy/erase_forgotten_identity.sql")

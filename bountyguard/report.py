@@ -229,7 +229,7 @@ def assemble_report(con, db, run, status: str, outcome: dict | None, error: str 
                     ) -> tuple[dict, list[tuple[str, str, str]]]:
     """The run's report.json content (without its digest) and its decisions, from the DuckDB file.
     `run` has run_id, as_of, landing, config and config_sha256."""
-    from bountyguard import models
+    from bountyguard import inputs_digest
     from bountyguard import validate as gate
     from bountyguard.contract import DECISIONS, PATTERNS
 
@@ -246,7 +246,7 @@ def assemble_report(con, db, run, status: str, outcome: dict | None, error: str 
         t["rows_quarantined"] = quarantined.get(name, 0)
         if t["problem"] and run.landing:
             t["problem"] = t["problem"].replace(run.landing + "/", "")
-    inputs = con.execute(models.query("inputs_digest")[0]).fetchall()
+    inputs = inputs_digest.current(con)
     inputs.append(("analyst_decisions", con.execute(
         "SELECT list([payout_id, decision, reasons_seen] ORDER BY payout_id) FROM run_analyst_decisions "
         "WHERE run_id = ?", [run.run_id]).fetchone()[0] or []))

@@ -139,6 +139,19 @@ FROM run_identity_generations g
 JOIN record_person_versions v
   ON v.from_generation <= g.generation AND (v.to_generation IS NULL OR v.to_generation > g.generation);
 
+-- The report's inputs digest kept between runs (bountyguard/inputs_digest.py): per platform table its
+-- row count and the XOR of its rows' MD5s, moved by each write; valid only with the one row of
+-- inputs_digest_meta under its fingerprint.
+CREATE TABLE IF NOT EXISTS inputs_digest_state (
+    table_name VARCHAR NOT NULL,
+    row_count BIGINT NOT NULL,
+    digest UHUGEINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inputs_digest_meta (
+    fingerprint VARCHAR NOT NULL,
+    publishes_since_full INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS reports (
     run_id VARCHAR PRIMARY KEY,
     status VARCHAR NOT NULL,
