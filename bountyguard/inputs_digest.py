@@ -70,6 +70,11 @@ def changing(con: duckdb.DuckDBPyConnection, table: str, where: str):
     con.execute(f"DROP TABLE {before}")
 
 
+def _held(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:
+    return [tuple(r) for r in con.execute(
+        "SELECT table_name, row_count, digest::VARCHAR FROM inputs_digest_state ORDER BY table_name").fetchall()]
+
+
 def current(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:
     """(table_name, row_count, digest) per platform table, as sql/features/inputs_digest.sql gives
     them: from the kept digest, or read from every row (no kept digest, another fingerprint, or
@@ -77,12 +82,10 @@ def current(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:
     kept, since_full = _kept(con)
     if kept and since_full < FULL_EVERY - 1:
         con.execute("UPDATE inputs_digest_meta SET publishes_since_full = publishes_since_full + 1")
-        return [tuple(r) for r in con.execute(
-            "SELECT table_name, row_count, digest::VARCHAR FROM inputs_digest_state ORDER BY table_name").fetchall()]
+        return _held(con)
     full = [tuple(r) for r in con.execute(models.query("inputs_digest")[0]).fetchall()]
     if kept:
-        held = [tuple(r) for r in con.execute(
-            "SELECT table_name, row_count, digest::VARCHAR FROM inputs_digest_state ORDER BY table_name").fetchall()]
+        held = _held(con)
         if held != full:
             differing = sorted({t for t, *_ in set(held) ^ set(full)})
             log.error("inputs digest: the kept digest of %s differs from every row's (a table was written "
@@ -93,8 +96,3 @@ def current(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:
     con.execute("DELETE FROM inputs_digest_meta")
     con.execute("INSERT INTO inputs_digest_meta VALUES (?, 0)", [_fingerprint()])
     return full
-
-
-def forget(con: duckdb.DuckDBPyConnection) -> None:
-    """The kept digest no longer follows the tables: the next publish reads every row."""
-    con.execute("DELETE FROM inputs_digest_meta")
