@@ -196,7 +196,7 @@ def ingest(db: str | Path, run_id: str) -> dict:
         checkpoint("ingest.started")
         stats = ingest_landing(con, run_id, Path(run.landing))
         # what `bountyguard forget` erased stays erased, whatever old file this run loaded
-        erase_forgotten(con)
+        erase_forgotten(con, run_id)
         # A run loaded again after a later run built on its rows (an operator cleared its tasks):
         # the rows it stamped now are new, but the kept state counts this run as seen, so the next
         # run checks and builds in full (sql/incremental/).

@@ -3,8 +3,8 @@
 The erasure covers the current state (names, contact data, bank account, birth date, town, profile,
 the IP and device of their referrals), identity resolution's normalised keys and cached values for
 those records, and the release batches of superseded published runs. It is recorded in
-`forgotten_records` (ids, who, why, when), and every later ingest erases the same records again, so
-a run over an old landing file does not bring the data back.
+`forgotten_records` (ids, who, why, when), and every later ingest erases the rows it loads of the
+same records again, so a run over an old landing file does not bring the data back.
 
 What stays, on purpose: ids, dates, amounts, flags (their evidence holds ids and dates only),
 decisions, the published reports and their signatures, the ledger and the payment provider's
@@ -25,14 +25,18 @@ log = logging.getLogger(__name__)
 RECORD_TYPES = ("referrer", "candidate")
 
 
-def erase_forgotten(con) -> None:
-    """Erase the personal data of every forgotten record in the current state (ingest calls this
-    after its upserts, in its transaction)."""
+def erase_forgotten(con, loaded_run_id: str | None = None) -> None:
+    """Erase the personal data of the forgotten records in the current state: all of them (`forget`),
+    or those with a row the run `loaded_run_id` loaded (ingest calls this after its upserts, in its
+    transaction): sql/privacy/forgotten_now.sql says why that is enough."""
     matching_keys.register(con)  # the key cache is found by the keyed hash of the raw value
     run_sql_file(con, "schema/identity.sql")  # (a file written by an older version lacks newer tables)
-    # the platform rows it blanks: those of the forgotten records (the kept inputs digest moves by them)
-    referrers = "referrer_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'referrer')"
-    candidates = "candidate_id IN (SELECT record_id FROM forgotten_records WHERE record_type = 'candidate')"
+    run_sql_file(con, "privacy/forgotten_now.sql", {"run_id": loaded_run_id})
+    if not con.execute("SELECT count(*) FROM forgotten_now").fetchone()[0]:
+        return
+    # the platform rows it blanks: those of these records (the kept inputs digest moves by them)
+    referrers = "referrer_id IN (SELECT record_id FROM forgotten_now WHERE record_type = 'referrer')"
+    candidates = "candidate_id IN (SELECT record_id FROM forgotten_now WHERE record_type = 'candidate')"
     with (inputs_digest.changing(con, "referrers", referrers),
           inputs_digest.changing(con, "candidates", candidates),
           inputs_digest.changing(con, "referrals", f"{referrers} OR {candidates}")):

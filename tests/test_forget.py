@@ -96,3 +96,28 @@ def test_forget_one_record_and_refuse_unknown_ones(screened, capsys):
     assert cli.main(["forget", "--db", str(db), "--record", "referrer:NOPE", "--by", "dpo", "--reason", "r"]) == 2
     assert cli.main(["forget", "--db", str(db), "--person", "PNOPE", "--by", "dpo", "--reason", "r"]) == 2
     assert "not in the newest run's identities" in capsys.readouterr().err
+
+
+def test_a_daily_run_erases_what_it_loads_of_forgotten_records_and_nothing_else(screened, tmp_path):
+    """An ingest blanks only the rows it loaded of forgotten records (sql/privacy/forgotten_now.sql):
+    a referral the platform sends for a forgotten referrer, alone, loses its IP and device; a
+    referral of someone else in the same file keeps them; the erased rows stay erased."""
+    db, _ = screened
+    assert cli.main(["forget", "--db", str(db), "--record", "referrer:R1", "--by", "dpo", "--reason", "r"]) == 0
+    day = Platform()
+    day.add("referrals", referral_id="RF8", referrer_id="R1", candidate_id="K2", job_id="J2",
+            referred_at="2026-06-30T09:00:00Z", ip_address="203.0.113.7", device_id="device-of-jana")
+    day.add("referrals", referral_id="RF9", referrer_id="R2", candidate_id="K1", job_id="J1",
+            referred_at="2026-06-30T10:00:00Z", ip_address="198.51.100.9", device_id="device-of-r2")
+    landing = day.write_landing(tmp_path / "day-1")
+    assert cli.main(["run", "--landing", str(landing), "--db", str(db), "--as-of", "2026-07-01"]) in (0, 3)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        clicks = dict((r[0], r[1:]) for r in con.execute(
+            "SELECT referral_id, ip_address, device_id FROM referrals WHERE referral_id IN ('RF8', 'RF9')").fetchall())
+        referrer = con.execute("SELECT full_name, email FROM referrers WHERE referrer_id = 'R1'").fetchone()
+    finally:
+        con.close()
+    assert clicks == {"RF8": (None, None), "RF9": ("198.51.100.9", "device-of-r2")}
+    assert referrer == ("[forgotten]", None)
+    assert "device-of-jana" not in every_value(db)
