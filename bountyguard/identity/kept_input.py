@@ -114,26 +114,48 @@ def _update(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> int:
     _update_token_counts(con)
     _run(con, "DELETE FROM identity_splink_rows WHERE unique_id IN (SELECT unique_id FROM identity_input_changed)")
     _run(con, "INSERT INTO identity_splink_rows BY NAME SELECT * FROM identity_input_new")
+    # each step notes the values it rewrites, read from the rows as they were kept (no step reads a
+    # column another rewrites); they are written at the end, in one pass over the kept rows
+    _run(con, """CREATE OR REPLACE TEMP TABLE identity_rewrites
+                 (unique_id VARCHAR, column_name VARCHAR, name_value VARCHAR, key_value UBIGINT)""")
     _update_rarest(con)
     for index, rule in enumerate(_BLOCKING):
         if rule.cross:
             _update_cross_blocks(con, rule, index, config.max_block_size)
         else:
             _update_blocks(con, rule, index, config.max_block_size)
+    _apply_rewrites(con)
     return changed
 
 
 def _rewrite(con: duckdb.DuckDBPyConnection, column: str, values: str) -> None:
-    """Set `column` of identity_splink_rows to the value `values` (a query of unique_id, value and the
-    row's current value, read with it) gives each record, where the two differ, and note those records
-    as changed (sql/schema/identity.sql): a row nobody edited whose rarest part or block key moved is
-    compared with the scored state like an edited one (sql/identity/touched_records.sql). The rows that
-    differ are found first, then written and noted: UPDATE ... RETURNING ran several times slower, and
-    joining the kept rows once more to compare cost a scan per rule. Stopped in between, the kept input
-    has no state row, so the next resolution builds it and compares every record."""
+    """Note the value `values` (a query of unique_id, value and the row's current value, read with it)
+    gives each record's `column` of identity_splink_rows, where the two differ (_apply_rewrites
+    writes them). A row nobody edited whose rarest part or block key moved is compared with the scored
+    state like an edited one (sql/identity/touched_records.sql). UPDATE ... RETURNING ran several
+    times slower, joining the kept rows once more to compare cost a scan per rule, and an UPDATE per
+    column a pass over every kept row per column."""
+    value = "name_value" if column == "name_rarest" else "key_value"
+    _run(con, f"""INSERT INTO identity_rewrites (unique_id, column_name, {value})
+                  SELECT unique_id, '{column}', value FROM ({values}) WHERE value IS DISTINCT FROM current""")
+
+
+def _apply_rewrites(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the noted values into identity_splink_rows, and note their records as changed
+    (sql/schema/identity.sql). Stopped in between, the kept input has no state row, so the next
+    resolution builds it and compares every record."""
+    columns = [c for (c,) in con.execute("SELECT DISTINCT column_name FROM identity_rewrites ORDER BY 1").fetchall()]
+    if not columns:
+        return
+    value = {c: "name_value" if c == "name_rarest" else "key_value" for c in columns}
+    # one row per record: for each column, whether it was rewritten and to what (NULL is a value too)
     _run(con, f"""CREATE OR REPLACE TEMP TABLE identity_rewritten_rows AS
-                  SELECT unique_id, value FROM ({values}) WHERE value IS DISTINCT FROM current""")
-    _run(con, f"""UPDATE identity_splink_rows p SET {column} = r.value
+                  SELECT unique_id, {', '.join(
+                      f"bool_or(column_name = '{c}') AS set_{c}, "
+                      f"any_value({value[c]}) FILTER (WHERE column_name = '{c}') AS {c}" for c in columns)}
+                  FROM identity_rewrites GROUP BY unique_id""")
+    _run(con, f"""UPDATE identity_splink_rows p
+                  SET {', '.join(f"{c} = CASE WHEN r.set_{c} THEN r.{c} ELSE p.{c} END" for c in columns)}
                   FROM identity_rewritten_rows r WHERE p.unique_id = r.unique_id""")
     _run(con, "INSERT INTO identity_changed_records SELECT unique_id FROM identity_rewritten_rows")
 

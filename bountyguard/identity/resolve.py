@@ -54,7 +54,7 @@ _WORK_TABLES = ("identity_raw_records", "identity_lookup_records", "identity_loo
                 "identity_exact_input", "identity_exact_touched", "identity_exact_groups", "identity_new_exact_links",
                 "identity_splink_input", "identity_input_base", "identity_input_changed", "identity_input_old",
                 "identity_input_new", "identity_token_delta", "identity_token_counts_moved",
-                "identity_rarest_moved", "identity_rewritten_rows", "identity_cross_moved", "identity_cross_sizes",
+                "identity_rarest_moved", "identity_rewrites", "identity_rewritten_rows", "identity_cross_moved", "identity_cross_sizes",
                 "identity_changed_ends",
                 "identity_person_nodes", "identity_person_edges", "identity_person_rows", "identity_record_digests",
                 "identity_touched", "identity_scoring_mode", "identity_scoring_input", "identity_scoring_partners",
