@@ -113,29 +113,44 @@ near_name_referrers AS (
     FROM person_records
     WHERE record_type = 'referrer' AND name_key IS NOT NULL AND city_key IS NOT NULL
 ),
-near_name_keys AS (
-    SELECT name_key FROM near_name_candidates UNION SELECT name_key FROM near_name_referrers
+-- each name key under itself and under each of its one-character deletions (SymSpell's trick): two
+-- names one edit apart (a letter changed, added, dropped or swapped) share a probe, so the join meets
+-- only such pairs, never a whole block of one first name in one city. Candidates' names are probed
+-- against referrers' names only: one set of probes for both paired every name with every other
+-- (candidates with candidates too), and the edit distance of all those pairs was most of the query.
+candidate_probes AS (
+    SELECT DISTINCT name_key, probe FROM (
+        SELECT name_key, name_key AS probe FROM near_name_candidates
+        UNION ALL
+        SELECT name_key, substr(name_key, 1, i) || substr(name_key, i + 2)
+        FROM (SELECT DISTINCT name_key FROM near_name_candidates), range(length(name_key)) AS deletion(i))
 ),
-name_probes AS (
-    -- each name key under itself and under each of its one-character deletions (SymSpell's trick): two
-    -- names one edit apart (a letter changed, added, dropped or swapped) share a probe, so the join
-    -- meets only such pairs, never a whole block of one first name in one city
-    SELECT name_key, name_key AS probe FROM near_name_keys
-    UNION
-    SELECT name_key, substr(name_key, 1, i) || substr(name_key, i + 2) AS probe
-    FROM near_name_keys, range(length(name_key)) AS deletion(i)
+referrer_probes AS (
+    SELECT DISTINCT name_key, probe FROM (
+        SELECT name_key, name_key AS probe FROM near_name_referrers
+        UNION ALL
+        SELECT name_key, substr(name_key, 1, i) || substr(name_key, i + 2)
+        FROM (SELECT DISTINCT name_key FROM near_name_referrers), range(length(name_key)) AS deletion(i))
+),
+near_names AS (
+    -- pairs of a candidate's and a referrer's name one edit apart, each pair of names once
+    SELECT DISTINCT cp.name_key AS candidate_name, rp.name_key AS referrer_name
+    FROM candidate_probes cp JOIN referrer_probes rp USING (probe)
+    WHERE cp.name_key <> rp.name_key
+),
+near_name_pairs AS (
+    SELECT candidate_name, referrer_name
+    FROM near_names
+    WHERE damerau_levenshtein(candidate_name, referrer_name) = 1
+      -- a part in common: a letter slipped within one part, not two parts run together or split
+      AND len(list_intersect(string_split(candidate_name, ' '), string_split(referrer_name, ' '))) > 0
 ),
 near_name_matches AS (
     SELECT DISTINCT c.person_id AS candidate_person_id, r.person_id AS referrer_person_id, true AS same_city
     FROM near_name_candidates c
-    JOIN name_probes cp ON cp.name_key = c.name_key
-    JOIN name_probes rp ON rp.probe = cp.probe
-    JOIN near_name_referrers r ON r.name_key = rp.name_key AND r.city_key = c.city_key
-    WHERE c.name_key <> r.name_key
-      AND damerau_levenshtein(c.name_key, r.name_key) = 1
-      -- a part in common: a letter slipped within one part, not two parts run together or split
-      AND len(list_intersect(string_split(c.name_key, ' '), string_split(r.name_key, ' '))) > 0
-      AND (c.birth_date IS NULL OR r.birth_date IS NULL OR c.birth_date = r.birth_date)
+    JOIN near_name_pairs p ON p.candidate_name = c.name_key
+    JOIN near_name_referrers r ON r.name_key = p.referrer_name AND r.city_key = c.city_key
+    WHERE c.birth_date IS NULL OR r.birth_date IS NULL OR c.birth_date = r.birth_date
 ),
 candidate_as_referrer AS (
     -- only a candidate person whose names point at exactly one referrer person, or at several of
