@@ -118,25 +118,22 @@ near_name_referrers AS (
 -- only such pairs, never a whole block of one first name in one city. Candidates' names are probed
 -- against referrers' names only: one set of probes for both paired every name with every other
 -- (candidates with candidates too), and the edit distance of all those pairs was most of the query.
-candidate_probes AS (
-    SELECT DISTINCT name_key, probe FROM (
-        SELECT name_key, name_key AS probe FROM near_name_candidates
-        UNION ALL
-        SELECT name_key, substr(name_key, 1, i) || substr(name_key, i + 2)
-        FROM (SELECT DISTINCT name_key FROM near_name_candidates), range(length(name_key)) AS deletion(i))
+near_name_keys AS (
+    SELECT DISTINCT 'candidate' AS side, name_key FROM near_name_candidates
+    UNION ALL
+    SELECT DISTINCT 'referrer' AS side, name_key FROM near_name_referrers
 ),
-referrer_probes AS (
-    SELECT DISTINCT name_key, probe FROM (
-        SELECT name_key, name_key AS probe FROM near_name_referrers
-        UNION ALL
-        SELECT name_key, substr(name_key, 1, i) || substr(name_key, i + 2)
-        FROM (SELECT DISTINCT name_key FROM near_name_referrers), range(length(name_key)) AS deletion(i))
+name_probes AS (
+    SELECT side, name_key, name_key AS probe FROM near_name_keys
+    UNION
+    SELECT side, name_key, substr(name_key, 1, i) || substr(name_key, i + 2) AS probe
+    FROM near_name_keys, range(length(name_key)) AS deletion(i)
 ),
 near_names AS (
     -- pairs of a candidate's and a referrer's name one edit apart, each pair of names once
     SELECT DISTINCT cp.name_key AS candidate_name, rp.name_key AS referrer_name
-    FROM candidate_probes cp JOIN referrer_probes rp USING (probe)
-    WHERE cp.name_key <> rp.name_key
+    FROM name_probes cp JOIN name_probes rp ON rp.probe = cp.probe
+    WHERE cp.side = 'candidate' AND rp.side = 'referrer' AND cp.name_key <> rp.name_key
 ),
 near_name_pairs AS (
     SELECT candidate_name, referrer_name
