@@ -27,6 +27,19 @@ data_start AS (
     -- the platform's data begins here: before it, nobody's history is known
     SELECT min(referred_at) AS known_from FROM referral_facts
 ),
+bursting_referrers AS (
+    -- a burst is at least $min_burst_referrals referrals within $burst_days: the windows below are
+    -- counted only for referrers with such a stretch in the last $lookback_days (each count is of the
+    -- person's own referrals). Counting every window for every referral was most of the rule.
+    SELECT DISTINCT referrer_person_id
+    FROM (SELECT referrer_person_id, referred_at,
+                 count(*) OVER (PARTITION BY referrer_person_id ORDER BY referred_at
+                                RANGE BETWEEN to_days(CAST($burst_days AS INTEGER)) PRECEDING AND CURRENT ROW)
+                     AS burst_referrals
+          FROM referral_facts)
+    WHERE burst_referrals >= $min_burst_referrals
+      AND referred_at >= (SELECT as_of FROM run_day) - to_days(CAST($lookback_days AS INTEGER))
+),
 referral_volume AS (
     SELECT
         f.referral_id, f.referrer_id, f.referrer_person_id, f.candidate_person_id, f.referred_at, f.hire_id,
@@ -53,6 +66,7 @@ referral_volume AS (
     FROM referral_facts f
     CROSS JOIN data_start d
     LEFT JOIN referrers a ON a.referrer_id = f.referrer_id
+    WHERE f.referrer_person_id IN (SELECT referrer_person_id FROM bursting_referrers)
 ),
 judged_volume AS (
     -- a baseline cut short by the start of the data says nothing about an older account: such a
