@@ -259,11 +259,8 @@ def _validation_outcome(con, run_id: str) -> dict | None:
 @run_metrics.measured("detect")
 def detect(db: str | Path, run_id: str) -> dict:
     """Resolve persons, build stints, run every detector; store the run's flags."""
-    import pyarrow as pa
-
     from bountyguard.identity import IdentityConfig, resolve_persons
     from detectors import build_detectors
-    from detectors.base import FLAG_COLUMNS
 
     con, run = _open(db, run_id)
     try:
@@ -283,20 +280,8 @@ def detect(db: str | Path, run_id: str) -> dict:
         con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
         counts = {}
         for detector in detectors:
-            rows = detector.detect(con)
-            counts[detector.pattern] = len(rows)
-            if rows:
-                # one columnar insert, not a statement per flag (tens of thousands at scale)
-                detected = pa.table({name: [r[i] for r in rows] for i, name in enumerate(FLAG_COLUMNS)})
-                con.register("detected_flags", detected)
-                con.execute(
-                    "INSERT INTO flags SELECT $run_id, 'F' || left(md5($pattern || '|' || entity_type || '|' "
-                    "|| entity_id), 16), $pattern, entity_type, entity_id, person_id, score, severity, evidence "
-                    "FROM detected_flags",
-                    {"run_id": run_id, "pattern": detector.pattern},
-                )
-                con.unregister("detected_flags")
-            log.info("detector %s: %d flags", detector.pattern, len(rows))
+            counts[detector.pattern] = _flag(con, run_id, detector)
+            log.info("detector %s: %d flags", detector.pattern, counts[detector.pattern])
             checkpoint(f"detect.flagged.{detector.pattern}")
         run.mark(con, "detected")
         anomaly = [d.stats_ for d in detectors if d.pattern == "anomaly"]
@@ -304,6 +289,37 @@ def detect(db: str | Path, run_id: str) -> dict:
                 "features": "full" if rebuilt is None else "incremental", "features_rebuilt": rebuilt}
     finally:
         con.close()
+
+
+def _flag(con, run_id: str, detector) -> int:
+    """Run one detector and store its rows as the run's flags of its pattern; returns how many."""
+    import pyarrow as pa
+
+    from detectors.base import FLAG_COLUMNS, SqlRuleDetector
+
+    if isinstance(detector, SqlRuleDetector):
+        # a rule's rows go from its query to the flags without a trip through Python
+        query, params = detector.flag_query()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS {query}", params or None)
+        count = con.execute("SELECT count(*) FROM detected_flags").fetchone()[0]
+    else:
+        rows = detector.detect(con)
+        count = len(rows)
+        if not rows:
+            return 0
+        # one columnar insert, not a statement per flag (tens of thousands at scale)
+        con.register("detected_flags", pa.table({name: [r[i] for r in rows] for i, name in enumerate(FLAG_COLUMNS)}))
+    try:
+        con.execute(
+            "INSERT INTO flags SELECT $run_id, 'F' || left(md5($pattern || '|' || entity_type || '|' "
+            "|| entity_id), 16), $pattern, entity_type, entity_id, person_id, score, severity, evidence "
+            "FROM detected_flags", {"run_id": run_id, "pattern": detector.pattern})
+    finally:
+        if isinstance(detector, SqlRuleDetector):
+            con.execute("DROP TABLE detected_flags")
+        else:
+            con.unregister("detected_flags")
+    return count
 
 
 @run_metrics.measured("decide")

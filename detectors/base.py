@@ -3,7 +3,8 @@
 As in scikit-learn and PyOD: parameters go to the constructor (they come from the configuration
 section named like the pattern), `detect(con)` does the work, and what a run learned is kept in
 trailing-underscore attributes (`n_flags_`). A detector never writes flags itself; it returns rows
-of (entity_type, entity_id, person_id, score, severity, evidence) and the runner stores them.
+of (entity_type, entity_id, person_id, score, severity, evidence) and the runner stores them (a SQL
+rule gives the runner its query, `flag_query`, so that its rows stay in DuckDB).
 """
 from __future__ import annotations
 
@@ -82,11 +83,18 @@ class SqlRuleDetector(Detector):
     def required_models(self) -> tuple[str, ...]:
         return (self.model,)
 
-    def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    def flag_query(self) -> tuple[str, dict]:
+        """The rule's SELECT of FLAG_COLUMNS and the values of its parameters. The runner stores its
+        rows with it, in SQL: a rule may flag hundreds of thousands of rows at ten million referrals
+        (early exits), and `detect` brings each one into Python."""
         try:
             query, params = models.query(self.model, params=self.params)
         except models.ModelError as exc:
             raise ValueError(str(exc)) from None
-        rows = con.execute(f"SELECT {', '.join(FLAG_COLUMNS)} FROM ({query})", params or None).fetchall()
+        return f"SELECT {', '.join(FLAG_COLUMNS)} FROM ({query})", params
+
+    def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:
+        query, params = self.flag_query()
+        rows = con.execute(query, params or None).fetchall()
         self.n_flags_ = len(rows)
         return rows
