@@ -301,25 +301,22 @@ def _flag(con, run_id: str, detector) -> int:
         # a rule's rows go from its query to the flags without a trip through Python
         query, params = detector.flag_query()
         con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS {query}", params or None)
-        count = con.execute("SELECT count(*) FROM detected_flags").fetchone()[0]
     else:
         rows = detector.detect(con)
-        count = len(rows)
         if not rows:
             return 0
         # one columnar insert, not a statement per flag (tens of thousands at scale)
-        con.register("detected_flags", pa.table({name: [r[i] for r in rows] for i, name in enumerate(FLAG_COLUMNS)}))
+        con.register("detector_rows", pa.table({name: [r[i] for r in rows] for i, name in enumerate(FLAG_COLUMNS)}))
+        con.execute("CREATE OR REPLACE TEMP TABLE detected_flags AS SELECT * FROM detector_rows")
+        con.unregister("detector_rows")
     try:
         con.execute(
             "INSERT INTO flags SELECT $run_id, 'F' || left(md5($pattern || '|' || entity_type || '|' "
             "|| entity_id), 16), $pattern, entity_type, entity_id, person_id, score, severity, evidence "
             "FROM detected_flags", {"run_id": run_id, "pattern": detector.pattern})
+        return con.execute("SELECT count(*) FROM detected_flags").fetchone()[0]
     finally:
-        if isinstance(detector, SqlRuleDetector):
-            con.execute("DROP TABLE detected_flags")
-        else:
-            con.unregister("detected_flags")
-    return count
+        con.execute("DROP TABLE detected_flags")
 
 
 @run_metrics.measured("decide")

@@ -135,9 +135,13 @@ def _rewrite(con: duckdb.DuckDBPyConnection, column: str, values: str) -> None:
     state like an edited one (sql/identity/touched_records.sql). UPDATE ... RETURNING ran several
     times slower, joining the kept rows once more to compare cost a scan per rule, and an UPDATE per
     column a pass over every kept row per column."""
-    value = "name_value" if column == "name_rarest" else "key_value"
-    _run(con, f"""INSERT INTO identity_rewrites (unique_id, column_name, {value})
+    _run(con, f"""INSERT INTO identity_rewrites (unique_id, column_name, {_rewrite_value(column)})
                   SELECT unique_id, '{column}', value FROM ({values}) WHERE value IS DISTINCT FROM current""")
+
+
+def _rewrite_value(column: str) -> str:
+    """The column of identity_rewrites that holds a rewritten `column`'s values (by its type)."""
+    return "name_value" if column == "name_rarest" else "key_value"
 
 
 def _apply_rewrites(con: duckdb.DuckDBPyConnection) -> None:
@@ -147,12 +151,11 @@ def _apply_rewrites(con: duckdb.DuckDBPyConnection) -> None:
     columns = [c for (c,) in con.execute("SELECT DISTINCT column_name FROM identity_rewrites ORDER BY 1").fetchall()]
     if not columns:
         return
-    value = {c: "name_value" if c == "name_rarest" else "key_value" for c in columns}
     # one row per record: for each column, whether it was rewritten and to what (NULL is a value too)
     _run(con, f"""CREATE OR REPLACE TEMP TABLE identity_rewritten_rows AS
                   SELECT unique_id, {', '.join(
                       f"bool_or(column_name = '{c}') AS set_{c}, "
-                      f"any_value({value[c]}) FILTER (WHERE column_name = '{c}') AS {c}" for c in columns)}
+                      f"any_value({_rewrite_value(c)}) FILTER (WHERE column_name = '{c}') AS {c}" for c in columns)}
                   FROM identity_rewrites GROUP BY unique_id""")
     _run(con, f"""UPDATE identity_splink_rows p
                   SET {', '.join(f"{c} = CASE WHEN r.set_{c} THEN r.{c} ELSE p.{c} END" for c in columns)}
