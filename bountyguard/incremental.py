@@ -8,8 +8,11 @@ saw (sql/incremental/changed_rows.sql); every other row is what a full build wou
 The behaviour tables of the anomaly score (one row per referrer and per candidate person) follow:
 each row is a function of the person's own rows and the as-of date, so only the persons those
 rebuilt rows named before or name now, and those whose windows the as-of date moved, are rebuilt
-(sql/incremental/changed_persons.sql), and the anomaly detector scores only them. Everything else
-downstream (chained stints, the rules) still reads the whole tables.
+(sql/incremental/changed_persons.sql), and the anomaly detector scores only them. The chains of
+re-registered candidates follow by name: `stint_names` holds each referred stint under every name of
+its candidate person, and `stint_chains` the chains, each under one name; a daily run rebuilds the
+hires of the candidate persons whose stints or records changed, then the chains of the names those
+hires' rows held or hold (sql/incremental/changed_chains.sql). The rules still read the whole tables.
 
 Fail closed, towards the full build: the state row (sql/schema/features.sql) leaves before the
 tables are touched and comes back only when all are rebuilt, so a run that stopped halfway, a run
@@ -26,7 +29,7 @@ import time
 
 import duckdb
 
-from bountyguard import models
+from bountyguard import models, normalize
 from bountyguard.db import run_sql_file, sql_text, state_fingerprint
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,10 @@ log = logging.getLogger(__name__)
 # then persons (changed_persons.sql, which reads the row tables before and after their rebuild)
 ROWS = {"stints": "changed_hires", "referral_facts": "changed_referrals"}
 PERSONS = {"referrer_behaviour": "changed_referrer_persons", "candidate_behaviour": "changed_candidate_persons"}
-KEPT = {**ROWS, **PERSONS}
+# then the chains: hires (changed_chains.sql), then the names their rows named before or name now
+NAMES = {"stint_names": "changed_name_hires"}
+CHAINS = {"stint_chains": "changed_chain_names"}
+KEPT = {**ROWS, **PERSONS, **NAMES, **CHAINS}
 
 # incremental builds between two full ones (identity resolution sweeps its key cache as often)
 FULL_BUILD_EVERY = 7
@@ -47,10 +53,12 @@ def fingerprint(targets: list[str], config: dict | None) -> str:
     left alone is not up to date). Any other value means a full build."""
     built = [name for name in models.build_order(targets) if name in KEPT]
     return state_fingerprint({
-        "duckdb": duckdb.__version__, "kept": built,
+        # the chains are kept by normalised name: another normalisation renames every name
+        "duckdb": duckdb.__version__, "keys_version": normalize.KEYS_VERSION, "kept": built,
         "settings": {name: models.query(name, config)[1] for name in built},
         "sql": [models.models()[name].sql for name in models.build_order(built)],
-        "rules": [sql_text(f"incremental/{rules}.sql") for rules in ("changed_rows", "changed_persons")]})
+        "rules": [sql_text(f"incremental/{rules}.sql") for rules in ("changed_rows", "changed_persons",
+                                                                      "changed_chains")]})
 
 
 def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, targets: list[str],
@@ -95,6 +103,14 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
     started = time.perf_counter()
     run_sql_file(con, "incremental/changed_persons.sql", params)
     found += time.perf_counter() - started
+    if any(name in NAMES for name in models.build_order(targets)):
+        started = time.perf_counter()
+        run_sql_file(con, "incremental/changed_chains.sql", params)
+        found += time.perf_counter() - started
+        built += models.build(con, list(NAMES), config=config, upstream=False, changed=NAMES)
+        names = CHAINS["stint_chains"]  # and the names the rebuilt rows hold now
+        con.execute(f"INSERT INTO {names} SELECT * FROM names_of_changed_hires EXCEPT SELECT * FROM {names}")
+        built += models.build(con, list(CHAINS), config=config, upstream=False, changed=CHAINS)
     rest = [name for name in models.build_order(targets) if name not in built]
     models.build(con, rest, config=config, upstream=False,
                  changed={name: PERSONS[name] for name in rest if name in PERSONS})

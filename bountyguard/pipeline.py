@@ -45,6 +45,9 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for schema in ("tables", "runs", "identity", "privacy", "run_metrics", "anomaly", "features"):
         run_sql_file(con, f"schema/{schema}.sql")
     _drop_primary_keys(con)
+    # a file written while chained_stints was a table (every stint written again by every run; a view
+    # over the kept stints and chains since)
+    con.execute("DROP TABLE IF EXISTS main.chained_stints")
 
 
 def _version_run_identities(con: duckdb.DuckDBPyConnection) -> None:

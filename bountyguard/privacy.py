@@ -66,7 +66,7 @@ def forget(db: str | Path, by: str, reason: str, person: str | None = None, reco
                 [record_type, record_id, person, by.strip(), reason.strip(), dt.datetime.now(dt.timezone.utc)])
         erase_forgotten(con)
         # (a file written by an older version lacks some of the kept state's tables)
-        for schema in ("identity", "anomaly"):
+        for schema in ("identity", "anomaly", "features"):
             run_sql_file(con, f"schema/{schema}.sql")
         run_sql_file(con, "privacy/drop_kept_input.sql")
         forget_model(con)  # the kept anomaly model holds behaviour features per person: the next run fits

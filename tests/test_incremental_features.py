@@ -202,7 +202,10 @@ def test_a_kept_model_reads_only_the_rows_of_the_keys_it_rebuilds(tmp_path):
     """models.build redefines in_build_scope (sql/macros.sql) for an update in place; each kept model
     calls it where it reads its rows, so a daily run does not compute every key to keep a few."""
     db = tmp_path / "bg.duckdb"
-    assert pipeline.run(_first_day().write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
+    platform = _first_day()
+    for table, rows in _chains_first_day()[0].rows.items():  # (their chains are under three names)
+        platform.rows[table] += rows
+    assert pipeline.run(platform.write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
     con = duckdb.connect(str(db))
     try:
         models.enter_run(con, "check", DAY1)
@@ -235,3 +238,79 @@ def test_a_run_loaded_again_leaves_nothing_to_build_on(tmp_path):
         assert con.execute("SELECT count(*) FROM feature_state").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def _farm(p: Platform, tag: str, name: str, records: list[str], first_start: str, ended: int,
+          city: str = "Düsseldorf") -> str:
+    """A farmed expert: a record of `name` per placement (a new mailbox each time, nothing else in
+    common, so identity resolution keeps them apart), two referrers taking turns, each stint ended 5
+    days after its 90-day guarantee end and the next begun 20 days later; the stints after the first
+    `ended` still running. Returns the day after the last stint's end (where the next would start)."""
+    start = dt.date.fromisoformat(first_start)
+    for i, record in enumerate(records):
+        p.add("candidates", candidate_id=record, full_name=name, email=f"{record.lower()}@example.org", city=city)
+        p.job(f"J{tag}{i}", f"CO{tag}{i}")
+        end = start + dt.timedelta(days=95) if i < ended else None
+        p.referred_hire(f"{tag}{i}", f"R{tag}{i % 2}", record, f"J{tag}{i}", started=str(start),
+                        ended=str(end) if end else None)
+        start = start + dt.timedelta(days=115)
+    return str(start)
+
+
+def _chains_first_day() -> tuple[Platform, str]:
+    p = Platform()
+    _farm(p, "A", "Stefan Schulz", ["KA1", "KA2", "KA3"], "2023-06-05", ended=2)  # chained, left alone
+    next_b = _farm(p, "B", "Anna Weber", ["KB1", "KB2"], "2023-06-05", ended=2)  # two stints: no chain yet
+    _farm(p, "C", "Ivan Petrov", ["KC1", "KC2", "KC3"], "2023-06-05", ended=2)  # chained, then a city each
+    _farm(p, "D", "Maria Lopez", ["KD1", "KD2", "KD3"], "2023-06-05", ended=2)  # chained, then two jobs at once
+    return p, next_b
+
+
+def test_a_daily_run_recomputes_the_chains_of_the_names_it_touched_only(tmp_path, monkeypatch):
+    """The chains of re-registered candidates (sql/features/stint_chains.sql) kept by name: a new
+    placement completes one, a record's corrected city and a member's direct hire held at once
+    break two, and the chain nothing touched is neither recomputed nor lost."""
+    db = tmp_path / "bg.duckdb"
+    first, next_b = _chains_first_day()
+    assert pipeline.run(first.write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
+
+    def chained() -> dict[str, list[str]]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            records = dict(con.execute("SELECT person_id, record_id FROM person_records").fetchall())
+            names = dict(con.execute("SELECT record_id, name_key FROM person_records").fetchall())
+            rows = con.execute("SELECT name_key, candidate_person_id FROM stint_chains").fetchall()
+        finally:
+            con.close()
+        chains: dict[str, list[str]] = {}
+        for name, person in rows:
+            chains.setdefault(name, []).append(records[person])
+        return {name: sorted(members) for name, members in chains.items()}, names
+
+    chains, names = chained()
+    assert chains == {names["KA1"]: ["KA1", "KA2", "KA3"], names["KC1"]: ["KC1", "KC2", "KC3"],
+                      names["KD1"]: ["KD1", "KD2", "KD3"]}
+
+    rebuilt = _recording_rebuilt_keys(monkeypatch)
+    second = Platform()
+    # a third Anna Weber record placed by RB0 20 days after the second one's stint ended
+    second.add("candidates", candidate_id="KB3", full_name="Anna Weber", email="kb3@example.org", city="Düsseldorf")
+    second.job("JB2", "COB2")
+    second.referred_hire("B2", "RB0", "KB3", "JB2", started=next_b)
+    # the platform corrects KC2's city: Ivan Petrov in Düsseldorf and one in Köln are two people
+    second.add("candidates", candidate_id="KC2", full_name="Ivan Petrov", email="kc2@example.org", city="Köln")
+    # KD1 was hired directly while in the first farmed job: two jobs at once, two people
+    second.job("JD9", "COD9")
+    second.add("hires", hire_id="HD9", candidate_id="KD1", job_id="JD9", hired_at="2023-06-20T10:00:00Z",
+               started_at="2023-07-01", ended_at="2023-08-01", end_reason="resigned")
+    summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
+    assert summary["status"] == "clean", summary.get("message")
+
+    chains, names = chained()
+    assert chains == {names["KA1"]: ["KA1", "KA2", "KA3"], names["KB1"]: ["KB1", "KB2", "KB3"]}
+    # only the names of the touched persons' stints were recomputed: not Stefan Schulz's
+    assert [sorted(keys["stint_chains"]) for keys in rebuilt] == [
+        sorted({names["KB1"], names["KC1"], names["KD1"]})]
+    assert all(h.startswith(("HB", "HC", "HD")) for h in rebuilt[0]["stint_names"])
+    for table in incremental.KEPT:
+        assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table

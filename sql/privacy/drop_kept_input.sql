@@ -9,3 +9,8 @@ DELETE FROM identity_token_counts;
 DELETE FROM identity_exact_state;
 DELETE FROM identity_exact_records;
 DELETE FROM identity_exact_link_state;
+-- The chains of re-registered candidates (sql/features/stint_names.sql, stint_chains.sql) are kept by
+-- normalised name: they go too, and the next run builds the feature tables in full.
+DROP TABLE IF EXISTS stint_names;
+DROP TABLE IF EXISTS stint_chains;
+DELETE FROM feature_state;

@@ -53,7 +53,7 @@ def test_short_means_within_a_six_month_probation(platform, con):
 
 def test_a_re_registered_hopper_placed_by_one_referrer_is_one_candidate(platform, con):
     """Three short stints at three companies, one referrer, a new candidate record (same name and
-    city, no contact in common) each time: chained into one person (sql/features/chained_stints.sql)."""
+    city, no contact in common) each time: chained into one person (sql/features/stint_chains.sql)."""
     for i, candidate in enumerate(["K1", "K2", "K3"]):
         platform.job(f"J{i}", f"C{i}")
         platform.referred_hire(str(i), "R1", candidate, f"J{i}", started=f"2025-0{2 * i + 1}-01",

@@ -133,7 +133,7 @@ def test_a_job_hopper_whose_exits_only_sometimes_follow_a_guarantee_end_is_no_bo
 
 # A farmed expert re-registers before each placement (new mailbox, no phone, no birth date): identity
 # resolution keeps the records apart (a name and a city alone are not one person), and the chain in
-# sql/features/chained_stints.sql joins them inside one referrer's placements, or across referrers
+# sql/features/stint_chains.sql joins them inside one referrer's placements, or across referrers
 # when the stints keep the farming rhythm (each left just after its guarantee end, the next soon after).
 NAMESAKES = ["K1", "K2", "K3", "K4"]
 
