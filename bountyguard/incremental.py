@@ -116,8 +116,10 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
                  changed={name: PERSONS[name] for name in rest if name in PERSONS})
     counts = {name: con.execute(f"SELECT count(*) FROM {keys}").fetchone()[0]
               for name, keys in KEPT.items() if name in built or name in rest}
-    log.info("features: rebuilt %s since run %s (found in %.1f s)",
-             ", ".join(f"{n:,} rows of {name}" for name, n in counts.items()), base["base_run_id"], found)
+    what = {"hire_id": "hires", "referral_id": "referrals", "person_id": "persons", "name_key": "names"}
+    log.info("features: rebuilt %s since run %s (found in %.1f s)", ", ".join(
+        f"{n:,} {what[models.models()[name].unique_key]} of {name}" for name, n in counts.items()),
+        base["base_run_id"], found)
     return counts
 
 
