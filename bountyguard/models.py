@@ -233,7 +233,7 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str] | tuple[str, ...], 
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM (\n{model.sql}\n) WHERE {key} IN "
                             f"(SELECT {key} FROM {keys})", values)
             finally:
-                con.execute("CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS true")
+                run_sql_file(con, "macros.sql")  # every key in scope again, as macros.sql defines it
         else:
             kind = {"view": "TEMP VIEW", "table": "TABLE", "temp_table": "TEMP TABLE"}[model.materialized]
             con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{model.sql}", values)

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from bountyguard import inputs_digest, matching_keys
+from bountyguard import incremental, inputs_digest, matching_keys
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
 
@@ -69,6 +69,7 @@ def forget(db: str | Path, by: str, reason: str, person: str | None = None, reco
         for schema in ("identity", "anomaly", "features"):
             run_sql_file(con, f"schema/{schema}.sql")
         run_sql_file(con, "privacy/drop_kept_input.sql")
+        incremental.forget(con)  # with the chains dropped, the next run builds the features in full
         forget_model(con)  # the kept anomaly model holds behaviour features per person: the next run fits
         con.execute("COMMIT")
         con.execute("CHECKPOINT")  # write the erasure into the database file, not only its WAL

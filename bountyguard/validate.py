@@ -311,7 +311,7 @@ def _record_quarantine(con, run_id: str) -> str:
         con.execute(f"INSERT INTO quarantine SELECT DISTINCT $run_id, table_name, record_key, check_name "
                     f"FROM ({quarantine_sql()})", {"run_id": run_id})
     finally:
-        con.execute("CREATE OR REPLACE TEMP MACRO in_quarantine_scope(scope_table, scope_key) AS true")
+        run_sql_file(con, "macros.sql")  # every row in scope again, as macros.sql defines it
         con.execute("DROP TABLE IF EXISTS quarantine_scope")
         con.execute("DROP TABLE IF EXISTS quarantine_loaded_runs")
     con.execute("INSERT INTO quarantine_state VALUES (?, ?, ?, ?)",

@@ -5,12 +5,13 @@
 -- `-- unique_key:` header) calls it on the keys of the rows it reads, so that a daily run that
 -- rebuilds a few keys reads only their rows (DuckDB cannot push the final key filter down through
 -- the model's joins and aggregates). In a full build, and for every other reader, every key is:
--- `true` folds away. models.build redefines it for an update in place, and back afterwards.
+-- `true` folds away. models.build redefines it for an update in place, and runs this file again
+-- afterwards.
 CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS true;
 
 -- The same for the quarantine checks (sql/validation/quarantine.sql): a daily run checks again only
 -- the rows of sql/incremental/quarantine_scope.sql; bountyguard/validate.py redefines it for that
--- and back afterwards.
+-- and runs this file again afterwards.
 CREATE OR REPLACE TEMP MACRO in_quarantine_scope(scope_table, scope_key) AS true;
 
 -- The lower end of the 95% Wilson interval of a share k/n (0 when nothing was observed): a share of a

@@ -314,3 +314,49 @@ def test_a_daily_run_recomputes_the_chains_of_the_names_it_touched_only(tmp_path
     assert all(h.startswith(("HB", "HC", "HD")) for h in rebuilt[0]["stint_names"])
     for table in incremental.KEPT:
         assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table
+
+
+def test_a_record_without_hires_leaving_a_person_takes_its_name_off_the_persons_stints(tmp_path, monkeypatch):
+    """The split case: Anna Weber's second placement (KB2) shares a mailbox with an "Anna Schmidt"
+    record (KZ), which shares a phone with another (KY); neither has a hire, and the three are one
+    person, so KB2's stint stands under both names. The platform corrects KZ's mailbox: KZ and KY
+    leave KB2's person. Nothing of KB2 changed, so her stint is not rebuilt; only the records that
+    moved say that her stint's rows under "Anna Schmidt" must go (moved_record_persons)."""
+    db = tmp_path / "bg.duckdb"
+    first = Platform()
+    _farm(first, "B", "Anna Weber", ["KB1", "KB2", "KB3"], "2023-06-05", ended=2)
+    first.add("candidates", candidate_id="KZ", full_name="Anna Schmidt", email="kb2@example.org",
+              phone="+49 151 2345678", city="Düsseldorf")
+    first.add("candidates", candidate_id="KY", full_name="Anna Schmidt", email="a.schmidt@example.org",
+              phone="0151 2345678", city="Düsseldorf")
+    assert pipeline.run(first.write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
+
+    def person_names() -> tuple[dict[str, str], set[str]]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            persons = dict(con.execute("SELECT record_id, person_id FROM person_records").fetchall())
+            names = {r[0] for r in con.execute(
+                "SELECT DISTINCT n.name_key FROM stint_names n JOIN stints s USING (hire_id) "
+                "WHERE s.candidate_id = 'KB2'").fetchall()}
+        finally:
+            con.close()
+        return persons, names
+
+    persons, names = person_names()
+    assert persons["KB2"] == persons["KZ"] == persons["KY"]  # one person, under two names
+    assert len(names) == 2
+
+    rebuilt = _recording_rebuilt_keys(monkeypatch)
+    second = Platform()
+    second.add("candidates", candidate_id="KZ", full_name="Anna Schmidt", email="anna.schmidt@example.org",
+               phone="+49 151 2345678", city="Düsseldorf")
+    summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
+    assert summary["status"] == "clean", summary.get("message")
+
+    after, names_after = person_names()
+    assert after["KB2"] == persons["KB2"] != after["KZ"] == after["KY"]  # split; KB2 keeps her person
+    assert len(names_after) == 1 and names_after < names
+    assert "HB1" not in rebuilt[0]["stints"]  # her stint did not change: the moved records reached it
+    assert "HB1" in rebuilt[0]["stint_names"]
+    for table in incremental.KEPT:
+        assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table

@@ -6,22 +6,17 @@
 --   a candidate person changes when one of their stints was rebuilt, referred or not (the persons
 --   the rebuilt rows named before and name now: changed_row_persons, from changed_rows.sql and
 --   changed_persons.sql), or one of their records changed: it joined or left the person (the persons
---   the moved records had at the base run and have now) or was loaded since (another name, city or
---   birth date; ingest upserts). Normalisation is in the tables' fingerprint, and `forget` drops them;
---   every hire of such a person changes, with the rebuilt stints (changed_hires).
+--   the moved records had at the base run and have now: moved_record_persons, changed_rows.sql) or
+--   was loaded since (another name, city or birth date; ingest upserts). Normalisation is in the
+--   tables' fingerprint, and `forget` drops them; every hire of such a person changes, with the
+--   rebuilt stints (changed_hires).
 --   a name changes when a rebuilt hire's rows named it before or name it now (the view
 --   names_of_changed_hires: read here, before stint_names is rebuilt, and again after). A member's
 --   change reaches every name of the member's person, so every chain it is in.
 -- The sets may hold more than changed; rebuilding an unchanged row or name gives the same rows.
 
 CREATE OR REPLACE TEMP TABLE changed_name_persons AS
-SELECT v.person_id
-FROM record_person_versions v
-JOIN changed_person_records c USING (record_type, record_id)
-JOIN run_identity_generations g
-  ON g.run_id IN ($run_id, $base_run_id)
- AND v.from_generation <= g.generation AND (v.to_generation IS NULL OR v.to_generation > g.generation)
-WHERE v.record_type = 'candidate'
+SELECT person_id FROM moved_record_persons WHERE record_type = 'candidate'
 UNION
 SELECT p.person_id
 FROM person_records p

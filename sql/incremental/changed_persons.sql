@@ -5,7 +5,8 @@
 -- else's rows (missing values stay NULL; the anomaly model fills them). So a person's row changes when
 --   one of their rows changed: the persons the rebuilt rows named before (changed_row_persons,
 --   from changed_rows.sql) and name now (its view persons_of_changed_rows, read again);
---   a record joined or left the person (the identities the base run and this one recorded);
+--   a record joined or left the person (the identities the base run and this one recorded:
+--   moved_record_persons, from changed_rows.sql);
 --   a record's signup or creation was loaded since, or the as-of date passed it;
 --   the as-of date moved a referral or hire out of a window, or past a guarantee end.
 -- The sets may hold more than changed; rebuilding an unchanged row rebuilds the same row, and a
@@ -17,15 +18,6 @@ CREATE OR REPLACE TEMP TABLE changed_behaviour_persons AS
 WITH
 window_days AS (
     SELECT unnest([30, 90, 365]) AS days
-),
-records_moved AS (
-    -- the persons the moved records had at the base run and have now (versions seen by either run)
-    SELECT v.record_type AS side, v.person_id
-    FROM record_person_versions v
-    JOIN changed_person_records c USING (record_type, record_id)
-    JOIN run_identity_generations g
-      ON g.run_id IN ($run_id, $base_run_id)
-     AND v.from_generation <= g.generation AND (v.to_generation IS NULL OR v.to_generation > g.generation)
 ),
 records_dated AS (
     -- the features read a signup or creation only once the as-of date has passed it
@@ -63,7 +55,7 @@ stints_passing_dates AS (
        OR (s.guarantee_end > $base_as_of::DATE AND s.guarantee_end <= $as_of::DATE)
 )
 SELECT side, person_id FROM changed_row_persons
-UNION SELECT side, person_id FROM records_moved
+UNION SELECT record_type, person_id FROM moved_record_persons
 UNION SELECT side, person_id FROM records_dated_persons
 UNION SELECT 'referrer', referrer_person_id FROM referrals_leaving_windows
 UNION SELECT 'candidate', candidate_person_id FROM referrals_leaving_windows

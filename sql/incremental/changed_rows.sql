@@ -29,6 +29,16 @@ WHERE (v.from_generation > g.base_generation AND v.from_generation <= g.run_gene
    -- (cannot happen: bountyguard/incremental.py builds in full without the base run's identities)
    OR g.base_generation IS NULL OR g.run_generation IS NULL;
 
+-- the persons those records had at the base run and have now (versions seen by either run): what
+-- the persons' rows (changed_persons.sql) and the chains' names (changed_chains.sql) start from
+CREATE OR REPLACE TEMP TABLE moved_record_persons AS
+SELECT DISTINCT v.record_type, v.person_id
+FROM record_person_versions v
+JOIN changed_person_records c USING (record_type, record_id)
+JOIN run_identity_generations g
+  ON g.run_id IN ($run_id, $base_run_id)
+ AND v.from_generation <= g.generation AND (v.to_generation IS NULL OR v.to_generation > g.generation);
+
 CREATE OR REPLACE TEMP TABLE changed_jobs AS
 SELECT job_id FROM jobs
 WHERE _loaded_run_id IN (SELECT run_id FROM changed_loaded_runs)

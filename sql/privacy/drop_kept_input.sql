@@ -10,7 +10,7 @@ DELETE FROM identity_exact_state;
 DELETE FROM identity_exact_records;
 DELETE FROM identity_exact_link_state;
 -- The chains of re-registered candidates (sql/features/stint_names.sql, stint_chains.sql) are kept by
--- normalised name: they go too, and the next run builds the feature tables in full.
+-- normalised name: they go too, and the next run builds the feature tables in full (the state row
+-- goes with them: bountyguard/privacy.py calls incremental.forget).
 DROP TABLE IF EXISTS stint_names;
 DROP TABLE IF EXISTS stint_chains;
-DELETE FROM feature_state;
