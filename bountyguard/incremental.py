@@ -12,7 +12,10 @@ rebuilt rows named before or name now, and those whose windows the as-of date mo
 re-registered candidates follow by name: `stint_names` holds each referred stint under every name of
 its candidate person, and `stint_chains` the chains, each under one name; a daily run rebuilds the
 hires of the candidate persons whose stints or records changed, then the chains of the names those
-hires' rows held or hold (sql/incremental/changed_chains.sql). The rules still read the whole tables.
+hires' rows held or hold (sql/incremental/changed_chains.sql). A rule whose every flag follows one
+row of `stints` or `referral_facts` (detectors' `flags_follow`: early_exit, late_referral) is
+computed on the rebuilt rows only, and the base run's other flags of it are carried (rule_scope,
+carry_flags). The other rules still read the whole tables.
 
 Fail closed, towards the full build: the state row (sql/schema/features.sql) leaves before the
 tables are touched and comes back only when all are rebuilt, so a run that stopped halfway, a run
@@ -131,6 +134,47 @@ def finish(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: di
     con.execute("DELETE FROM feature_state")
     con.execute("INSERT INTO feature_state VALUES (?, ?, ?, ?, ?)",
                 [run_id, as_of, fingerprint(targets, config), loaded_runs(con), since_full])
+
+
+def rule_fingerprint(pattern: str, query: str, params: dict | None) -> str:
+    """What a rule's flags were computed with: its SQL, its settings and the engine."""
+    return state_fingerprint({"duckdb": duckdb.__version__, "pattern": pattern, "sql": query,
+                              "params": params or {}})
+
+
+def rule_scope(con: duckdb.DuckDBPyConnection, pattern: str, follows: str | None, fingerprint: str,
+               base: dict | None) -> str | None:
+    """The temp table of the keys whose flags a rule computes again on this run, when its flags
+    follow the rows of the kept table `follows` (each flag a function of one row, its entity id the
+    row's key: detectors' `flags_follow`) and its other flags may be carried from the base run: the
+    tables were built on that run (`base`), which stored the rule's flags with the same fingerprint
+    and still holds all of them (flags are pruned with old runs). None: compute every flag."""
+    if base is None or follows not in ROWS:
+        return None
+    state = con.execute("SELECT run_id, fingerprint, flags FROM rule_state WHERE pattern = ?", [pattern]).fetchall()
+    if len(state) != 1 or state[0][:2] != (base["base_run_id"], fingerprint):
+        return None
+    held = con.execute("SELECT count(*) FROM flags WHERE run_id = ? AND pattern = ?",
+                       [base["base_run_id"], pattern]).fetchone()[0]
+    return ROWS[follows] if held == state[0][2] else None
+
+
+def carry_flags(con: duckdb.DuckDBPyConnection, run_id: str, pattern: str, follows: str, base: dict) -> int:
+    """Store the base run's flags of a rule whose rows this run did not rebuild (rule_scope) as this
+    run's; returns how many."""
+    key, keys = models.models()[follows].unique_key, ROWS[follows]
+    return con.execute(
+        f"INSERT INTO flags SELECT $run_id, f.flag_id, f.pattern, f.entity_type, f.entity_id, f.person_id, "
+        f"f.score, f.severity, f.evidence FROM flags f WHERE f.run_id = $base_run_id AND f.pattern = $pattern "
+        f"AND NOT EXISTS (SELECT 1 FROM {keys} k WHERE k.{key} = f.entity_id)",
+        {"run_id": run_id, "base_run_id": base["base_run_id"], "pattern": pattern}).fetchone()[0]
+
+
+def record_rule(con: duckdb.DuckDBPyConnection, run_id: str, pattern: str, fingerprint: str) -> None:
+    """The run's flags of the rule are stored: the next run may carry them (rule_scope)."""
+    con.execute("DELETE FROM rule_state WHERE pattern = ?", [pattern])
+    con.execute("INSERT INTO rule_state SELECT ?, ?, ?, count(*) FROM flags WHERE run_id = ? AND pattern = ?",
+                [pattern, run_id, fingerprint, run_id, pattern])
 
 
 def loaded_runs(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -27,6 +27,7 @@ tests/test_models.py fails on a cycle, an undeclared or unknown input, or a mode
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from graphlib import CycleError, TopologicalSorter
@@ -208,6 +209,17 @@ def query(name: str, config: dict | None = None, params: dict | None = None) -> 
     return model.sql, _params(model, config, params)
 
 
+@contextmanager
+def build_scope(con: duckdb.DuckDBPyConnection, key: str, keys: str):
+    """Within it, SQL that calls in_build_scope (sql/macros.sql) on a `key` reads only the rows of the
+    keys in the table `keys`; afterwards every key is in scope again, as macros.sql defines it."""
+    con.execute(f"CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS key IN (SELECT {key} FROM {keys})")
+    try:
+        yield
+    finally:
+        run_sql_file(con, "macros.sql")
+
+
 def build(con: duckdb.DuckDBPyConnection, targets: list[str] | tuple[str, ...], config: dict | None = None,
           params: dict | None = None, *, upstream: bool = True, changed: dict[str, str] | None = None) -> list[str]:
     """Build the targets and (with `upstream`) what they read, in dependency order, each stored as
@@ -226,14 +238,10 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str] | tuple[str, ...], 
             if key is None:
                 raise ModelError(f"{model.path}: no `-- unique_key:` header, so it cannot be updated in place")
             con.execute(f"DELETE FROM {name} WHERE {key} IN (SELECT {key} FROM {keys})")
-            # the model reads only the rows of these keys where it calls in_build_scope (sql/macros.sql);
-            # the outer filter keeps the result right where it does not
-            con.execute(f"CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS key IN (SELECT {key} FROM {keys})")
-            try:
+            # the outer filter keeps the result right where the model does not call in_build_scope
+            with build_scope(con, key, keys):
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM (\n{model.sql}\n) WHERE {key} IN "
                             f"(SELECT {key} FROM {keys})", values)
-            finally:
-                run_sql_file(con, "macros.sql")  # every key in scope again, as macros.sql defines it
         else:
             kind = {"view": "TEMP VIEW", "table": "TABLE", "temp_table": "TEMP TABLE"}[model.materialized]
             con.execute(f"CREATE OR REPLACE {kind} {name} AS\n{model.sql}", values)

@@ -282,32 +282,49 @@ def detect(db: str | Path, run_id: str) -> dict:
         checkpoint("detect.features_built")
         con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
         counts = {}
+        carried = {}
         for detector in detectors:
-            counts[detector.pattern] = _flag(con, run_id, detector)
-            log.info("detector %s: %d flags", detector.pattern, counts[detector.pattern])
+            counts[detector.pattern], carried[detector.pattern] = _flag(con, run_id, detector, base)
+            log.info("detector %s: %d flags%s", detector.pattern, counts[detector.pattern],
+                     f" ({carried[detector.pattern]:,} carried from run {base['base_run_id']})"
+                     if carried[detector.pattern] is not None else "")
             checkpoint(f"detect.flagged.{detector.pattern}")
         run.mark(con, "detected")
         anomaly = [d.stats_ for d in detectors if d.pattern == "anomaly"]
         return {"flags": counts, "identity": identity_stats, "anomaly": anomaly[0] if anomaly else None,
-                "features": "full" if rebuilt is None else "incremental", "features_rebuilt": rebuilt}
+                "features": "full" if rebuilt is None else "incremental", "features_rebuilt": rebuilt,
+                "flags_carried": {p: n for p, n in carried.items() if n is not None}}
     finally:
         con.close()
 
 
-def _flag(con, run_id: str, detector) -> int:
-    """Run one detector and store its rows as the run's flags of its pattern; returns how many."""
+def _flag(con, run_id: str, detector, base: dict | None) -> tuple[int, int | None]:
+    """Run one detector and store its rows as the run's flags of its pattern; returns how many, and
+    how many of them were carried from the base run (None: none could be, all were computed)."""
     import pyarrow as pa
 
     from detectors.base import FLAG_COLUMNS, SqlRuleDetector
 
+    carried = None
     if isinstance(detector, SqlRuleDetector):
         # a rule's rows go from its query to the flags without a trip through Python
         query, params = detector.flag_query()
-        con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS {query}", params or None)
+        fingerprint = incremental.rule_fingerprint(detector.pattern, query, params)
+        follows = detector.flags_follow
+        keys = incremental.rule_scope(con, detector.pattern, follows, fingerprint, base)
+        if keys is None:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS {query}", params or None)
+        else:
+            # only the rebuilt rows' flags (the rule reads only them where it calls in_build_scope)
+            key = models.models()[follows].unique_key
+            with models.build_scope(con, key, keys):
+                con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS SELECT * FROM ({query}) "
+                            f"WHERE entity_id IN (SELECT {key} FROM {keys})", params or None)
+            carried = incremental.carry_flags(con, run_id, detector.pattern, follows, base)
     else:
         rows = detector.detect(con)
         if not rows:
-            return 0
+            return 0, None
         # one columnar insert, not a statement per flag (tens of thousands at scale)
         con.register("detector_rows", pa.table({name: [r[i] for r in rows] for i, name in enumerate(FLAG_COLUMNS)}))
         con.execute("CREATE OR REPLACE TEMP TABLE detected_flags AS SELECT * FROM detector_rows")
@@ -317,7 +334,9 @@ def _flag(con, run_id: str, detector) -> int:
             "INSERT INTO flags SELECT $run_id, 'F' || left(md5($pattern || '|' || entity_type || '|' "
             "|| entity_id), 16), $pattern, entity_type, entity_id, person_id, score, severity, evidence "
             "FROM detected_flags", {"run_id": run_id, "pattern": detector.pattern})
-        return con.execute("SELECT count(*) FROM detected_flags").fetchone()[0]
+        if isinstance(detector, SqlRuleDetector) and detector.flags_follow:
+            incremental.record_rule(con, run_id, detector.pattern, fingerprint)
+        return con.execute("SELECT count(*) FROM detected_flags").fetchone()[0] + (carried or 0), carried
     finally:
         con.execute("DROP TABLE detected_flags")
 

@@ -75,6 +75,11 @@ class SqlRuleDetector(Detector):
     Its `$name` parameters are the detector's parameters."""
 
     sql_file: ClassVar[str]
+    # A rule each of whose flags is a function of one row of this kept feature table, its entity id
+    # that row's key (bountyguard/incremental.py KEPT's ROWS): a daily run computes it on the rows it
+    # rebuilt (the SQL calls in_build_scope on the key where it reads them) and carries the previous
+    # run's other flags. None: the rule reads across rows, and every run computes all of it.
+    flags_follow: ClassVar[str | None] = None
 
     @property
     def model(self) -> str:

@@ -5,3 +5,4 @@ from detectors.base import SqlRuleDetector
 class EarlyExitDetector(SqlRuleDetector):
     pattern = "early_exit"
     sql_file = "rules/early_exit.sql"
+    flags_follow = "stints"  # one flag per row, by its key

@@ -5,3 +5,4 @@ from detectors.base import SqlRuleDetector
 class LateReferralDetector(SqlRuleDetector):
     pattern = "late_referral"
     sql_file = "rules/late_referral.sql"
+    flags_follow = "referral_facts"  # one flag per row, by its key

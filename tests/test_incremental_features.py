@@ -360,3 +360,79 @@ def test_a_record_without_hires_leaving_a_person_takes_its_name_off_the_persons_
     assert "HB1" in rebuilt[0]["stint_names"]
     for table in incremental.KEPT:
         assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table
+
+
+def _row_rule_day(corrected: bool) -> Platform:
+    """Four referred hires: HA and HB ended early, HL referred after the hire was agreed, HC's exit
+    on 2 June (before its guarantee end) dated ahead. `corrected`: the data as of the second day,
+    where the platform corrected HB's exit to after its guarantee, and RFN, a new late referral,
+    came in."""
+    p = Platform()
+    p.job("J1", "CO1")
+    p.job("J2", "CO2")
+    p.referred_hire("A", "R1", "CA", "J1", started="2024-01-01", ended="2024-02-01")
+    p.referred_hire("B", "R2", "CB", "J2", started="2024-01-05", ended="2024-05-01" if corrected else "2024-02-10")
+    p.referred_hire("L", "R3", "CL", "J1", started="2024-02-01", referred="2024-01-20T10:00:00Z",
+                    hired="2024-01-18T10:00:00Z")
+    p.referred_hire("C", "R4", "CC", "J2", started="2024-04-01", ended="2024-06-02")
+    if corrected:
+        p.referred_hire("N", "RN", "CN", "J1", started="2024-05-20", referred="2024-05-10T10:00:00Z",
+                        hired="2024-05-09T10:00:00Z")
+    return p
+
+
+def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_other_flags(tmp_path, monkeypatch):
+    """early_exit and late_referral (detectors' flags_follow): each flag follows one row of stints
+    or referral_facts, so a daily run computes them on the rows it rebuilt and carries the base
+    run's other flags. A corrected exit loses its flag, an exit the as-of date reached and a new
+    late referral get theirs, the untouched flags are carried; all equal a full run's."""
+    patterns = ("early_exit", "late_referral")
+    db = tmp_path / "bg.duckdb"
+    assert pipeline.run(_row_rule_day(False).write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
+    carried, carry = {}, incremental.carry_flags
+
+    def recorded(con, run_id, pattern, follows, base):
+        carried[pattern] = carry(con, run_id, pattern, follows, base)
+        return carried[pattern]
+
+    monkeypatch.setattr(incremental, "carry_flags", recorded)
+    second = Platform()
+    second.add("hires", **{**next(h for h in _row_rule_day(False).rows["hires"] if h["hire_id"] == "HB"),
+                           "ended_at": "2024-05-01"})
+    # RFN with its records, hire and payout, not its job (loaded again, it would touch every row of J1)
+    second.rows.update({t: second.rows[t] + [r for r in _row_rule_day(True).rows[t] if r[key].endswith("N")]
+                        for t, key in (("referrers", "referrer_id"), ("candidates", "candidate_id"),
+                                       ("referrals", "referral_id"), ("hires", "hire_id"), ("payouts", "payout_id"))})
+    summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
+    assert summary["status"] == "clean", summary.get("message")
+    full_db = tmp_path / "full.duckdb"
+    full = pipeline.run(_row_rule_day(True).write_landing(tmp_path / "full"), full_db, DAY2)
+    assert full["status"] == "clean", full.get("message")
+
+    def flags(path, run_id) -> set[tuple]:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return set(con.execute(
+                "SELECT pattern, entity_id, person_id, severity, round(score, 9), evidence FROM flags "
+                "WHERE run_id = ? AND pattern IN (SELECT unnest(?::VARCHAR[]))", [run_id, list(patterns)]).fetchall())
+        finally:
+            con.close()
+
+    daily = flags(db, summary["run_id"])
+    assert daily == flags(full_db, full["run_id"])
+    assert sorted((p, e) for p, e, *_ in daily) == [
+        ("early_exit", "HA"), ("early_exit", "HC"), ("late_referral", "RFL"), ("late_referral", "RFN")]
+    assert {e: s for p, e, _, s, *_ in daily if p == "early_exit"} == {"HA": "high", "HC": "medium"}
+    # HA's and RFL's flags were carried; HB's, HC's and RFN's rows were rebuilt and computed again
+    assert carried == {"early_exit": 1, "late_referral": 1}
+
+    # other settings of a rule: its flags are all computed again, with them (fail closed)
+    monkeypatch.setattr(incremental, "carry_flags", recorded)
+    carried.clear()
+    (tmp_path / "rules.toml").write_text("[early_exit]\nhigh_severity_share = 0.3\n")
+    third = pipeline.run(Platform().write_landing(tmp_path / "day3"), db, "2024-06-04",
+                         config=tmp_path / "rules.toml")
+    assert third["status"] == "clean", third.get("message")
+    assert carried == {"late_referral": 2}
+    severity = {e: s for p, e, _, s, *_ in flags(db, third["run_id"]) if p == "early_exit"}
+    assert severity == {"HA": "medium", "HC": "medium"}  # HA lasted 31 of 90 days: high below 0.5, not 0.3

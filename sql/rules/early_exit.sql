@@ -9,6 +9,7 @@ early_exits AS (
     WHERE ended_at IS NOT NULL
       AND ended_at < guarantee_end
       AND referral_id IS NOT NULL  -- a direct hire carries no bounty: nothing is owed or not owed
+      AND in_build_scope(hire_id)  -- a daily run: only the rebuilt stints (detectors' flags_follow)
 )
 SELECT
     'hire' AS entity_type,

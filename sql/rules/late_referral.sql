@@ -23,3 +23,5 @@ SELECT
 FROM referral_facts
 WHERE hire_id IS NOT NULL
   AND referred_at > hired_at - to_hours(CAST($min_hours_before_hire AS INTEGER))
+  -- a daily run: only the rebuilt rows (detectors' flags_follow)
+  AND in_build_scope(referral_id)
