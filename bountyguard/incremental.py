@@ -13,9 +13,10 @@ re-registered candidates follow by name: `stint_names` holds each referred stint
 its candidate person, and `stint_chains` the chains, each under one name; a daily run rebuilds the
 hires of the candidate persons whose stints or records changed, then the chains of the names those
 hires' rows held or hold (sql/incremental/changed_chains.sql). A rule whose every flag follows one
-row of `stints` or `referral_facts` (detectors' `flags_follow`: early_exit, late_referral) is
-computed on the rebuilt rows only, and the base run's other flags of it are carried (rule_scope,
-carry_flags). The other rules still read the whole tables.
+row of `stints` or `referral_facts` (detectors' `flags_follow`: early_exit, late_referral), or one
+candidate person's rows (duplicate_referral: sql/incremental/changed_rule_persons.sql), is computed
+on the rebuilt rows or changed persons only, and the base run's other flags of it are carried
+(rule_scope, carry_flags). The other rules still read the whole tables.
 
 Fail closed, towards the full build: the state row (sql/schema/features.sql) leaves before the
 tables are touched and comes back only when all are rebuilt, so a run that stopped halfway, a run
@@ -45,6 +46,14 @@ PERSONS = {"referrer_behaviour": "changed_referrer_persons", "candidate_behaviou
 NAMES = {"stint_names": "changed_name_hires"}
 CHAINS = {"stint_chains": "changed_chain_names"}
 KEPT = {**ROWS, **PERSONS, **NAMES, **CHAINS}
+# what a rule's flags follow (detectors' `flags_follow`) -> the temp table of the keys a daily run
+# computes the rule on again, its key column, and the flags' column that holds that key: one row of
+# a kept table (the flag's entity), or a candidate person's rows (sql/incremental/changed_rule_persons.sql)
+FLAG_SCOPES = {
+    "stints": ("changed_hires", "hire_id", "entity_id"),
+    "referral_facts": ("changed_referrals", "referral_id", "entity_id"),
+    "candidate_person": ("changed_rule_candidates", "person_id", "person_id"),
+}
 
 # incremental builds between two full ones (identity resolution sweeps its key cache as often)
 FULL_BUILD_EVERY = 7
@@ -61,7 +70,7 @@ def fingerprint(targets: list[str], config: dict | None) -> str:
         "settings": {name: models.query(name, config)[1] for name in built},
         "sql": [models.models()[name].sql for name in models.build_order(built)],
         "rules": [sql_text(f"incremental/{rules}.sql") for rules in ("changed_rows", "changed_persons",
-                                                                      "changed_chains")]})
+                                                                      "changed_chains", "changed_rule_persons")]})
 
 
 def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, targets: list[str],
@@ -105,6 +114,7 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
     built = models.build(con, rows, config=config, changed={name: ROWS[name] for name in rows})
     started = time.perf_counter()
     run_sql_file(con, "incremental/changed_persons.sql", params)
+    run_sql_file(con, "incremental/changed_rule_persons.sql", params)
     found += time.perf_counter() - started
     if any(name in NAMES for name in models.build_order(targets)):
         started = time.perf_counter()
@@ -143,30 +153,31 @@ def rule_fingerprint(pattern: str, query: str, params: dict | None) -> str:
 
 
 def rule_scope(con: duckdb.DuckDBPyConnection, pattern: str, follows: str | None, fingerprint: str,
-               base: dict | None) -> str | None:
-    """The temp table of the keys whose flags a rule computes again on this run, when its flags
-    follow the rows of the kept table `follows` (each flag a function of one row, its entity id the
-    row's key: detectors' `flags_follow`) and its other flags may be carried from the base run: the
-    tables were built on that run (`base`), which stored the rule's flags with the same fingerprint
-    and still holds all of them (flags are pruned with old runs). None: compute every flag."""
-    if base is None or follows not in ROWS:
+               base: dict | None) -> tuple[str, str, str] | None:
+    """(keys table, key column, flag column) of the keys whose flags a rule computes again on this
+    run (FLAG_SCOPES), when its flags follow them (detectors' `flags_follow`: each flag a function of
+    one kept row, or of one candidate person's rows) and its other flags may be carried from the base
+    run: the tables were built on that run (`base`), which stored the rule's flags with the same
+    fingerprint and still holds all of them (flags are pruned with old runs). None: compute every flag."""
+    if base is None or follows not in FLAG_SCOPES:
         return None
     state = con.execute("SELECT run_id, fingerprint, flags FROM rule_state WHERE pattern = ?", [pattern]).fetchall()
     if len(state) != 1 or state[0][:2] != (base["base_run_id"], fingerprint):
         return None
     held = con.execute("SELECT count(*) FROM flags WHERE run_id = ? AND pattern = ?",
                        [base["base_run_id"], pattern]).fetchone()[0]
-    return ROWS[follows] if held == state[0][2] else None
+    return FLAG_SCOPES[follows] if held == state[0][2] else None
 
 
-def carry_flags(con: duckdb.DuckDBPyConnection, run_id: str, pattern: str, follows: str, base: dict) -> int:
-    """Store the base run's flags of a rule whose rows this run did not rebuild (rule_scope) as this
-    run's; returns how many."""
-    key, keys = models.models()[follows].unique_key, ROWS[follows]
+def carry_flags(con: duckdb.DuckDBPyConnection, run_id: str, pattern: str, scope: tuple[str, str, str],
+                base: dict) -> int:
+    """Store the base run's flags of a rule outside this run's `scope` (rule_scope) as this run's;
+    returns how many. A flag without the scope's key is never carried: it is computed again."""
+    keys, key, column = scope
     return con.execute(
         f"INSERT INTO flags SELECT $run_id, f.flag_id, f.pattern, f.entity_type, f.entity_id, f.person_id, "
         f"f.score, f.severity, f.evidence FROM flags f WHERE f.run_id = $base_run_id AND f.pattern = $pattern "
-        f"AND NOT EXISTS (SELECT 1 FROM {keys} k WHERE k.{key} = f.entity_id)",
+        f"AND f.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {keys} k WHERE k.{key} = f.{column})",
         {"run_id": run_id, "base_run_id": base["base_run_id"], "pattern": pattern}).fetchone()[0]
 
 

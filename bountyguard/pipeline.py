@@ -310,17 +310,17 @@ def _flag(con, run_id: str, detector, base: dict | None) -> tuple[int, int | Non
         # a rule's rows go from its query to the flags without a trip through Python
         query, params = detector.flag_query()
         fingerprint = incremental.rule_fingerprint(detector.pattern, query, params)
-        follows = detector.flags_follow
-        keys = incremental.rule_scope(con, detector.pattern, follows, fingerprint, base)
-        if keys is None:
+        scope = incremental.rule_scope(con, detector.pattern, detector.flags_follow, fingerprint, base)
+        if scope is None:
             con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS {query}", params or None)
         else:
-            # only the rebuilt rows' flags (the rule reads only them where it calls in_build_scope)
-            key = models.models()[follows].unique_key
+            # only the flags of the scope's keys (the rule reads only their rows where it calls
+            # in_build_scope); the others are the base run's
+            keys, key, column = scope
             with models.build_scope(con, key, keys):
                 con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS SELECT * FROM ({query}) "
-                            f"WHERE entity_id IN (SELECT {key} FROM {keys})", params or None)
-            carried = incremental.carry_flags(con, run_id, detector.pattern, follows, base)
+                            f"WHERE {column} IN (SELECT {key} FROM {keys})", params or None)
+            carried = incremental.carry_flags(con, run_id, detector.pattern, scope, base)
     else:
         rows = detector.detect(con)
         if not rows:

@@ -75,10 +75,12 @@ class SqlRuleDetector(Detector):
     Its `$name` parameters are the detector's parameters."""
 
     sql_file: ClassVar[str]
-    # A rule each of whose flags is a function of one row of this kept feature table, its entity id
-    # that row's key (bountyguard/incremental.py KEPT's ROWS): a daily run computes it on the rows it
-    # rebuilt (the SQL calls in_build_scope on the key where it reads them) and carries the previous
-    # run's other flags. None: the rule reads across rows, and every run computes all of it.
+    # What each flag of the rule is a function of (bountyguard/incremental.py FLAG_SCOPES): one row of
+    # a kept feature table ("stints", "referral_facts": the flag's entity is that row), or one
+    # candidate person's rows ("candidate_person": the flag's person). A daily run computes the rule
+    # for what changed only (the SQL calls in_build_scope on that key where it reads its rows) and
+    # carries the previous run's other flags. None: the rule reads across persons, and every run
+    # computes all of it.
     flags_follow: ClassVar[str | None] = None
 
     @property

@@ -6,3 +6,4 @@ from detectors.base import SqlRuleDetector
 class DuplicateReferralDetector(SqlRuleDetector):
     pattern = "duplicate_referral"
     sql_file = "rules/duplicate_referral.sql"
+    flags_follow = "candidate_person"  # each flag reads only its candidate person's rows

@@ -363,10 +363,10 @@ def test_a_record_without_hires_leaving_a_person_takes_its_name_off_the_persons_
 
 
 def _row_rule_day(corrected: bool) -> Platform:
-    """Four referred hires: HA and HB ended early, HL referred after the hire was agreed, HC's exit
-    on 2 June (before its guarantee end) dated ahead. `corrected`: the data as of the second day,
-    where the platform corrected HB's exit to after its guarantee, and RFN, a new late referral,
-    came in."""
+    """Referred hires: HA and HB ended early, HL referred after the hire was agreed, HC's exit on 2
+    June (before its guarantee end) dated ahead, RFD a duplicate of an earlier referral, RFE not (yet).
+    `corrected`: the data as of the second day, where the platform corrected HB's exit to after its
+    guarantee, RFN, a new late referral, came in, and CE's own earlier application (RFE a duplicate)."""
     p = Platform()
     p.job("J1", "CO1")
     p.job("J2", "CO2")
@@ -375,24 +375,35 @@ def _row_rule_day(corrected: bool) -> Platform:
     p.referred_hire("L", "R3", "CL", "J1", started="2024-02-01", referred="2024-01-20T10:00:00Z",
                     hired="2024-01-18T10:00:00Z")
     p.referred_hire("C", "R4", "CC", "J2", started="2024-04-01", ended="2024-06-02")
+    # CD was referred to CO1 by R6 before R7's referral that led to her hire: R7's is a duplicate
+    p.add("referrers", referrer_id="R6")
+    p.add("referrals", referral_id="RFD0", referrer_id="R6", candidate_id="CD", job_id="J1",
+          referred_at="2024-01-01T10:00:00Z")
+    p.referred_hire("D", "R7", "CD", "J1", started="2024-03-01")
+    p.referred_hire("E", "R8", "CE", "J2", started="2024-03-01")
     if corrected:
         p.referred_hire("N", "RN", "CN", "J1", started="2024-05-20", referred="2024-05-10T10:00:00Z",
                         hired="2024-05-09T10:00:00Z")
+        # CE's own application to CO2, before R8 referred her, reaches the platform's export late
+        p.add("applications", application_id="APPN", candidate_id="CE", job_id="J2",
+              applied_at="2024-01-10T10:00:00Z", source="direct")
     return p
 
 
 def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_other_flags(tmp_path, monkeypatch):
     """early_exit and late_referral (detectors' flags_follow): each flag follows one row of stints
     or referral_facts, so a daily run computes them on the rows it rebuilt and carries the base
-    run's other flags. A corrected exit loses its flag, an exit the as-of date reached and a new
-    late referral get theirs, the untouched flags are carried; all equal a full run's."""
-    patterns = ("early_exit", "late_referral")
+    run's other flags; duplicate_referral's flags follow a candidate person's rows, applications
+    included. A corrected exit loses its flag, an exit the as-of date reached, a new late referral
+    and a referral that a late-loaded application makes a duplicate get theirs, the untouched flags
+    are carried; all equal a full run's."""
+    patterns = ("early_exit", "late_referral", "duplicate_referral")
     db = tmp_path / "bg.duckdb"
     assert pipeline.run(_row_rule_day(False).write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
     carried, carry = {}, incremental.carry_flags
 
-    def recorded(con, run_id, pattern, follows, base):
-        carried[pattern] = carry(con, run_id, pattern, follows, base)
+    def recorded(con, run_id, pattern, scope, base):
+        carried[pattern] = carry(con, run_id, pattern, scope, base)
         return carried[pattern]
 
     monkeypatch.setattr(incremental, "carry_flags", recorded)
@@ -402,7 +413,8 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     # RFN with its records, hire and payout, not its job (loaded again, it would touch every row of J1)
     second.rows.update({t: second.rows[t] + [r for r in _row_rule_day(True).rows[t] if r[key].endswith("N")]
                         for t, key in (("referrers", "referrer_id"), ("candidates", "candidate_id"),
-                                       ("referrals", "referral_id"), ("hires", "hire_id"), ("payouts", "payout_id"))})
+                                       ("referrals", "referral_id"), ("hires", "hire_id"), ("payouts", "payout_id"),
+                                       ("applications", "application_id"))})
     summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
     assert summary["status"] == "clean", summary.get("message")
     full_db = tmp_path / "full.duckdb"
@@ -421,10 +433,12 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     daily = flags(db, summary["run_id"])
     assert daily == flags(full_db, full["run_id"])
     assert sorted((p, e) for p, e, *_ in daily) == [
+        ("duplicate_referral", "RFD"), ("duplicate_referral", "RFE"),
         ("early_exit", "HA"), ("early_exit", "HC"), ("late_referral", "RFL"), ("late_referral", "RFN")]
     assert {e: s for p, e, _, s, *_ in daily if p == "early_exit"} == {"HA": "high", "HC": "medium"}
-    # HA's and RFL's flags were carried; HB's, HC's and RFN's rows were rebuilt and computed again
-    assert carried == {"early_exit": 1, "late_referral": 1}
+    # HA's, RFL's and RFD's flags were carried; HB's, HC's and RFN's rows were rebuilt and CE's
+    # person computed again
+    assert carried == {"early_exit": 1, "late_referral": 1, "duplicate_referral": 1}
 
     # other settings of a rule: its flags are all computed again, with them (fail closed)
     monkeypatch.setattr(incremental, "carry_flags", recorded)
@@ -433,6 +447,6 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     third = pipeline.run(Platform().write_landing(tmp_path / "day3"), db, "2024-06-04",
                          config=tmp_path / "rules.toml")
     assert third["status"] == "clean", third.get("message")
-    assert carried == {"late_referral": 2}
+    assert carried == {"late_referral": 2, "duplicate_referral": 2}
     severity = {e: s for p, e, _, s, *_ in flags(db, third["run_id"]) if p == "early_exit"}
     assert severity == {"HA": "medium", "HC": "medium"}  # HA lasted 31 of 90 days: high below 0.5, not 0.3

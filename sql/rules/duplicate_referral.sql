@@ -6,13 +6,15 @@
 -- inputs: asof_applications, jobs, person_records, referral_facts, stints
 WITH
 claiming_referrals AS (
-    SELECT * FROM referral_facts WHERE hire_id IS NOT NULL
+    -- in_build_scope: a daily run reads only the candidate persons whose rows changed (detectors'
+    -- flags_follow); every person otherwise
+    SELECT * FROM referral_facts WHERE hire_id IS NOT NULL AND in_build_scope(candidate_person_id)
 ),
 earlier_referrals AS (
     SELECT c.referral_id, 'earlier_referral' AS kind, e.referral_id AS earlier_id, e.referred_at AS known_at,
            e.referrer_id AS earlier_referrer_id
     FROM claiming_referrals c
-    JOIN referral_facts e
+    JOIN (SELECT * FROM referral_facts WHERE in_build_scope(candidate_person_id)) e
       ON e.candidate_person_id = c.candidate_person_id
      AND e.company_id = c.company_id
      AND e.referrer_person_id <> c.referrer_person_id
@@ -34,7 +36,7 @@ earlier_employment AS (
     SELECT c.referral_id, 'earlier_employment' AS kind, s.hire_id AS earlier_id,
            CAST(s.started_at AS TIMESTAMP) AS known_at, NULL AS earlier_referrer_id
     FROM claiming_referrals c
-    JOIN stints s
+    JOIN (SELECT * FROM stints WHERE in_build_scope(candidate_person_id)) s
       ON s.candidate_person_id = c.candidate_person_id
      AND s.company_id = c.company_id
      AND s.hire_id <> c.hire_id
