@@ -50,8 +50,8 @@ KEPT = {**ROWS, **PERSONS, **NAMES, **CHAINS}
 # computes the rule on again, its key column, and the flags' column that holds that key: one row of
 # a kept table (the flag's entity), or a candidate person's rows (sql/incremental/changed_rule_persons.sql)
 FLAG_SCOPES = {
-    "stints": ("changed_hires", "hire_id", "entity_id"),
-    "referral_facts": ("changed_referrals", "referral_id", "entity_id"),
+    "stints": (ROWS["stints"], "hire_id", "entity_id"),
+    "referral_facts": (ROWS["referral_facts"], "referral_id", "entity_id"),
     "candidate_person": ("changed_rule_candidates", "person_id", "person_id"),
 }
 

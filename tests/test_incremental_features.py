@@ -215,9 +215,8 @@ def test_a_kept_model_reads_only_the_rows_of_the_keys_it_rebuilds(tmp_path):
             everyone = {r[0] for r in con.execute(f"SELECT {key} FROM ({sql}\n)", params or None).fetchall()}
             one = min(everyone)
             con.execute(f"CREATE OR REPLACE TEMP TABLE rebuilt_keys AS SELECT ? AS {key}", [one])
-            con.execute(f"CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS key IN (SELECT {key} FROM rebuilt_keys)")
-            scoped = {r[0] for r in con.execute(f"SELECT {key} FROM ({sql}\n)", params or None).fetchall()}
-            con.execute("CREATE OR REPLACE TEMP MACRO in_build_scope(key) AS true")
+            with models.build_scope(con, key, "rebuilt_keys"):
+                scoped = {r[0] for r in con.execute(f"SELECT {key} FROM ({sql}\n)", params or None).fetchall()}
             assert len(everyone) > 1 and scoped == {one}, name
     finally:
         con.close()
@@ -450,3 +449,28 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     assert carried == {"late_referral": 2, "duplicate_referral": 2}
     severity = {e: s for p, e, _, s, *_ in flags(db, third["run_id"]) if p == "early_exit"}
     assert severity == {"HA": "medium", "HC": "medium"}  # HA lasted 31 of 90 days: high below 0.5, not 0.3
+
+
+def test_a_rule_that_follows_its_rows_reads_only_the_rows_in_scope(tmp_path):
+    """A rule with `flags_follow` calls in_build_scope on its key where it reads its rows, so a daily
+    run does not compute every flag to keep a few (the runner's filter alone would keep it right,
+    and as slow as a full run): with nothing in scope, the rule's own SQL finds nothing."""
+    from detectors import build_detectors
+
+    db = tmp_path / "bg.duckdb"
+    assert pipeline.run(_row_rule_day(True).write_landing(tmp_path / "day"), db, DAY2)["status"] == "clean"
+    rules = [d for d in build_detectors(defaults()) if getattr(d, "flags_follow", None)]
+    assert sorted(d.pattern for d in rules) == ["duplicate_referral", "early_exit", "late_referral"]
+    con = duckdb.connect(str(db))
+    try:
+        models.enter_run(con, "check", DAY2)
+        for rule in rules:
+            query, params = rule.flag_query()
+            _, key, _ = incremental.FLAG_SCOPES[rule.flags_follow]
+            con.execute(f"CREATE OR REPLACE TEMP TABLE no_keys AS SELECT NULL::VARCHAR AS {key} WHERE false")
+            everyone = con.execute(f"SELECT count(*) FROM ({query})", params or None).fetchone()[0]
+            with models.build_scope(con, key, "no_keys"):
+                scoped = con.execute(f"SELECT count(*) FROM ({query})", params or None).fetchone()[0]
+            assert everyone > 0 and scoped == 0, rule.pattern
+    finally:
+        con.close()
