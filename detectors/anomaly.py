@@ -26,9 +26,11 @@ share to flag becomes a score cut-off at the fit. Every person's score is kept w
 features it came from; a run scores again only the persons whose features changed (the day's rows,
 merged and split persons, windows that moved), so a daily run does not fit on ten million persons.
 A score is a function of the person's features and the model alone, so a run that scores everyone
-against the same model flags the same persons. While anomaly flags can hold payouts
-(`hold_threshold` at most 1) the model is fitted again every run: what holds money then depends on
-the day's data only.
+against the same model flags the same persons. So is a flag's explanation: a person scoring at or
+above the flag bar keeps it with the score (as JSON text), and each run's flags are put together in
+SQL with the day's rank, population and record ids, without scoring any flagged person again.
+While anomaly flags can hold payouts (`hold_threshold` at most 1) the model is fitted again every
+run: what holds money then depends on the day's data only.
 """
 from __future__ import annotations
 
@@ -178,6 +180,9 @@ class AnomalyDetector(Detector):
         # "missing": how values nobody measured are filled; a model kept by a version that filled them
         # otherwise is fitted again
         return json.dumps({"params": self.params, "features": names, "missing": "medians fitted with the model",
+                           # kept scores hold their flag's evidence parts (a model kept by a version
+                           # whose scores do not is fitted again, and every person scored)
+                           "evidence": "kept with the score",
                            "pyod": version("pyod"),
                            "numpy": np.__version__, "duckdb": duckdb.__version__}, sort_keys=True, default=str)
 
@@ -219,12 +224,12 @@ class AnomalyDetector(Detector):
             self._fit(con, entity, names, fingerprint, as_of, n)
             kept = _kept_model(con, entity)
             self.refitted_[entity] = True
-        reference = self._load_reference(con, entity)
         medians = np.asarray(kept[4], dtype=np.float64)
-        self._score_changed(con, entity, names, reference, medians)
+        bar = max(kept[3], self.params["min_score"])
+        self._score_changed(con, entity, names, medians, bar)
         log.info("anomaly %s: model %s (fitted as of %s), %d of %d persons scored", entity,
                  "fitted" if self.refitted_[entity] else "kept", kept[1], self.n_scored_[entity], n)
-        return self._flags(con, entity, names, reference, n, cutoff=kept[3], medians=medians)
+        return self._flags(con, entity, n, bar)
 
     def _model_still_valid(self, kept, fingerprint: str, as_of, n: int) -> bool:
         if kept is None or kept[0] != fingerprint or self.holding_score is not None:
@@ -278,10 +283,10 @@ class AnomalyDetector(Detector):
         values = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
         return Reference(values.reshape(rows, width), self)
 
-    def _score_changed(self, con, entity: str, names: list[str], reference: "Reference",
-                       medians: np.ndarray) -> None:
+    def _score_changed(self, con, entity: str, names: list[str], medians: np.ndarray, bar: float) -> None:
         """Score the persons without a kept score, or whose features no longer hash the same; forget
-        the scores of persons that are gone (merged into another, or erased)."""
+        the scores of persons that are gone (merged into another, or erased). A person scoring at
+        least `bar` (the flag bar) keeps their flag's evidence parts with the score (_explanations)."""
         table = ENTITIES[entity][0]
         features_hash = f"hash({', '.join(f'f.{n}' for n in names)})"
         con.execute(
@@ -302,18 +307,24 @@ class AnomalyDetector(Detector):
             """, {"entity": entity})
         changed = con.execute("SELECT count(*) FROM anomaly_changed").fetchone()[0]
         self.n_scored_[entity] = changed
+        # the reference is fitted only when somebody is scored (it takes a second at any size)
+        reference = self._load_reference(con, entity) if changed else None
         keep_in_memory = changed <= self.params["reference_size"]  # scores_ is for inspection, not 10M dicts
         for start in range(0, changed, SCORING_CHUNK):
             cols = con.execute(
                 f"SELECT person_id, features_hash, {', '.join(names)} FROM anomaly_changed "
                 "WHERE position > ? AND position <= ? ORDER BY position", [start, start + SCORING_CHUNK]).fetchnumpy()
             persons, X = self._matrix(cols, names)
-            combined, per_model, _ = reference.score(_filled(X, medians))
+            combined, per_model, tails = reference.score(_filled(X, medians))
+            parts = self._explanations(X, medians, names, combined, per_model, tails, bar)
             con.register("anomaly_scored", pa.table({
                 "person_id": pa.array(persons.tolist(), pa.string()),
                 "features_hash": pa.array(np.asarray(cols["features_hash"], dtype=np.uint64)),
-                "score": pa.array(combined, pa.float64())}))
-            con.execute("INSERT INTO anomaly_scores SELECT ?, person_id, features_hash, score FROM anomaly_scored",
+                "score": pa.array(combined, pa.float64()),
+                **{column: pa.array(values, pa.float64() if column == "flag_score" else pa.string())
+                   for column, values in parts.items()}}))
+            con.execute(f"INSERT INTO anomaly_scores (entity, person_id, features_hash, score, {', '.join(parts)}) "
+                        f"SELECT ?, person_id, features_hash, score, {', '.join(parts)} FROM anomaly_scored",
                         [entity])
             con.unregister("anomaly_scored")
             if keep_in_memory:
@@ -322,77 +333,95 @@ class AnomalyDetector(Detector):
                     self.model_scores_[entity].setdefault(m, {}).update(zip(persons.tolist(), s.tolist()))
         con.execute("DROP TABLE anomaly_changed")
 
-    def _flags(self, con, entity: str, names: list[str], reference: "Reference", n: int, cutoff: float,
-               medians: np.ndarray) -> list[tuple]:
-        table, _, record_type, ids_key = ENTITIES[entity]
-        # highest score first, person id breaks ties: identical inputs, identical flags
-        flagged = con.execute(
-            f"""
-            SELECT s.person_id, {', '.join(f'f.{c}' for c in names)}
-            FROM anomaly_scores AS s JOIN {table} AS f USING (person_id)
-            WHERE s.entity = ? AND s.score >= ? AND s.score >= ?
-            ORDER BY s.score DESC, s.person_id
-            {'LIMIT ' + str(int(self.flag_cap)) if self.flag_cap is not None else ''}
-            """, [entity, cutoff, self.params["min_score"]]).fetchnumpy()
-        persons, X = self._matrix(flagged, names)
-        if not len(persons):
-            return []
-        # the evidence, from the same model: a score depends on the person's features and the model only
-        combined, per_model, tails = reference.score(_filled(X, medians))
-        top_features = np.argsort(-tails, axis=1, kind="stable")[:, : self.params["explain_top"]]
-        records = self._records(con, entity, record_type, persons.tolist())
-        hold = self.holding_score
-        rows = []
-        for i, top in enumerate(top_features):
-            person = persons[i]
-            ids = records.get(person, [])
-            if not ids:
-                continue
+    def _explanations(self, X: np.ndarray, medians: np.ndarray, names: list[str], combined: np.ndarray,
+                      per_model: dict[str, np.ndarray], tails: np.ndarray, bar: float) -> dict[str, list]:
+        """The parts of a flag's evidence that depend on the person's features and the model alone,
+        as JSON text, for the persons scoring at least `bar` (None for the others): the flag's score,
+        each model's score, and the features that make the person unusual (the largest ECOD/COPOD
+        tail terms) with the person's value and the median at the fit."""
+        parts = {column: [None] * len(X) for column in ("flag_score", "score_json", "model_scores_json",
+                                                          "top_features_json")}
+        # a fit scores every person; only the few above the bar are explained
+        explained = np.flatnonzero(combined >= bar)
+        top_features = np.argsort(-tails[explained], axis=1, kind="stable")[:, : self.params["explain_top"]]
+        for i, top in zip(explained, top_features):
             score = round(float(combined[i]), 4)
-            evidence = {
-                "person_id": person,
-                ids_key: ids,
-                "score": score,
-                "rank": i + 1,
-                "population": n,
-                "flagged_share": self.params["top_share"],
-                "model_scores": {m: round(float(s[i]), 4) for m, s in per_model.items()},
-                "top_features": [
-                    {
-                        "feature": names[j],
-                        "value": None if np.isnan(X[i, j]) else _plain(X[i, j]),  # not measured
-                        "population_median": _plain(medians[j]),
-                        "direction": _direction(X[i, j], medians[j]),
-                        # -ln(empirical tail probability), averaged over ECOD/COPOD
-                        "tail_score": round(float(tails[i, j]), 3),
-                    }
-                    for j in top
-                ],
-                "features_table": table,
-            }
-            severity = "medium" if hold is not None and score >= hold else "low"
-            rows.append((entity, ids[0], person, score, severity, json.dumps(evidence, sort_keys=True)))
-        return rows
+            parts["flag_score"][i] = score
+            parts["score_json"][i] = json.dumps(score)
+            parts["model_scores_json"][i] = json.dumps(
+                {m: round(float(s[i]), 4) for m, s in per_model.items()}, sort_keys=True)
+            parts["top_features_json"][i] = json.dumps([
+                {
+                    "feature": names[j],
+                    "value": None if np.isnan(X[i, j]) else _plain(X[i, j]),  # not measured
+                    "population_median": _plain(medians[j]),
+                    "direction": _direction(X[i, j], medians[j]),
+                    # -ln(empirical tail probability), averaged over ECOD/COPOD
+                    "tail_score": round(float(tails[i, j]), 3),
+                }
+                for j in top
+            ], sort_keys=True)
+        return parts
 
-    @staticmethod
-    def _records(con, entity: str, record_type: str, persons: list[str]) -> dict[str, list[str]]:
-        """All records of each flagged person: from identity resolution, and from the facts for persons
-        that fell back to one record (person id 'referrer:<id>')."""
+    def _flags(self, con, entity: str, n: int, bar: float) -> list[tuple]:
+        """The top of the population, highest score first (the person id breaks ties: identical inputs,
+        identical flags), each with the evidence parts kept with its score and the day's rank,
+        population and record ids. Put together in SQL, as the JSON text json.dumps(sort_keys=True)
+        writes: the flags of a population of millions never pass through Python one by one."""
+        table, _, record_type, ids_key = ENTITIES[entity]
         side = "referrer" if entity == "referrer" else "candidate"
-        found = con.execute(
+        hold = self.holding_score
+        # the evidence's keys in sorted order; the record ids' key sorts among them by its name
+        fields = [
+            (ids_key, "ids_json"),
+            ("features_table", "$features_table"),
+            ("flagged_share", "$flagged_share"),
+            ("model_scores", "model_scores_json"),
+            ("person_id", "to_json(person_id)::VARCHAR"),
+            ("population", "$population"),
+            ("rank", "rank::VARCHAR"),
+            ("score", "score_json"),
+            ("top_features", "top_features_json"),
+        ]
+        evidence = " || ', ' || ".join(f"'\"{key}\": ' || {value}" for key, value in sorted(fields))
+        return con.execute(
             f"""
-            SELECT person_id, list(DISTINCT record_id ORDER BY record_id)
-            FROM (
-                SELECT person_id, record_id FROM person_records WHERE record_type = ?
-                UNION ALL
-                SELECT {side}_person_id, {side}_id FROM referral_facts
+            WITH
+            flagged AS (
+                SELECT s.person_id, s.flag_score, s.score_json, s.model_scores_json, s.top_features_json,
+                       row_number() OVER (ORDER BY s.score DESC, s.person_id) AS rank
+                FROM anomaly_scores AS s
+                WHERE s.entity = $entity AND s.score >= $bar
+                  AND s.person_id IN (SELECT person_id FROM {table})
+                ORDER BY s.score DESC, s.person_id
+                {'LIMIT ' + str(int(self.flag_cap)) if self.flag_cap is not None else ''}
+            ),
+            -- all records of each flagged person: from identity resolution, and from the facts for
+            -- persons that fell back to one record (person id 'referrer:<id>')
+            flagged_records AS (
+                SELECT DISTINCT person_id, record_id
+                FROM (
+                    SELECT person_id, record_id FROM person_records WHERE record_type = $record_type
+                    UNION ALL
+                    SELECT {side}_person_id, {side}_id FROM referral_facts
+                )
+                WHERE person_id IN (SELECT person_id FROM flagged)
+            ),
+            record_ids AS (
+                SELECT person_id, min(record_id) AS first_record_id,
+                       '[' || string_agg(to_json(record_id)::VARCHAR, ', ' ORDER BY record_id) || ']' AS ids_json
+                FROM flagged_records GROUP BY person_id
             )
-            WHERE person_id IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY person_id
+            SELECT $entity, r.first_record_id, f.person_id, f.flag_score,
+                   CASE WHEN $hold IS NOT NULL AND f.flag_score >= $hold THEN 'medium' ELSE 'low' END,
+                   '{{' || {evidence} || '}}'
+            FROM flagged AS f
+            JOIN record_ids AS r USING (person_id)  -- a person without records names none: no flag
+            ORDER BY f.rank
             """,
-            [record_type, persons],
+            {"entity": entity, "bar": bar, "record_type": record_type, "hold": hold, "population": str(n),
+             "features_table": json.dumps(table), "flagged_share": json.dumps(self.params["top_share"])},
         ).fetchall()
-        return {p: list(ids) for p, ids in found}
 
 
 # persons scored per batch: bounds the memory of a first load's scoring of every person

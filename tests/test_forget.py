@@ -59,7 +59,8 @@ def test_forget_a_person_erases_their_data_and_keeps_decisions_and_audit(screene
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO anomaly_model VALUES ('referrer', 'f', DATE '2026-06-30', 60, 0.9, [1.0])")
     con.execute("INSERT INTO anomaly_reference VALUES ('referrer', ?, [3.0])", [person])
-    con.execute("INSERT INTO anomaly_scores VALUES ('referrer', ?, 42, 0.99)", [person])
+    con.execute("INSERT INTO anomaly_scores (entity, person_id, features_hash, score) VALUES ('referrer', ?, 42, 0.99)",
+                [person])
     con.close()
     assert cli.main(["forget", "--db", str(db), "--person", person, "--by", "dpo", "--reason", "request 2026-07"]) == 0
     assert "forgot 2 records: candidate:K1, referrer:R1" in capsys.readouterr().out

@@ -409,3 +409,49 @@ def test_above_reference_size_the_model_is_fitted_on_a_fixed_sample_and_scores_e
     again, same = _again(con, reference_size=40, top_share=0.1)
     assert same == flags
     assert con.execute("SELECT list(person_id ORDER BY person_id) FROM anomaly_reference").fetchone()[0] == sample
+
+
+def test_a_run_that_scores_nobody_fits_no_reference_and_puts_the_flags_together_from_the_kept_parts(kept, monkeypatch):
+    con, _, flags = kept
+    # nobody's features changed: fitting the ensemble again would be a second per run for nothing
+    monkeypatch.setattr("detectors.anomaly.Reference.__init__",
+                        lambda *a: pytest.fail("the reference was fitted though nobody was scored"))
+    detector, again = _again(con)
+    assert detector.n_scored_ == {"referrer": 0} and again == flags
+    evidence = [json.loads(f[5]) for f in again]
+    # the text is what json.dumps(sort_keys=True) writes, so an analyst's tools read it as before
+    assert [f[5] for f in again] == [json.dumps(e, sort_keys=True) for e in evidence]
+    assert [e["rank"] for e in evidence] == list(range(1, len(again) + 1))
+    assert [f[3] for f in again] == sorted((f[3] for f in again), reverse=True)
+
+
+def test_a_kept_flag_shows_the_day_s_population_and_rank(kept):
+    con, platform, flags = kept
+    before = {f[2]: json.loads(f[5]) for f in flags}
+    # a new referrer joins with one ordinary referral: the population grows by one, nobody else's
+    # features change, and the flagged persons' evidence parts are kept, not scored again
+    con.execute("INSERT INTO referral_facts (referral_id, referrer_id, candidate_id, job_id, referred_at, "
+                "referrer_person_id, candidate_person_id) VALUES ('RFNEW', 'RNEW', 'KNEW', 'J1-30', "
+                f"'{AS_OF}T09:00:00Z', 'referrer:RNEW', 'candidate:KNEW')")
+    detector, again = _again(con)
+    assert detector.n_scored_ == {"referrer": 1} and detector.refitted_ == {"referrer": False}
+    n = detector.n_persons_["referrer"]
+    assert n == before[next(iter(before))]["population"] + 1
+    for flag in again:
+        evidence = json.loads(flag[5])
+        assert evidence["population"] == n
+        if flag[2] in before:  # the same explanation, now ranked among the day's flags
+            assert {k: v for k, v in evidence.items() if k not in ("population", "rank")} == \
+                   {k: v for k, v in before[flag[2]].items() if k not in ("population", "rank")}
+
+
+def test_scores_kept_by_an_older_version_without_evidence_parts_are_scored_again(kept):
+    con, _, flags = kept
+    # a file written before scores kept their evidence parts: the table lacks the columns, and the
+    # model's fingerprint says nothing of them
+    for column in ("flag_score", "score_json", "model_scores_json", "top_features_json"):
+        con.execute(f"ALTER TABLE anomaly_scores DROP COLUMN {column}")
+    con.execute("UPDATE anomaly_model SET fingerprint = replace(fingerprint, '\"evidence\"', '\"was\"')")
+    detector, again = _again(con)
+    assert detector.refitted_ == {"referrer": True} and detector.n_scored_["referrer"] == detector.n_persons_["referrer"]
+    assert again == flags
