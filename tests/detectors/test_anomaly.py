@@ -455,3 +455,12 @@ def test_scores_kept_by_an_older_version_without_evidence_parts_are_scored_again
     detector, again = _again(con)
     assert detector.refitted_ == {"referrer": True} and detector.n_scored_["referrer"] == detector.n_persons_["referrer"]
     assert again == flags
+
+
+def test_max_flags_keeps_the_highest_scores(kept):
+    con, _, _ = kept
+    _, flags = _again(con, top_share=0.1)
+    assert len(flags) > 2
+    detector, capped = _again(con, top_share=0.1, max_flags=2)
+    assert detector.refitted_ == {"referrer": True}  # another setting: fitted again, on the same persons
+    assert capped == flags[:2]
