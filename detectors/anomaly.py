@@ -367,7 +367,8 @@ class AnomalyDetector(Detector):
         """The top of the population, highest score first (the person id breaks ties: identical inputs,
         identical flags), each with the evidence parts kept with its score and the day's rank,
         population and record ids. Put together in SQL, as the JSON text json.dumps(sort_keys=True)
-        writes: the flags of a population of millions never pass through Python one by one."""
+        writes (ids outside ASCII stay UTF-8 rather than \\u escapes): the flags of a population of
+        millions never pass through Python one by one."""
         table, _, record_type, ids_key = ENTITIES[entity]
         side = "referrer" if entity == "referrer" else "candidate"
         hold = self.holding_score
