@@ -36,11 +36,18 @@ all_records_by_key AS (
     SELECT unique_id, 'iban', iban_key FROM identity_keyed WHERE iban_key IS NOT NULL
 ),
 records_by_key AS (
-    -- every member of the key groups paired again
+    -- every member of the key groups paired again: every key group in a full resolution, else those
+    -- of identity_exact_groups. A semi join on the few groups, not `NOT $incremental OR EXISTS (...)`:
+    -- DuckDB planned that as a DISTINCT over every (key kind, key) of every record before the look-up,
+    -- most of the statement's time (1.5 of 4.0 s CPU at one million referrals)
     SELECT r.*, hash(r.key_value) AS key_hash
     FROM all_records_by_key r
     WHERE NOT $incremental
-       OR EXISTS (SELECT 1 FROM identity_exact_groups g WHERE g.key_kind = r.key_kind AND g.key_hash = hash(r.key_value))
+    UNION ALL
+    SELECT r.*, hash(r.key_value) AS key_hash
+    FROM all_records_by_key r
+    SEMI JOIN identity_exact_groups g ON g.key_kind = r.key_kind AND g.key_hash = hash(r.key_value)
+    WHERE $incremental
 ),
 key_groups AS (
     SELECT *, count(*) OVER (PARTITION BY key_kind, key_value) AS group_size FROM records_by_key
