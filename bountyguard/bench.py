@@ -88,12 +88,20 @@ def _loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
+# the folder that holds the bountyguard package this bench runs (a checkout, or site-packages)
+_CODE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
 def _child(python: str, code: str, log, what: str) -> tuple[str, float, object]:
-    """Run `python -c code`; its stdout, wall seconds and rusage (of exactly that child)."""
+    """Run `python -c code`; its stdout, wall seconds and rusage (of exactly that child). The child
+    runs the bountyguard this bench runs: `python -c` puts the working folder first on sys.path, so a
+    bench started inside one checkout to measure another's code (PYTHONPATH) measured the first
+    checkout's steps; -P leaves the working folder out and the package's folder comes first."""
     started = time.perf_counter()
+    path = os.pathsep.join(p for p in (_CODE_ROOT, os.environ.get("PYTHONPATH")) if p)
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen([python, "-c", code], stdout=out, stderr=log,
-                                env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        proc = subprocess.Popen([python, "-P", "-c", code], stdout=out, stderr=log,
+                                env=dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path))
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         out.seek(0)

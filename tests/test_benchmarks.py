@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bountyguard import bench
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -84,3 +86,15 @@ def test_the_benchmark_scripts_still_run(tmp_path):
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
     assert (landing / "referrals.parquet").exists() and (tmp_path / "d2" / "payouts.parquet").exists()
+
+
+def test_a_bench_step_runs_the_code_the_bench_runs_whatever_the_working_folder(tmp_path, monkeypatch):
+    """A bench started inside one checkout to measure another (PYTHONPATH) must not run the first
+    checkout's steps: `python -c` would import a bountyguard from the working folder first."""
+    decoy = tmp_path / "bountyguard"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text('raise SystemExit("the working folder\'s bountyguard was imported")\n')
+    monkeypatch.chdir(tmp_path)
+    with open(tmp_path / "log", "w") as log:
+        stdout, _, _ = bench._child(sys.executable, "import bountyguard; print(bountyguard.__file__)", log, "probe")
+    assert Path(stdout.strip()).resolve() == Path(bench.__file__).resolve().parent / "__init__.py"
