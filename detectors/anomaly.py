@@ -180,9 +180,9 @@ class AnomalyDetector(Detector):
         # "missing": how values nobody measured are filled; a model kept by a version that filled them
         # otherwise is fitted again
         return json.dumps({"params": self.params, "features": names, "missing": "medians fitted with the model",
-                           # kept scores hold their flag's evidence parts (a model kept by a version
-                           # whose scores do not is fitted again, and every person scored)
-                           "evidence": "kept with the score",
+                           # the flag's evidence parts are kept beside the scores (a model kept by a
+                           # version that kept none is fitted again, and every person scored)
+                           "evidence": "kept in anomaly_explanations",
                            "pyod": version("pyod"),
                            "numpy": np.__version__, "duckdb": duckdb.__version__}, sort_keys=True, default=str)
 
@@ -298,13 +298,14 @@ class AnomalyDetector(Detector):
             LEFT JOIN anomaly_scores AS s ON s.entity = $entity AND s.person_id = f.person_id
             WHERE s.person_id IS NULL OR s.features_hash <> {features_hash}
             """, {"entity": entity})
-        con.execute(
-            f"""
-            DELETE FROM anomaly_scores AS s
-            WHERE s.entity = $entity
-              AND (s.person_id IN (SELECT person_id FROM anomaly_changed)
-                   OR NOT EXISTS (SELECT 1 FROM {table} AS f WHERE f.person_id = s.person_id))
-            """, {"entity": entity})
+        for kept in ("anomaly_scores", "anomaly_explanations"):
+            con.execute(
+                f"""
+                DELETE FROM {kept} AS s
+                WHERE s.entity = $entity
+                  AND (s.person_id IN (SELECT person_id FROM anomaly_changed)
+                       OR NOT EXISTS (SELECT 1 FROM {table} AS f WHERE f.person_id = s.person_id))
+                """, {"entity": entity})
         changed = con.execute("SELECT count(*) FROM anomaly_changed").fetchone()[0]
         self.n_scored_[entity] = changed
         # the reference is fitted only when somebody is scored (it takes a second at any size)
@@ -323,8 +324,10 @@ class AnomalyDetector(Detector):
                 "score": pa.array(combined, pa.float64()),
                 **{column: pa.array(values, pa.float64() if column == "flag_score" else pa.string())
                    for column, values in parts.items()}}))
-            con.execute(f"INSERT INTO anomaly_scores (entity, person_id, features_hash, score, {', '.join(parts)}) "
-                        f"SELECT ?, person_id, features_hash, score, {', '.join(parts)} FROM anomaly_scored",
+            con.execute("INSERT INTO anomaly_scores (entity, person_id, features_hash, score) "
+                        "SELECT ?, person_id, features_hash, score FROM anomaly_scored", [entity])
+            con.execute(f"INSERT INTO anomaly_explanations (entity, person_id, {', '.join(parts)}) "
+                        f"SELECT ?, person_id, {', '.join(parts)} FROM anomaly_scored WHERE flag_score IS NOT NULL",
                         [entity])
             con.unregister("anomaly_scored")
             if keep_in_memory:
@@ -335,8 +338,9 @@ class AnomalyDetector(Detector):
 
     def _explanations(self, X: np.ndarray, medians: np.ndarray, names: list[str], combined: np.ndarray,
                       per_model: dict[str, np.ndarray], tails: np.ndarray, bar: float) -> dict[str, list]:
-        """The parts of a flag's evidence that depend on the person's features and the model alone,
-        as JSON text, for the persons scoring at least `bar` (None for the others): the flag's score,
+        """The parts of a flag's evidence that depend on the person's features and the model alone
+        (anomaly_explanations), as JSON text, for the persons scoring at least `bar` (None for the
+        others): the flag's score,
         each model's score, and the features that make the person unusual (the largest ECOD/COPOD
         tail terms) with the person's value and the median at the fit."""
         parts = {column: [None] * len(X) for column in ("flag_score", "score_json", "model_scores_json",
@@ -385,13 +389,14 @@ class AnomalyDetector(Detector):
             ("top_features", "top_features_json"),
         ]
         evidence = " || ', ' || ".join(f"'\"{key}\": ' || {value}" for key, value in sorted(fields))
-        return con.execute(
+        rows = con.execute(
             f"""
             WITH
             flagged AS (
-                SELECT s.person_id, s.flag_score, s.score_json, s.model_scores_json, s.top_features_json,
+                SELECT s.person_id, e.flag_score, e.score_json, e.model_scores_json, e.top_features_json,
                        row_number() OVER (ORDER BY s.score DESC, s.person_id) AS rank
                 FROM anomaly_scores AS s
+                LEFT JOIN anomaly_explanations AS e USING (entity, person_id)
                 WHERE s.entity = $entity AND s.score >= $bar
                   AND s.person_id IN (SELECT person_id FROM {table})
                 ORDER BY s.score DESC, s.person_id
@@ -423,6 +428,13 @@ class AnomalyDetector(Detector):
             {"entity": entity, "bar": bar, "record_type": record_type, "hold": hold, "population": str(n),
              "features_table": json.dumps(table), "flagged_share": json.dumps(self.params["top_share"])},
         ).fetchall()
+        unexplained = [row[2] for row in rows if row[5] is None]
+        if unexplained:
+            # kept scores and their evidence disagree (the file was changed by hand, or by another
+            # version without a refit): no flag is made up, the run fails
+            raise ValueError(f"anomaly ({entity}): {len(unexplained)} kept score(s) above the flag bar have no "
+                             "kept evidence (anomaly_explanations); DELETE FROM anomaly_model fits the model again")
+        return rows
 
 
 # persons scored per batch: bounds the memory of a first load's scoring of every person
@@ -438,7 +450,7 @@ def _kept_model(con, entity: str) -> tuple | None:
 def forget_model(con, entity: str | None = None) -> None:
     """Drop the kept model, reference and scores (of one population, or all): the next run fits.
     `bountyguard forget` drops all of it: the reference holds the features of the forgotten person."""
-    for table in ("anomaly_model", "anomaly_reference", "anomaly_scores"):
+    for table in ("anomaly_model", "anomaly_reference", "anomaly_scores", "anomaly_explanations"):
         if entity is None:
             con.execute(f"DELETE FROM {table}")
         else:

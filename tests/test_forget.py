@@ -61,6 +61,7 @@ def test_forget_a_person_erases_their_data_and_keeps_decisions_and_audit(screene
     con.execute("INSERT INTO anomaly_reference VALUES ('referrer', ?, [3.0])", [person])
     con.execute("INSERT INTO anomaly_scores (entity, person_id, features_hash, score) VALUES ('referrer', ?, 42, 0.99)",
                 [person])
+    con.execute("INSERT INTO anomaly_explanations VALUES ('referrer', ?, 0.99, '0.99', '{}', '[]')", [person])
     con.close()
     assert cli.main(["forget", "--db", str(db), "--person", person, "--by", "dpo", "--reason", "request 2026-07"]) == 0
     assert "forgot 2 records: candidate:K1, referrer:R1" in capsys.readouterr().out
@@ -76,7 +77,8 @@ def test_forget_a_person_erases_their_data_and_keeps_decisions_and_audit(screene
     assert decisions(db) == before  # the published decisions are untouched
     con = duckdb.connect(str(db), read_only=True)
     assert [con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("anomaly_model", "anomaly_reference", "anomaly_scores")] == [0, 0, 0]  # the next run fits
+            for t in ("anomaly_model", "anomaly_reference", "anomaly_scores", "anomaly_explanations")
+            ] == [0, 0, 0, 0]  # the next run fits
     con.close()
 
     # the next run reads the OLD landing file again: the data stays erased

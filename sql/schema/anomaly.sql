@@ -24,20 +24,26 @@ CREATE TABLE IF NOT EXISTS anomaly_reference (
 );
 
 -- each person's latest score under the model, with the hash of the feature values it was computed
--- from: a person whose features hash the same keeps the score, everybody else is scored again.
--- A person who scores at or above the flag bar (the model's cutoff and `min_score`) keeps the parts
--- of the flag's evidence that depend on their features and the model alone, as JSON text: the
--- flags are then put together in SQL every run (rank, population and record ids are the day's),
--- without scoring any flagged person again
+-- from: a person whose features hash the same keeps the score, everybody else is scored again
 CREATE TABLE IF NOT EXISTS anomaly_scores (
     entity VARCHAR NOT NULL,
     person_id VARCHAR NOT NULL,
     features_hash UBIGINT NOT NULL,
     score DOUBLE NOT NULL
 );
--- (a file written by an older version lacks these columns; its model's fingerprint differs, so the
--- model is fitted again and every person scored, evidence included)
-ALTER TABLE anomaly_scores ADD COLUMN IF NOT EXISTS flag_score DOUBLE;
-ALTER TABLE anomaly_scores ADD COLUMN IF NOT EXISTS score_json VARCHAR;
-ALTER TABLE anomaly_scores ADD COLUMN IF NOT EXISTS model_scores_json VARCHAR;
-ALTER TABLE anomaly_scores ADD COLUMN IF NOT EXISTS top_features_json VARCHAR;
+
+-- for each person whose kept score is at or above the flag bar (the model's cutoff and `min_score`),
+-- the parts of the flag's evidence that depend on their features and the model alone, as JSON text:
+-- each run's flags are put together in SQL from them (rank, population and record ids are the
+-- day's), without scoring any flagged person again. A table of its own, not columns of
+-- anomaly_scores: an earlier version, run on this file after an upgrade is rolled back, inserts its
+-- four columns into anomaly_scores as before (its model's fingerprint differs, so it fits again, and
+-- so does this version when it comes back)
+CREATE TABLE IF NOT EXISTS anomaly_explanations (
+    entity VARCHAR NOT NULL,
+    person_id VARCHAR NOT NULL,
+    flag_score DOUBLE NOT NULL,
+    score_json VARCHAR NOT NULL,
+    model_scores_json VARCHAR NOT NULL,
+    top_features_json VARCHAR NOT NULL
+);

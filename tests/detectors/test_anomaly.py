@@ -447,14 +447,31 @@ def test_a_kept_flag_shows_the_day_s_population_and_rank(kept):
 
 def test_scores_kept_by_an_older_version_without_evidence_parts_are_scored_again(kept):
     con, _, flags = kept
-    # a file written before scores kept their evidence parts: the table lacks the columns, and the
-    # model's fingerprint says nothing of them
+    # a file written before the evidence parts were kept: no explanations, and the model's fingerprint
+    # says nothing of them (3fd1816 kept them as four more columns of anomaly_scores: such a file too)
+    con.execute("DROP TABLE anomaly_explanations")
     for column in ("flag_score", "score_json", "model_scores_json", "top_features_json"):
-        con.execute(f"ALTER TABLE anomaly_scores DROP COLUMN {column}")
+        con.execute(f"ALTER TABLE anomaly_scores ADD COLUMN {column} VARCHAR")
     con.execute("UPDATE anomaly_model SET fingerprint = replace(fingerprint, '\"evidence\"', '\"was\"')")
     detector, again = _again(con)
     assert detector.refitted_ == {"referrer": True} and detector.n_scored_["referrer"] == detector.n_persons_["referrer"]
     assert again == flags
+
+
+def test_an_earlier_version_can_still_store_its_scores_after_a_rollback(kept):
+    """Going back to an earlier version must not break its detect step: it inserts the four columns
+    of anomaly_scores it always had (its own fingerprint then makes it fit the model again)."""
+    con, _, _ = kept
+    con.execute("CREATE TEMP TABLE anomaly_scored AS SELECT 'referrer:R0' AS person_id, 42::UBIGINT AS features_hash, "
+                "0.5 AS score")
+    con.execute("INSERT INTO anomaly_scores SELECT ?, person_id, features_hash, score FROM anomaly_scored", ["referrer"])
+
+
+def test_a_score_above_the_bar_without_its_evidence_fails_the_run_instead_of_making_up_a_flag(kept):
+    con, _, flags = kept
+    con.execute("DELETE FROM anomaly_explanations WHERE person_id = ?", [flags[0][2]])
+    with pytest.raises(ValueError, match="no kept evidence"):
+        _again(con)
 
 
 def test_max_flags_keeps_the_highest_scores(kept):
