@@ -27,8 +27,9 @@ features it came from; a run scores again only the persons whose features change
 merged and split persons, windows that moved), so a daily run does not fit on ten million persons.
 A score is a function of the person's features and the model alone, so a run that scores everyone
 against the same model flags the same persons. So is a flag's explanation: a person scoring at or
-above the flag bar keeps it with the score (as JSON text), and each run's flags are put together in
-SQL with the day's rank, population and record ids, without scoring any flagged person again.
+above the flag bar keeps it beside the score (anomaly_explanations, as JSON text), and each run's
+flags are put together in SQL with the day's rank, population and record ids, without scoring any
+flagged person again.
 While anomaly flags can hold payouts (`hold_threshold` at most 1) the model is fitted again every
 run: what holds money then depends on the day's data only.
 """
@@ -340,9 +341,8 @@ class AnomalyDetector(Detector):
                       per_model: dict[str, np.ndarray], tails: np.ndarray, bar: float) -> dict[str, list]:
         """The parts of a flag's evidence that depend on the person's features and the model alone
         (anomaly_explanations), as JSON text, for the persons scoring at least `bar` (None for the
-        others): the flag's score,
-        each model's score, and the features that make the person unusual (the largest ECOD/COPOD
-        tail terms) with the person's value and the median at the fit."""
+        others): the flag's score, each model's score, and the features that make the person unusual
+        (the largest ECOD/COPOD tail terms) with the person's value and the median at the fit."""
         parts = {column: [None] * len(X) for column in ("flag_score", "score_json", "model_scores_json",
                                                           "top_features_json")}
         # a fit scores every person; only the few above the bar are explained
