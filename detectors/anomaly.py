@@ -80,11 +80,9 @@ CANDIDATE_FEATURES = (
 )
 FEATURES = {"referrer": REFERRER_FEATURES, "candidate": CANDIDATE_FEATURES}
 
-# entity type -> (feature table, its SQL file, person-record type, evidence key for the record ids)
-ENTITIES = {
-    "referrer": ("referrer_behaviour", "features/referrer_behaviour.sql", "referrer", "referrer_ids"),
-    "candidate": ("candidate_behaviour", "features/candidate_behaviour.sql", "candidate", "candidate_ids"),
-}
+# entity type (also the person-record type; the evidence lists the records as "<entity>_ids") ->
+# its feature table
+ENTITIES = {"referrer": "referrer_behaviour", "candidate": "candidate_behaviour"}
 MODELS = ("ecod", "copod", "hbos", "iforest")
 EXPLAINING_MODELS = ("ecod", "copod")
 
@@ -140,10 +138,10 @@ class AnomalyDetector(Detector):
     # -- features ---------------------------------------------------------------------------------------
     def required_models(self) -> tuple[str, ...]:
         """The per-person behaviour tables of the entities this detector scores."""
-        return tuple(ENTITIES[entity][0] for entity in self.params["entities"])
+        return tuple(ENTITIES[entity] for entity in self.params["entities"])
 
     def _feature_names(self, con, entity: str) -> list[str]:
-        table = ENTITIES[entity][0]
+        table = ENTITIES[entity]
         names = list(FEATURES[entity])
         known = {r[0] for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
@@ -209,7 +207,7 @@ class AnomalyDetector(Detector):
         return rows
 
     def _detect_entity(self, con, entity: str) -> list[tuple]:
-        table = ENTITIES[entity][0]
+        table = ENTITIES[entity]
         names = self._feature_names(con, entity)
         self.feature_names_[entity] = names
         self.n_persons_[entity] = n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -248,7 +246,7 @@ class AnomalyDetector(Detector):
         the fit and in every later scoring under this model: the middle of both tails, so a missing
         measurement never makes anyone look odd, and a person's score never depends on today's
         population (the feature tables leave them NULL)."""
-        table = ENTITIES[entity][0]
+        table = ENTITIES[entity]
         cols = con.execute(
             f"SELECT person_id, {', '.join(names)} FROM "
             f"(SELECT * FROM {table} ORDER BY md5(person_id), person_id LIMIT ?) ORDER BY person_id",
@@ -288,7 +286,7 @@ class AnomalyDetector(Detector):
         """Score the persons without a kept score, or whose features no longer hash the same; forget
         the scores of persons that are gone (merged into another, or erased). A person scoring at
         least `bar` (the flag bar) keeps their flag's evidence parts with the score (_explanations)."""
-        table = ENTITIES[entity][0]
+        table = ENTITIES[entity]
         features_hash = f"hash({', '.join(f'f.{n}' for n in names)})"
         con.execute(
             f"""
@@ -368,66 +366,14 @@ class AnomalyDetector(Detector):
         return parts
 
     def _flags(self, con, entity: str, n: int, bar: float) -> list[tuple]:
-        """The top of the population, highest score first (the person id breaks ties: identical inputs,
-        identical flags), each with the evidence parts kept with its score and the day's rank,
-        population and record ids. Put together in SQL, as the JSON text json.dumps(sort_keys=True)
-        writes (ids outside ASCII stay UTF-8 rather than \\u escapes): the flags of a population of
-        millions never pass through Python one by one."""
-        table, _, record_type, ids_key = ENTITIES[entity]
-        side = "referrer" if entity == "referrer" else "candidate"
-        hold = self.holding_score
-        # the evidence's keys in sorted order; the record ids' key sorts among them by its name
-        fields = [
-            (ids_key, "ids_json"),
-            ("features_table", "$features_table"),
-            ("flagged_share", "$flagged_share"),
-            ("model_scores", "model_scores_json"),
-            ("person_id", "to_json(person_id)::VARCHAR"),
-            ("population", "$population"),
-            ("rank", "rank::VARCHAR"),
-            ("score", "score_json"),
-            ("top_features", "top_features_json"),
-        ]
-        evidence = " || ', ' || ".join(f"'\"{key}\": ' || {value}" for key, value in sorted(fields))
-        rows = con.execute(
-            f"""
-            WITH
-            flagged AS (
-                SELECT s.person_id, e.flag_score, e.score_json, e.model_scores_json, e.top_features_json,
-                       row_number() OVER (ORDER BY s.score DESC, s.person_id) AS rank
-                FROM anomaly_scores AS s
-                LEFT JOIN anomaly_explanations AS e USING (entity, person_id)
-                WHERE s.entity = $entity AND s.score >= $bar
-                  AND s.person_id IN (SELECT person_id FROM {table})
-                ORDER BY s.score DESC, s.person_id
-                {'LIMIT ' + str(int(self.flag_cap)) if self.flag_cap is not None else ''}
-            ),
-            -- all records of each flagged person: from identity resolution, and from the facts for
-            -- persons that fell back to one record (person id 'referrer:<id>')
-            flagged_records AS (
-                SELECT DISTINCT person_id, record_id
-                FROM (
-                    SELECT person_id, record_id FROM person_records WHERE record_type = $record_type
-                    UNION ALL
-                    SELECT {side}_person_id, {side}_id FROM referral_facts
-                )
-                WHERE person_id IN (SELECT person_id FROM flagged)
-            ),
-            record_ids AS (
-                SELECT person_id, min(record_id) AS first_record_id,
-                       '[' || string_agg(to_json(record_id)::VARCHAR, ', ' ORDER BY record_id) || ']' AS ids_json
-                FROM flagged_records GROUP BY person_id
-            )
-            SELECT $entity, r.first_record_id, f.person_id, f.flag_score,
-                   CASE WHEN $hold IS NOT NULL AND f.flag_score >= $hold THEN 'medium' ELSE 'low' END,
-                   '{{' || {evidence} || '}}'
-            FROM flagged AS f
-            JOIN record_ids AS r USING (person_id)  -- a person without records names none: no flag
-            ORDER BY f.rank
-            """,
-            {"entity": entity, "bar": bar, "record_type": record_type, "hold": hold, "population": str(n),
-             "features_table": json.dumps(table), "flagged_share": json.dumps(self.params["top_share"])},
-        ).fetchall()
+        """The population's flags, put together in SQL from the evidence parts kept beside the
+        scores (sql/anomaly/flags.sql)."""
+        from bountyguard.db import sql_text
+
+        rows = con.execute(sql_text("anomaly/flags.sql"), {
+            "entity": entity, "bar": bar, "max_flags": self.flag_cap, "hold_threshold": self.holding_score,
+            "population": str(n), "features_table": json.dumps(ENTITIES[entity]),
+            "flagged_share": json.dumps(self.params["top_share"])}).fetchall()
         unexplained = [row[2] for row in rows if row[5] is None]
         if unexplained:
             # kept scores and their evidence disagree (the file was changed by hand, or by another

@@ -14,11 +14,12 @@ CREATE TABLE IF NOT EXISTS feature_state (
     builds_since_full INTEGER NOT NULL
 );
 
--- The rules whose flags follow the rows of a kept table (detectors' `flags_follow`: each flag a
--- function of one row, its entity id that row's key): the run that last stored a rule's flags, with
--- the rule's fingerprint (its SQL, settings and engine) and how many it stored. A run that builds the
--- kept tables on that same run computes the rule only on the rows it rebuilt and carries the other
--- flags from it, when it still holds exactly that many (bountyguard/incremental.py).
+-- The rules whose flags follow what changed (detectors' `flags_follow`: each flag a function of one
+-- row of a kept table, or of one candidate person's rows): the run that last stored a rule's flags,
+-- with the rule's fingerprint (its SQL, settings and engine) and how many it stored. A run that
+-- builds the kept tables on that same run computes the rule only for the rebuilt rows or changed
+-- persons and carries the other flags from it, when it still holds exactly that many
+-- (bountyguard/incremental.py FLAG_SCOPES).
 CREATE TABLE IF NOT EXISTS rule_state (
     pattern VARCHAR NOT NULL,
     run_id VARCHAR NOT NULL,
