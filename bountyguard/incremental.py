@@ -8,7 +8,8 @@ saw (sql/incremental/changed_rows.sql); every other row is what a full build wou
 The behaviour tables of the anomaly score (one row per referrer and per candidate person) follow:
 each row is a function of the person's own rows and the as-of date, so only the persons those
 rebuilt rows named before or name now, and those whose windows the as-of date moved, are rebuilt
-(sql/incremental/changed_persons.sql), and the anomaly detector scores only them. The chains of
+(sql/incremental/changed_persons.sql), and the anomaly detector compares (and scores again) only
+them when its kept scores are those of the base run (detectors/anomaly.py). The chains of
 re-registered candidates follow by name: `stint_names` holds each referred stint under every name of
 its candidate person, and `stint_chains` the chains, each under one name; a daily run rebuilds the
 hires of the candidate persons whose stints or records changed, then the chains of the names those

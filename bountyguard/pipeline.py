@@ -322,7 +322,7 @@ def _flag(con, run_id: str, detector, base: dict | None) -> tuple[int, int | Non
                             f"WHERE {column} IN (SELECT {key} FROM {keys})", params or None)
             carried = incremental.carry_flags(con, run_id, detector.pattern, scope, base)
     else:
-        rows = detector.detect(con)
+        rows = detector.detect(con, base=base) if detector.follows_features else detector.detect(con)
         if not rows:
             return 0, None
         # one columnar insert, not a statement per flag (tens of thousands at scale)

@@ -25,6 +25,9 @@ than `refit_after_growth`, on every person up to `reference_size` (above it, a f
 share to flag becomes a score cut-off at the fit. Every person's score is kept with a hash of the
 features it came from; a run scores again only the persons whose features changed (the day's rows,
 merged and split persons, windows that moved), so a daily run does not fit on ten million persons.
+To find them, a daily run whose feature tables were rebuilt on the run the scores are of compares
+only the persons whose rows it rebuilt (bountyguard/incremental.py); any other run compares every
+person's hash (anomaly_state says which run the scores are of).
 A score is a function of the person's features and the model alone, so a run that scores everyone
 against the same model flags the same persons. So is a flag's explanation: a person scoring at or
 above the flag bar keeps it beside the score (anomaly_explanations, as JSON text), and each run's
@@ -45,6 +48,7 @@ import numpy as np
 import pyarrow as pa
 
 from bountyguard.errors import ConfigError
+from bountyguard.incremental import PERSONS
 from detectors.base import Detector
 
 log = logging.getLogger(__name__)
@@ -107,10 +111,12 @@ class AnomalyDetector(Detector):
 
     Learned state after `detect`: scores_ and model_scores_ (entity -> scores of the persons scored
     in this run: everyone when the model was fitted, else those whose features changed), refitted_,
-    n_scored_, feature_names_, n_persons_, n_flags_.
+    n_scored_, compared_ (whose features were compared with their kept score: "every person", or
+    "rebuilt persons" on a daily run's kept feature tables), feature_names_, n_persons_, n_flags_.
     """
 
     pattern = "anomaly"
+    follows_features = True  # a daily run compares only the persons whose behaviour rows it rebuilt
 
     def check_params(self) -> None:
         unknown = [m for m in self.models if m not in MODELS]
@@ -190,29 +196,33 @@ class AnomalyDetector(Detector):
         """Per population after `detect`: whether the model was fitted or kept, how many persons were
         scored and how many there are (the detect step's result, in the run's log and the bench)."""
         return {entity: {"model": "fitted" if self.refitted_[entity] else "kept",
+                         "compared": self.compared_[entity],
                          "scored_persons": self.n_scored_[entity], "persons": self.n_persons_[entity]}
                 for entity in self.refitted_}
 
     # -- the detector -----------------------------------------------------------------------------------
-    def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    def detect(self, con: duckdb.DuckDBPyConnection, base: dict | None = None) -> list[tuple]:
+        """`base`: the run the kept feature tables were built on this run (bountyguard/incremental.py
+        `start`), whose changed-person tables this run's connection holds; None: they were built in
+        full, and every person's features are compared with their kept score."""
         from bountyguard.db import run_sql_file
 
         run_sql_file(con, "schema/anomaly.sql")  # (a file written by an older version lacks these tables)
         self.scores_, self.model_scores_, self.feature_names_, self.n_persons_ = {}, {}, {}, {}
-        self.refitted_, self.n_scored_ = {}, {}
+        self.refitted_, self.n_scored_, self.compared_ = {}, {}, {}
         rows = []
         for entity in self.params["entities"]:
-            rows += self._detect_entity(con, entity)
+            rows += self._detect_entity(con, entity, base)
         self.n_flags_ = len(rows)
         return rows
 
-    def _detect_entity(self, con, entity: str) -> list[tuple]:
+    def _detect_entity(self, con, entity: str, base: dict | None) -> list[tuple]:
         table = ENTITIES[entity]
         names = self._feature_names(con, entity)
         self.feature_names_[entity] = names
         self.n_persons_[entity] = n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         self.scores_[entity], self.model_scores_[entity], self.n_scored_[entity] = {}, {}, 0
-        self.refitted_[entity] = False
+        self.refitted_[entity], self.compared_[entity] = False, "every person"
         if n < max(2, self.params["min_population"]):  # "unusual" among a handful of people means nothing
             forget_model(con, entity)
             return []
@@ -225,7 +235,12 @@ class AnomalyDetector(Detector):
             self.refitted_[entity] = True
         medians = np.asarray(kept[4], dtype=np.float64)
         bar = max(kept[3], self.params["min_score"])
-        self._score_changed(con, entity, names, medians, bar)
+        changed = self._changed_persons(con, entity, kept, base)
+        con.execute("DELETE FROM anomaly_state WHERE entity = ?", [entity])  # back once every score is stored
+        self._score_changed(con, entity, names, medians, bar, changed)
+        run_id = con.execute("SELECT run_id FROM run_context").fetchone()[0]
+        con.execute("INSERT INTO anomaly_state SELECT ?, ?, ?, ?, count(*) FROM anomaly_scores WHERE entity = ?",
+                    [entity, run_id, kept[0], kept[1], entity])
         log.info("anomaly %s: model %s (fitted as of %s), %d of %d persons scored", entity,
                  "fitted" if self.refitted_[entity] else "kept", kept[1], self.n_scored_[entity], n)
         return self._flags(con, entity, n, bar)
@@ -282,26 +297,49 @@ class AnomalyDetector(Detector):
         values = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
         return Reference(values.reshape(rows, width), self)
 
-    def _score_changed(self, con, entity: str, names: list[str], medians: np.ndarray, bar: float) -> None:
+    def _changed_persons(self, con, entity: str, kept: tuple, base: dict | None) -> str | None:
+        """The temp table of the persons whose feature rows this run rebuilt (bountyguard/incremental.py
+        PERSONS), when the kept scores are those of the feature rows of the run they were rebuilt on:
+        every other person's row is that run's, and so is their score. None: compare every person.
+        The state (anomaly_state) names that run, the model and the number of scores. Whatever else
+        changes the scores moves one of them or the state: a scoring that stopped halfway left no
+        state; a refit or `forget` drops it; any later run that scored (an earlier version's too)
+        built the feature tables first, so it is the base now, not the state's run."""
+        if base is None:
+            return None
+        state = con.execute("SELECT run_id, fingerprint, fitted_as_of, scores FROM anomaly_state WHERE entity = ?",
+                            [entity]).fetchall()
+        scores = con.execute("SELECT count(*) FROM anomaly_scores WHERE entity = ?", [entity]).fetchone()[0]
+        if state != [(base["base_run_id"], kept[0], kept[1], scores)]:
+            return None
+        self.compared_[entity] = "rebuilt persons"
+        return PERSONS[ENTITIES[entity]]
+
+    def _score_changed(self, con, entity: str, names: list[str], medians: np.ndarray, bar: float,
+                       changed: str | None) -> None:
         """Score the persons without a kept score, or whose features no longer hash the same; forget
-        the scores of persons that are gone (merged into another, or erased). A person scoring at
-        least `bar` (the flag bar) keeps their flag's evidence parts with the score (_explanations)."""
+        the scores of persons that are gone (merged into another, or erased). Only the persons in the
+        table `changed` (_changed_persons), when given, can be either. A person scoring at least `bar`
+        (the flag bar) keeps their flag's evidence parts with the score (_explanations)."""
         table = ENTITIES[entity]
         features_hash = f"hash({', '.join(f'f.{n}' for n in names)})"
+        # (person_id is never NULL: without `changed`, every person)
+        within = f"person_id IN (SELECT person_id FROM {changed})" if changed else "person_id IS NOT NULL"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE anomaly_changed AS
             SELECT f.person_id, {features_hash} AS features_hash,
                    row_number() OVER (ORDER BY f.person_id) AS position, {', '.join(f'f.{n}' for n in names)}
-            FROM {table} AS f
-            LEFT JOIN anomaly_scores AS s ON s.entity = $entity AND s.person_id = f.person_id
+            FROM (SELECT * FROM {table} WHERE {within}) AS f
+            LEFT JOIN (SELECT * FROM anomaly_scores WHERE entity = $entity AND {within}) AS s
+              ON s.person_id = f.person_id
             WHERE s.person_id IS NULL OR s.features_hash <> {features_hash}
             """, {"entity": entity})
         for kept in ("anomaly_scores", "anomaly_explanations"):
             con.execute(
                 f"""
                 DELETE FROM {kept} AS s
-                WHERE s.entity = $entity
+                WHERE s.entity = $entity AND s.{within}
                   AND (s.person_id IN (SELECT person_id FROM anomaly_changed)
                        OR NOT EXISTS (SELECT 1 FROM {table} AS f WHERE f.person_id = s.person_id))
                 """, {"entity": entity})
@@ -396,7 +434,7 @@ def _kept_model(con, entity: str) -> tuple | None:
 def forget_model(con, entity: str | None = None) -> None:
     """Drop the kept model, reference and scores (of one population, or all): the next run fits.
     `bountyguard forget` drops all of it: the reference holds the features of the forgotten person."""
-    for table in ("anomaly_model", "anomaly_reference", "anomaly_scores", "anomaly_explanations"):
+    for table in ("anomaly_model", "anomaly_reference", "anomaly_scores", "anomaly_explanations", "anomaly_state"):
         if entity is None:
             con.execute(f"DELETE FROM {table}")
         else:

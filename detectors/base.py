@@ -57,6 +57,11 @@ class Detector(ABC):
     def params(self) -> dict:
         return {name: getattr(self, name) for name in self._param_names}
 
+    # True: `detect(con, base=...)` takes the run the kept feature tables were built on this run
+    # (bountyguard/incremental.py `start`; None after a full build), and may read only the persons
+    # whose rows were rebuilt (the anomaly score)
+    follows_features: ClassVar[bool] = False
+
     @abstractmethod
     def detect(self, con: duckdb.DuckDBPyConnection) -> list[tuple]:
         """Return the offending entities as tuples in FLAG_COLUMNS order. The models this detector

@@ -103,11 +103,27 @@ def _recording_feature_builds(monkeypatch) -> list[dict]:
     return builds
 
 
+def _recording_anomaly_scoring(monkeypatch) -> list[dict]:
+    """Per anomaly detection from now on, each population's stats (whose features it compared)."""
+    from detectors.anomaly import AnomalyDetector
+
+    detections, detect = [], AnomalyDetector.detect
+
+    def recorded(self, *args, **kwargs):
+        rows = detect(self, *args, **kwargs)
+        detections.append(self.stats_)
+        return rows
+
+    monkeypatch.setattr(AnomalyDetector, "detect", recorded)
+    return detections
+
+
 def test_daily_runs_decide_what_a_full_recompute_of_the_same_data_decides(tmp_path, monkeypatch):
     root = tmp_path / "platform"
     _platform(root)
     resolutions = _recording_resolutions(monkeypatch)
     feature_builds = _recording_feature_builds(monkeypatch)
+    anomaly = _recording_anomaly_scoring(monkeypatch)
     daily_db = tmp_path / "daily" / "bg.duckdb"
     _screen(daily_db, root / "landing", bench_platform.AS_OF)
     previous = None
@@ -125,9 +141,15 @@ def test_daily_runs_decide_what_a_full_recompute_of_the_same_data_decides(tmp_pa
         share = {name: 1 / 5 if name in incremental.ROWS else 1 / 2 for name in sizes}
         assert all(0 < feature_builds[-1][name] < sizes[name] * share[name] for name in sizes), \
             [(name, feature_builds[-1][name], sizes[name]) for name in sizes]
+        # the anomaly score compared only the persons whose behaviour rows were rebuilt, and scored
+        # some of them (the fresh file below scores everyone: equal flags mean nobody was missed)
+        assert {e: (s["compared"], s["model"]) for e, s in anomaly[-1].items()} == \
+            {e: ("rebuilt persons", "kept") for e in ("candidate", "referrer")}
+        assert all(0 < s["scored_persons"] for s in anomaly[-1].values()), anomaly[-1]
         full_db, full_run = bench.recompute(_screen, tmp_path / f"full-{day}", root, day, as_of, daily_db)
         assert len(feature_builds) == day  # the recompute built them in full
         assert (resolutions[-1]["model"], resolutions[-1]["resolution"]) == ("reused", "full")
+        assert {s["compared"] for s in anomaly[-1].values()} == {"every person"}
         comparison = bench.compare_runs(daily_db, run_id, full_db, full_run)
         assert comparison == {**comparison, "decisions_differing": 0, "flags_differing": 0,
                               "identities_differing": 0, "feature_rows_differing": 0, "equals_full": True}

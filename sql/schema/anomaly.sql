@@ -47,3 +47,16 @@ CREATE TABLE IF NOT EXISTS anomaly_explanations (
     model_scores_json VARCHAR NOT NULL,
     top_features_json VARCHAR NOT NULL
 );
+
+-- per population, the run whose feature rows (bountyguard/incremental.py) the kept scores are those
+-- of, under which model, and how many scores that left: a daily run whose feature tables were built
+-- on that run compares only the persons whose rows it rebuilt, instead of hashing every person's
+-- features to find them. The row leaves before scores change and comes back when they are all
+-- stored; none, or another run, model or count, means every person's features are compared
+CREATE TABLE IF NOT EXISTS anomaly_state (
+    entity VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    fitted_as_of DATE NOT NULL,
+    scores BIGINT NOT NULL
+);

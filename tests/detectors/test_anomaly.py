@@ -481,3 +481,65 @@ def test_max_flags_keeps_the_highest_scores(kept):
     detector, capped = _again(con, top_share=0.1, max_flags=2)
     assert detector.refitted_ == {"referrer": True}  # another setting: fitted again, on the same persons
     assert capped == flags[:2]
+
+
+def _rebuilt(con, *persons):
+    """What a daily run's feature build leaves for the anomaly score: the table of the referrer
+    persons whose behaviour rows it rebuilt (bountyguard/incremental.py PERSONS)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE changed_referrer_persons AS SELECT unnest(?::VARCHAR[]) AS person_id",
+                [list(persons)])
+
+
+def _on_kept_features(con, base_run_id):
+    detector = AnomalyDetector.from_config(entities=("referrer",))
+    return detector, detector.detect(con, base={"base_run_id": base_run_id})
+
+
+def test_on_the_feature_tables_of_the_scores_run_only_the_rebuilt_persons_are_compared(kept):
+    con, _, flags = kept
+    run_id = con.execute("SELECT run_id FROM run_context").fetchone()[0]
+    assert con.execute("SELECT run_id, scores FROM anomaly_state").fetchall() == \
+        [(run_id, con.execute("SELECT count(*) FROM anomaly_scores").fetchone()[0])]
+    persons = [r[0] for r in con.execute("SELECT person_id FROM referrer_behaviour ORDER BY person_id LIMIT 2").fetchall()]
+    con.execute("UPDATE referrer_behaviour SET median_tenure_days = 9999 WHERE person_id IN (?, ?)", persons)
+    # the feature build says it rebuilt the first person's row only: the second person's row changed by
+    # a hand that no daily run has, so comparing every person would find it, and the scope must not
+    _rebuilt(con, persons[0])
+    detector, _ = _on_kept_features(con, run_id)
+    assert detector.compared_ == {"referrer": "rebuilt persons"} and detector.stats_["referrer"]["compared"] == \
+        "rebuilt persons"
+    assert list(detector.scores_["referrer"]) == [persons[0]]
+    # the state is now this run's, with every score counted: the next day builds on it
+    assert con.execute("SELECT run_id, scores FROM anomaly_state").fetchall() == \
+        [(run_id, detector.n_persons_["referrer"])]
+    # a person gone from the table (merged into another) is rebuilt too: their score leaves
+    con.execute("DELETE FROM referrer_behaviour WHERE person_id = ?", [persons[0]])
+    detector, _ = _on_kept_features(con, run_id)
+    assert detector.n_scored_ == {"referrer": 0}
+    assert con.execute("SELECT count(*) FROM anomaly_scores WHERE person_id = ?", [persons[0]]).fetchone()[0] == 0
+
+
+def test_scores_that_are_not_the_base_run_s_are_compared_for_every_person(kept):
+    con, _, _ = kept
+    run_id = con.execute("SELECT run_id FROM run_context").fetchone()[0]
+    person = con.execute("SELECT min(person_id) FROM referrer_behaviour").fetchone()[0]
+    con.execute("UPDATE referrer_behaviour SET median_tenure_days = 9999 WHERE person_id = ?", [person])
+    _rebuilt(con)  # the build rebuilt nobody: only a comparison of every person finds the change
+    # the tables were built on another run than the one the scores are of
+    detector, _ = _on_kept_features(con, "another run")
+    assert detector.compared_ == {"referrer": "every person"} and list(detector.scores_["referrer"]) == [person]
+    # a score was removed outside a run (as `forget` does): the count differs from the state's
+    con.execute("UPDATE referrer_behaviour SET median_tenure_days = 8888 WHERE person_id = ?", [person])
+    con.execute("DELETE FROM anomaly_scores WHERE person_id = (SELECT max(person_id) FROM anomaly_scores)")
+    detector, _ = _on_kept_features(con, run_id)
+    assert detector.compared_ == {"referrer": "every person"} and detector.n_scored_ == {"referrer": 2}
+    # a scoring that stopped halfway left no state
+    con.execute("UPDATE referrer_behaviour SET median_tenure_days = 7777 WHERE person_id = ?", [person])
+    con.execute("DELETE FROM anomaly_state")
+    detector, _ = _on_kept_features(con, run_id)
+    assert detector.compared_ == {"referrer": "every person"} and detector.n_scored_ == {"referrer": 1}
+    # a refit scores everyone, whatever the state said
+    detector = AnomalyDetector.from_config(entities=("referrer",), top_share=0.1)
+    detector.detect(con, base={"base_run_id": run_id})
+    assert detector.refitted_ == {"referrer": True} and detector.compared_ == {"referrer": "every person"}
+    assert detector.n_scored_["referrer"] == detector.n_persons_["referrer"]
