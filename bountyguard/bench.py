@@ -75,7 +75,7 @@ timed(pipeline, "ingest_landing", "ingest_landing")
 timed(gate, "collect_metrics", "validate:collect_metrics")
 timed(gate, "run_gate", "validate:run_gate (GX)")
 timed(identity, "resolve_persons", "identity:total")
-timed(pipeline, "_flag", lambda a, k: "detector:" + a[2].pattern)  # a detector, with storing its flags
+timed(pipeline, "_flag", lambda a, k: "detector:" + a[3].pattern)  # a detector, with storing its flags
 _t1 = time.perf_counter()
 result = getattr(pipeline, STEP)(*ARGS)
 _t2 = time.perf_counter()

@@ -16,8 +16,8 @@ hires of the candidate persons whose stints or records changed, then the chains 
 hires' rows held or hold (sql/incremental/changed_chains.sql). A rule whose every flag follows one
 row of `stints` or `referral_facts` (detectors' `flags_follow`: early_exit, late_referral), or one
 candidate person's rows (duplicate_referral: sql/incremental/changed_rule_persons.sql), is computed
-on the rebuilt rows or changed persons only, and the base run's other flags of it are carried
-(rule_scope, carry_flags). The other rules still read the whole tables.
+on the rebuilt rows or changed persons only, and the base run's other flags of it stay current
+(rule_scope; bountyguard/flag_versions.py stores a run's flags as versions). The other rules still read the whole tables.
 
 Fail closed, towards the full build: the state row (sql/schema/features.sql) leaves before the
 tables are touched and comes back only when all are rebuilt, so a run that stopped halfway, a run
@@ -159,7 +159,8 @@ def rule_scope(con: duckdb.DuckDBPyConnection, pattern: str, follows: str | None
     run (FLAG_SCOPES), when its flags follow them (detectors' `flags_follow`: each flag a function of
     one kept row, or of one candidate person's rows) and its other flags may be carried from the base
     run: the tables were built on that run (`base`), which stored the rule's flags with the same
-    fingerprint and still holds all of them (flags are pruned with old runs). None: compute every flag."""
+    fingerprint and still holds all of them (flags are pruned with old runs), and they are the
+    current versions (bountyguard/flag_versions.py: the others stay current). None: compute every flag."""
     if base is None or follows not in FLAG_SCOPES:
         return None
     state = con.execute("SELECT run_id, fingerprint, flags FROM rule_state WHERE pattern = ?", [pattern]).fetchall()
@@ -167,23 +168,13 @@ def rule_scope(con: duckdb.DuckDBPyConnection, pattern: str, follows: str | None
         return None
     held = con.execute("SELECT count(*) FROM flags WHERE run_id = ? AND pattern = ?",
                        [base["base_run_id"], pattern]).fetchone()[0]
-    return FLAG_SCOPES[follows] if held == state[0][2] else None
-
-
-def carry_flags(con: duckdb.DuckDBPyConnection, run_id: str, pattern: str, scope: tuple[str, str, str],
-                base: dict) -> int:
-    """Store the base run's flags of a rule outside this run's `scope` (rule_scope) as this run's;
-    returns how many. A flag without the scope's key is never carried: it is computed again."""
-    keys, key, column = scope
-    return con.execute(
-        f"INSERT INTO flags SELECT $run_id, f.flag_id, f.pattern, f.entity_type, f.entity_id, f.person_id, "
-        f"f.score, f.severity, f.evidence FROM flags f WHERE f.run_id = $base_run_id AND f.pattern = $pattern "
-        f"AND f.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {keys} k WHERE k.{key} = f.{column})",
-        {"run_id": run_id, "base_run_id": base["base_run_id"], "pattern": pattern}).fetchone()[0]
+    current = con.execute("SELECT count(*) FROM flag_versions WHERE pattern = ? AND to_generation IS NULL",
+                          [pattern]).fetchone()[0]
+    return FLAG_SCOPES[follows] if held == current == state[0][2] else None
 
 
 def record_rule(con: duckdb.DuckDBPyConnection, run_id: str, pattern: str, fingerprint: str) -> None:
-    """The run's flags of the rule are stored: the next run may carry them (rule_scope)."""
+    """The run's flags of the rule are stored: the next run may keep them current (rule_scope)."""
     con.execute("DELETE FROM rule_state WHERE pattern = ?", [pattern])
     con.execute("INSERT INTO rule_state SELECT ?, ?, ?, count(*) FROM flags WHERE run_id = ? AND pattern = ?",
                 [pattern, run_id, fingerprint, run_id, pattern])

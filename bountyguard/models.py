@@ -147,11 +147,12 @@ def models() -> dict[str, Model]:
 
 @lru_cache(maxsize=1)
 def schema_tables() -> frozenset[str]:
-    """The persistent tables, each defined once in sql/schema/."""
+    """The persistent tables, each defined once in sql/schema/ (and the views there that read kept
+    versions as tables were read before: flags, run_identities)."""
     names = set()
     for path in sorted((SQL_DIR / "schema").glob("*.sql")):
-        names |= {n.lower() for n in re.findall(r"CREATE TABLE IF NOT EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)",
-                                                path.read_text(encoding="utf-8"))}
+        names |= {n.lower() for n in re.findall(
+            r"CREATE (?:TABLE IF NOT EXISTS|OR REPLACE VIEW)\s+([A-Za-z_][A-Za-z0-9_]*)", path.read_text(encoding="utf-8"))}
     return frozenset(names)
 
 

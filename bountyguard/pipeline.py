@@ -18,7 +18,7 @@ import duckdb
 from bountyguard import validate as gate
 from bountyguard.config import canonical_json, config_sha256, load_config
 from bountyguard.contract import DECISIONS
-from bountyguard import incremental, matching_keys, models, run_metrics, signing
+from bountyguard import flag_versions, incremental, matching_keys, models, run_metrics, signing
 from bountyguard.faults import checkpoint
 from bountyguard.db import connect, run_sql_file
 from bountyguard.errors import BountyguardError
@@ -41,7 +41,7 @@ def _parse_as_of(as_of: str | dt.date) -> dt.date:
 
 
 def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    _version_run_identities(con)
+    _version_copies(con)
     for schema in ("tables", "runs", "identity", "privacy", "run_metrics", "anomaly", "features"):
         run_sql_file(con, f"schema/{schema}.sql")
     _drop_primary_keys(con)
@@ -50,22 +50,29 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS main.chained_stints")
 
 
-def _version_run_identities(con: duckdb.DuckDBPyConnection) -> None:
-    """A file written when run_identities was a table holding a copy of every record per run gets its
-    runs' persons as versions (sql/schema/runs.sql), run by run in run order, once, in one
-    transaction: killed halfway, the old table is still whole."""
-    old = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'run_identities' "
-                      "AND table_type = 'BASE TABLE'").fetchone()[0]
+def _version_copies(con: duckdb.DuckDBPyConnection) -> None:
+    """A file written when run_identities or flags was a table holding a copy of every record or flag
+    per run gets its runs' persons and flags as versions (sql/schema/runs.sql), run by run in run
+    order, once, in one transaction: killed halfway, the old tables are still whole. (Both tables are
+    renamed before runs.sql makes the views that take their names.)"""
+    old = {name for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name IN ('run_identities', 'flags') "
+        "AND table_type = 'BASE TABLE' AND table_schema = 'main'").fetchall()}
     if not old:
         return
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("ALTER TABLE run_identities RENAME TO run_identities_copies")
+        for name in sorted(old):
+            con.execute(f"ALTER TABLE {name} RENAME TO {name}_copies")
         run_sql_file(con, "schema/runs.sql")
-        for (run_id,) in con.execute("SELECT DISTINCT run_id FROM run_identities_copies ORDER BY run_id").fetchall():
-            _record_generation(con, run_id, "SELECT record_type, record_id, person_id FROM run_identities_copies "
-                                            "WHERE run_id = '" + run_id.replace("'", "''") + "'")
-        con.execute("DROP TABLE run_identities_copies")
+        if "run_identities" in old:
+            for (run_id,) in con.execute("SELECT DISTINCT run_id FROM run_identities_copies ORDER BY run_id").fetchall():
+                _record_generation(con, run_id, "SELECT record_type, record_id, person_id FROM run_identities_copies "
+                                                "WHERE run_id = '" + run_id.replace("'", "''") + "'")
+        if "flags" in old:
+            flag_versions.version_copies(con)
+        for name in sorted(old):
+            con.execute(f"DROP TABLE {name}_copies")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -280,15 +287,16 @@ def detect(db: str | Path, run_id: str) -> dict:
         rebuilt = incremental.build(con, features, run.config, run_id, run.as_of, base)
         incremental.finish(con, run_id, run.as_of, base, features, run.config)
         checkpoint("detect.features_built")
-        con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
+        generation = flag_versions.open_generation(con, run_id)
         counts = {}
         carried = {}
         for detector in detectors:
-            counts[detector.pattern], carried[detector.pattern] = _flag(con, run_id, detector, base)
+            counts[detector.pattern], carried[detector.pattern] = _flag(con, run_id, generation, detector, base)
             log.info("detector %s: %d flags%s", detector.pattern, counts[detector.pattern],
                      f" ({carried[detector.pattern]:,} carried from run {base['base_run_id']})"
                      if carried[detector.pattern] is not None else "")
             checkpoint(f"detect.flagged.{detector.pattern}")
+        flag_versions.close(con, generation, list(counts))
         run.mark(con, "detected")
         anomaly = [d.stats_ for d in detectors if d.pattern == "anomaly"]
         return {"flags": counts, "identity": identity_stats, "anomaly": anomaly[0] if anomaly else None,
@@ -298,14 +306,15 @@ def detect(db: str | Path, run_id: str) -> dict:
         con.close()
 
 
-def _flag(con, run_id: str, detector, base: dict | None) -> tuple[int, int | None]:
-    """Run one detector and store its rows as the run's flags of its pattern; returns how many, and
-    how many of them were carried from the base run (None: none could be, all were computed)."""
+def _flag(con, run_id: str, generation: int, detector, base: dict | None) -> tuple[int, int | None]:
+    """Run one detector and store its rows as the run's flags of its pattern (flag_versions.store);
+    returns how many the run holds, and how many of them are the base run's, carried (None: none
+    could be, all were computed)."""
     import pyarrow as pa
 
     from detectors.base import FLAG_COLUMNS, SqlRuleDetector
 
-    carried = None
+    scope = None
     if isinstance(detector, SqlRuleDetector):
         # a rule's rows go from its query to the flags without a trip through Python
         query, params = detector.flag_query()
@@ -315,28 +324,25 @@ def _flag(con, run_id: str, detector, base: dict | None) -> tuple[int, int | Non
             con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS {query}", params or None)
         else:
             # only the flags of the scope's keys (the rule reads only their rows where it calls
-            # in_build_scope); the others are the base run's
+            # in_build_scope); the others are the base run's, and stay current
             keys, key, column = scope
             with models.build_scope(con, key, keys):
                 con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags AS SELECT * FROM ({query}) "
                             f"WHERE {column} IN (SELECT {key} FROM {keys})", params or None)
-            carried = incremental.carry_flags(con, run_id, detector.pattern, scope, base)
     else:
         rows = detector.detect(con, base=base) if detector.follows_features else detector.detect(con)
-        if not rows:
-            return 0, None
         # one columnar insert, not a statement per flag (tens of thousands at scale)
-        con.register("detector_rows", pa.table({name: [r[i] for r in rows] for i, name in enumerate(FLAG_COLUMNS)}))
-        con.execute("CREATE OR REPLACE TEMP TABLE detected_flags AS SELECT * FROM detector_rows")
+        con.register("detector_rows", pa.table({name: [r[i] for r in rows] for i, name in enumerate(FLAG_COLUMNS)})
+                     if rows else pa.table({name: pa.array([], pa.string()) for name in FLAG_COLUMNS}))
+        con.execute("CREATE OR REPLACE TEMP TABLE detected_flags AS SELECT entity_type, entity_id, person_id, "
+                    "CAST(score AS DOUBLE) AS score, severity, evidence FROM detector_rows")
         con.unregister("detector_rows")
     try:
-        con.execute(
-            "INSERT INTO flags SELECT $run_id, 'F' || left(md5($pattern || '|' || entity_type || '|' "
-            "|| entity_id), 16), $pattern, entity_type, entity_id, person_id, score, severity, evidence "
-            "FROM detected_flags", {"run_id": run_id, "pattern": detector.pattern})
+        total = flag_versions.store(con, generation, detector.pattern, scope)
         if isinstance(detector, SqlRuleDetector) and detector.flags_follow:
             incremental.record_rule(con, run_id, detector.pattern, fingerprint)
-        return con.execute("SELECT count(*) FROM detected_flags").fetchone()[0] + (carried or 0), carried
+        detected = con.execute("SELECT count(*) FROM detected_flags").fetchone()[0]
+        return total, (total - detected if scope is not None else None)
     finally:
         con.execute("DROP TABLE detected_flags")
 
@@ -460,7 +466,7 @@ def _finish_closed(db, run_id: str, status: str, error: str | None = None) -> di
         try:
             run = _Run(con, run_id)
             run.enter(con)
-            con.execute("DELETE FROM flags WHERE run_id = ?", [run_id])
+            flag_versions.drop_run(con, run_id)
             _fallback_persons(con)
             # identities.csv lists them: a run that failed before its identity resolution (or in it)
             # still publishes every record's person

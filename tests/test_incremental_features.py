@@ -399,13 +399,15 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     patterns = ("early_exit", "late_referral", "duplicate_referral")
     db = tmp_path / "bg.duckdb"
     assert pipeline.run(_row_rule_day(False).write_landing(tmp_path / "day1"), db, DAY1)["status"] == "clean"
-    carried, carry = {}, incremental.carry_flags
+    carried, flag = {}, pipeline._flag
 
-    def recorded(con, run_id, pattern, scope, base):
-        carried[pattern] = carry(con, run_id, pattern, scope, base)
-        return carried[pattern]
+    def recorded(con, run_id, generation, detector, base):
+        total, kept = flag(con, run_id, generation, detector, base)
+        if kept is not None:  # the base run's flags that stay current: carried, not computed again
+            carried[detector.pattern] = kept
+        return total, kept
 
-    monkeypatch.setattr(incremental, "carry_flags", recorded)
+    monkeypatch.setattr(pipeline, "_flag", recorded)
     second = Platform()
     second.add("hires", **{**next(h for h in _row_rule_day(False).rows["hires"] if h["hire_id"] == "HB"),
                            "ended_at": "2024-05-01"})
@@ -440,7 +442,6 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     assert carried == {"early_exit": 1, "late_referral": 1, "duplicate_referral": 1}
 
     # other settings of a rule: its flags are all computed again, with them (fail closed)
-    monkeypatch.setattr(incremental, "carry_flags", recorded)
     carried.clear()
     (tmp_path / "rules.toml").write_text("[early_exit]\nhigh_severity_share = 0.3\n")
     third = pipeline.run(Platform().write_landing(tmp_path / "day3"), db, "2024-06-04",

@@ -11,8 +11,12 @@ SELECT run_id, row_number() OVER (ORDER BY run_id DESC) + 1 AS newest_first
 FROM runs
 WHERE step = 'published' AND run_id <> $run_id;  -- the run publishing now keeps everything
 
-DELETE FROM flags
+DELETE FROM run_flag_generations
 WHERE run_id IN (SELECT run_id FROM retention_runs WHERE newest_first > $keep_flags_runs);
+
+-- the flag versions no kept run sees any more: ended at or before the oldest kept generation
+DELETE FROM flag_versions
+WHERE to_generation <= (SELECT min(generation) FROM run_flag_generations);
 
 DELETE FROM run_identity_generations
 WHERE run_id IN (SELECT run_id FROM retention_runs WHERE newest_first > $keep_identities_runs);

@@ -76,8 +76,19 @@ CREATE TABLE IF NOT EXISTS validation_results (
     PRIMARY KEY (run_id, check_name)
 );
 
-CREATE TABLE IF NOT EXISTS flags (
+-- Every kept run's flags ([retention] keep_flags_runs), as versions rather than a copy of every flag
+-- per run (335,000 a day at ten million referrals, nearly all of them the day before's again): a
+-- version holds one flag exactly as a detector made it, from the generation that first made it to
+-- the one that made it otherwise or not at all (to_generation, NULL while current). Each run's
+-- detect step gets the next generation and stores each pattern's flags as the change from the
+-- current versions (sql/flags/store_flags.sql). No primary keys, as record_person_versions below:
+-- store_flags.sql checks that a generation holds each flag_id once.
+CREATE SEQUENCE IF NOT EXISTS flag_generation_seq START 1;
+CREATE TABLE IF NOT EXISTS run_flag_generations (
     run_id VARCHAR NOT NULL,
+    generation BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS flag_versions (
     flag_id VARCHAR NOT NULL,
     pattern VARCHAR NOT NULL,
     entity_type VARCHAR NOT NULL,
@@ -86,8 +97,16 @@ CREATE TABLE IF NOT EXISTS flags (
     score DOUBLE NOT NULL,
     severity VARCHAR NOT NULL,
     evidence VARCHAR NOT NULL,          -- JSON object
-    PRIMARY KEY (run_id, flag_id)
+    from_generation BIGINT NOT NULL,
+    to_generation BIGINT
 );
+-- what each kept run flagged, read as before (WHERE run_id = ...): decisions, exports, case review
+-- (a file written while flags was a table of copies is converted first: bountyguard/pipeline.py)
+CREATE OR REPLACE VIEW flags AS
+SELECT g.run_id, v.flag_id, v.pattern, v.entity_type, v.entity_id, v.person_id, v.score, v.severity, v.evidence
+FROM run_flag_generations g
+JOIN flag_versions v
+  ON v.from_generation <= g.generation AND (v.to_generation IS NULL OR v.to_generation > g.generation);
 
 CREATE TABLE IF NOT EXISTS payout_decisions (
     run_id VARCHAR NOT NULL,
