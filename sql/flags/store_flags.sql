@@ -5,7 +5,7 @@
 -- to the flags' $scope_column; detectors' `flags_follow`) changes only the flags of those keys: the
 -- others stay current, which is what carrying the base run's flags was (a flag without the scope's
 -- key is never carried: it ends, and the rule makes it again if it still holds).
--- (bountyguard/pipeline.py runs this in one transaction, then checks the generation holds each
+-- (bountyguard/flag_versions.py store runs this in one transaction, then checks the generation holds each
 -- flag_id once.)
 
 CREATE OR REPLACE TEMP TABLE detected_versions AS
