@@ -20,8 +20,9 @@ def con(tmp_path):
 
 
 def _detected(con, *flags):
-    con.execute(f"CREATE OR REPLACE TEMP TABLE detected_flags ({COLUMNS.replace(',', ' VARCHAR,')} VARCHAR)")
-    con.execute("ALTER TABLE detected_flags ALTER score TYPE DOUBLE")
+    """What a detector's run leaves for flag_versions.store: the temp table detected_flags."""
+    con.execute("CREATE OR REPLACE TEMP TABLE detected_flags (entity_type VARCHAR, entity_id VARCHAR, "
+                "person_id VARCHAR, score DOUBLE, severity VARCHAR, evidence VARCHAR)")
     if flags:
         con.executemany("INSERT INTO detected_flags VALUES (?, ?, ?, ?, ?, ?)", list(flags))
 

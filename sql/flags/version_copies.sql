@@ -8,22 +8,23 @@ SELECT flag_id, pattern, entity_type, entity_id, person_id, score, severity, evi
 FROM flags_copies
 WHERE run_id = $run_id;
 
-UPDATE flag_versions v SET to_generation = $generation
-WHERE v.to_generation IS NULL
-  AND NOT EXISTS (
-    SELECT 1 FROM run_copies c
-    WHERE c.flag_id = v.flag_id AND c.pattern = v.pattern AND c.entity_type = v.entity_type
-      AND c.entity_id = v.entity_id AND c.person_id IS NOT DISTINCT FROM v.person_id AND c.score = v.score
-      AND c.severity = v.severity AND c.evidence = v.evidence);
+-- the copies equal to a current version: their versions go on
+CREATE OR REPLACE TEMP TABLE unchanged_versions AS
+SELECT v.rowid AS version_row, c.rowid AS copy_row
+FROM flag_versions v
+JOIN run_copies c
+  ON c.flag_id = v.flag_id AND c.pattern = v.pattern AND c.entity_type = v.entity_type
+ AND c.entity_id = v.entity_id AND c.person_id IS NOT DISTINCT FROM v.person_id AND c.score = v.score
+ AND c.severity = v.severity AND c.evidence = v.evidence
+WHERE v.to_generation IS NULL;
+
+UPDATE flag_versions SET to_generation = $generation
+WHERE to_generation IS NULL AND rowid NOT IN (SELECT version_row FROM unchanged_versions);
 
 INSERT INTO flag_versions
 SELECT c.*, $generation, NULL
 FROM run_copies c
-WHERE NOT EXISTS (
-    SELECT 1 FROM flag_versions v
-    WHERE v.to_generation IS NULL
-      AND c.flag_id = v.flag_id AND c.pattern = v.pattern AND c.entity_type = v.entity_type
-      AND c.entity_id = v.entity_id AND c.person_id IS NOT DISTINCT FROM v.person_id AND c.score = v.score
-      AND c.severity = v.severity AND c.evidence = v.evidence);
+WHERE c.rowid NOT IN (SELECT copy_row FROM unchanged_versions);
 
 DROP TABLE run_copies;
+DROP TABLE unchanged_versions;
