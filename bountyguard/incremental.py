@@ -15,9 +15,11 @@ its candidate person, and `stint_chains` the chains, each under one name; a dail
 hires of the candidate persons whose stints or records changed, then the chains of the names those
 hires' rows held or hold (sql/incremental/changed_chains.sql). A rule whose every flag follows one
 row of `stints` or `referral_facts` (detectors' `flags_follow`: early_exit, late_referral), or one
-candidate person's rows (duplicate_referral: sql/incremental/changed_rule_persons.sql), is computed
-on the rebuilt rows or changed persons only, and the base run's other flags of it stay current
-(rule_scope; bountyguard/flag_versions.py stores a run's flags as versions). The other rules still read the whole tables.
+candidate person's rows (duplicate_referral: sql/incremental/changed_rule_persons.sql), or one
+chained candidate person's stints (job_hopping: sql/incremental/changed_chained_candidates.sql), is
+computed on the rebuilt rows or changed persons only, and the base run's other flags of it stay current
+(rule_scope; bountyguard/flag_versions.py stores a run's flags as versions). The other rules still
+read the whole tables.
 
 Fail closed, towards the full build: the state row (sql/schema/features.sql) leaves before the
 tables are touched and comes back only when all are rebuilt, so a run that stopped halfway, a run
@@ -54,6 +56,9 @@ FLAG_SCOPES = {
     "stints": (ROWS["stints"], "hire_id", "entity_id"),
     "referral_facts": (ROWS["referral_facts"], "referral_id", "entity_id"),
     "candidate_person": ("changed_rule_candidates", "person_id", "person_id"),
+    # one candidate person's stints with the chains' members under their chain's first person
+    # (chained_stints; sql/incremental/changed_chained_candidates.sql, after the chains are rebuilt)
+    "chained_candidate": ("changed_chained_candidates", "person_id", "person_id"),
 }
 
 # incremental builds between two full ones (identity resolution sweeps its key cache as often)
@@ -70,8 +75,9 @@ def fingerprint(targets: list[str], config: dict | None) -> str:
         "duckdb": duckdb.__version__, "keys_version": normalize.KEYS_VERSION, "kept": built,
         "settings": {name: models.query(name, config)[1] for name in built},
         "sql": [models.models()[name].sql for name in models.build_order(built)],
-        "rules": [sql_text(f"incremental/{rules}.sql") for rules in ("changed_rows", "changed_persons",
-                                                                      "changed_chains", "changed_rule_persons")]})
+        "rules": [sql_text(f"incremental/{rules}.sql") for rules in (
+            "changed_rows", "changed_persons", "changed_chains", "changed_rule_persons",
+            "changed_chained_candidates")]})
 
 
 def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, targets: list[str],
@@ -124,7 +130,14 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
         built += models.build(con, list(NAMES), config=config, upstream=False, changed=NAMES)
         names = CHAINS["stint_chains"]  # and the names the rebuilt rows hold now
         con.execute(f"INSERT INTO {names} SELECT * FROM names_of_changed_hires EXCEPT SELECT * FROM {names}")
+        # each chain member's chain person as the base run left them, for the rules that follow
+        # chained candidates (chained_stints): the chains are small, a row per member
+        con.execute("CREATE OR REPLACE TEMP TABLE chain_persons_before AS SELECT candidate_person_id, "
+                    "min(chain_person_id) AS chain_person_id FROM stint_chains GROUP BY ALL")
         built += models.build(con, list(CHAINS), config=config, upstream=False, changed=CHAINS)
+        started = time.perf_counter()
+        run_sql_file(con, "incremental/changed_chained_candidates.sql", {**params, "windows": _windows(config)})
+        found += time.perf_counter() - started
     rest = [name for name in models.build_order(targets) if name not in built]
     models.build(con, rest, config=config, upstream=False,
                  changed={name: PERSONS[name] for name in rest if name in PERSONS})
@@ -135,6 +148,15 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
         f"{n:,} {what[models.models()[name].unique_key]} of {name}" for name, n in counts.items()),
         base["base_run_id"], found)
     return counts
+
+
+def _windows(config: dict | None) -> list[int]:
+    """Every `window_months` setting of the configuration (job_hopping's among them): the windows
+    whose start the as-of date moves past (sql/incremental/changed_chained_candidates.sql)."""
+    from bountyguard.config import defaults
+
+    sections = (config if config is not None else defaults()).values()
+    return sorted({int(s["window_months"]) for s in sections if isinstance(s, dict) and "window_months" in s})
 
 
 def finish(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, base: dict | None, targets: list[str],
@@ -163,6 +185,9 @@ def rule_scope(con: duckdb.DuckDBPyConnection, pattern: str, follows: str | None
     current versions (bountyguard/flag_versions.py: the others stay current). None: compute every flag."""
     if base is None or follows not in FLAG_SCOPES:
         return None
+    keys = FLAG_SCOPES[follows][0]
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [keys]).fetchone()[0]:
+        return None  # this run did not build what the keys are found from (the chains)
     state = con.execute("SELECT run_id, fingerprint, flags FROM rule_state WHERE pattern = ?", [pattern]).fetchall()
     if len(state) != 1 or state[0][:2] != (base["base_run_id"], fingerprint):
         return None

@@ -5,3 +5,4 @@ from detectors.base import SqlRuleDetector
 class JobHoppingDetector(SqlRuleDetector):
     pattern = "job_hopping"
     sql_file = "rules/job_hopping.sql"
+    flags_follow = "chained_candidate"  # each flag reads only its (chained) candidate person's stints

@@ -361,6 +361,17 @@ def test_a_record_without_hires_leaving_a_person_takes_its_name_off_the_persons_
         assert _stored_and_full(db, summary["run_id"], DAY2, table) == ([], []), table
 
 
+def _run_flags(path, run_id, patterns) -> set[tuple]:
+    """(pattern, entity, person, severity, score, evidence) of a run's flags of the patterns."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return set(con.execute(
+            "SELECT pattern, entity_id, person_id, severity, round(score, 9), evidence FROM flags "
+            "WHERE run_id = ? AND pattern IN (SELECT unnest(?::VARCHAR[]))", [run_id, list(patterns)]).fetchall())
+    finally:
+        con.close()
+
+
 def _row_rule_day(corrected: bool) -> Platform:
     """Referred hires: HA and HB ended early, HL referred after the hire was agreed, HC's exit on 2
     June (before its guarantee end) dated ahead, RFD a duplicate of an earlier referral, RFE not (yet).
@@ -423,13 +434,7 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     assert full["status"] == "clean", full.get("message")
 
     def flags(path, run_id) -> set[tuple]:
-        con = duckdb.connect(str(path), read_only=True)
-        try:
-            return set(con.execute(
-                "SELECT pattern, entity_id, person_id, severity, round(score, 9), evidence FROM flags "
-                "WHERE run_id = ? AND pattern IN (SELECT unnest(?::VARCHAR[]))", [run_id, list(patterns)]).fetchall())
-        finally:
-            con.close()
+        return _run_flags(path, run_id, patterns)
 
     daily = flags(db, summary["run_id"])
     assert daily == flags(full_db, full["run_id"])
@@ -439,7 +444,8 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     assert {e: s for p, e, _, s, *_ in daily if p == "early_exit"} == {"HA": "high", "HC": "medium"}
     # HA's, RFL's and RFD's flags were carried; HB's, HC's and RFN's rows were rebuilt and CE's
     # person computed again
-    assert carried == {"early_exit": 1, "late_referral": 1, "duplicate_referral": 1}
+    # (job_hopping's too: it follows chained candidates, and nobody here hops)
+    assert carried == {"early_exit": 1, "late_referral": 1, "duplicate_referral": 1, "job_hopping": 0}
 
     # other settings of a rule: its flags are all computed again, with them (fail closed)
     carried.clear()
@@ -447,7 +453,7 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     third = pipeline.run(Platform().write_landing(tmp_path / "day3"), db, "2024-06-04",
                          config=tmp_path / "rules.toml")
     assert third["status"] == "clean", third.get("message")
-    assert carried == {"late_referral": 2, "duplicate_referral": 2}
+    assert carried == {"late_referral": 2, "duplicate_referral": 2, "job_hopping": 0}
     severity = {e: s for p, e, _, s, *_ in flags(db, third["run_id"]) if p == "early_exit"}
     assert severity == {"HA": "medium", "HC": "medium"}  # HA lasted 31 of 90 days: high below 0.5, not 0.3
 
@@ -458,13 +464,20 @@ def test_a_rule_that_follows_its_rows_reads_only_the_rows_in_scope(tmp_path):
     and as slow as a full run): with nothing in scope, the rule's own SQL finds nothing."""
     from detectors import build_detectors
 
+    from bountyguard.contract import TABLES
+
     db = tmp_path / "bg.duckdb"
-    assert pipeline.run(_row_rule_day(True).write_landing(tmp_path / "day"), db, DAY2)["status"] == "clean"
+    platform, hoppers = _row_rule_day(True), _hoppers(2)  # flags of every such rule
+    for table, rows in hoppers.rows.items():
+        known = {r[TABLES[table].key] for r in platform.rows[table]}
+        platform.rows[table] += [r for r in rows if r[TABLES[table].key] not in known]
+    assert pipeline.run(platform.write_landing(tmp_path / "day"), db, DAY2)["status"] == "clean"
     rules = [d for d in build_detectors(defaults()) if getattr(d, "flags_follow", None)]
-    assert sorted(d.pattern for d in rules) == ["duplicate_referral", "early_exit", "late_referral"]
+    assert sorted(d.pattern for d in rules) == ["duplicate_referral", "early_exit", "job_hopping", "late_referral"]
     con = duckdb.connect(str(db))
     try:
         models.enter_run(con, "check", DAY2)
+        models.build(con, ["chained_stints"], upstream=False)  # a view, made per connection
         for rule in rules:
             query, params = rule.flag_query()
             _, key, _ = incremental.FLAG_SCOPES[rule.flags_follow]
@@ -475,3 +488,100 @@ def test_a_rule_that_follows_its_rows_reads_only_the_rows_in_scope(tmp_path):
             assert everyone > 0 and scoped == 0, rule.pattern
     finally:
         con.close()
+
+
+def _hoppers(day: int) -> Platform:
+    """Candidates with short stints (job_hopping, a 12-month window): CA's three began from 2 June
+    2023, so the first leaves the window as of 3 June 2024; CB's three are untouched; CC's third comes
+    on the second day; CD's three are at two companies only (the look-alike)."""
+    p = Platform()
+    for company in ("CO1", "CO2", "CO3"):
+        p.job(f"J{company}", company)
+    stints = {"CA": [("2023-06-02", "2023-08-01"), ("2023-09-01", "2023-11-01"), ("2024-01-01", "2024-03-01")],
+              "CB": [("2024-01-02", "2024-02-01"), ("2024-02-05", "2024-03-01"), ("2024-03-05", "2024-04-01")],
+              "CC": [("2023-10-01", "2023-12-01"), ("2024-01-10", "2024-03-10")] + (
+                  [("2024-04-01", "2024-05-15")] if day == 2 else []),
+              "CD": [("2023-10-01", "2023-12-01"), ("2024-01-10", "2024-03-10"), ("2024-04-01", "2024-05-15")]}
+    for candidate, spells in stints.items():
+        p.add("candidates", candidate_id=candidate, full_name=f"Hopper {candidate[-1]}ovic",
+              email=f"{candidate.lower()}@example.org")
+        for i, (started, ended) in enumerate(spells):
+            company = ("CO1", "CO2", "CO1" if candidate == "CD" else "CO3")[i]
+            p.referred_hire(f"{candidate}{i}", f"R{candidate}{i}", candidate, f"J{company}", started=started,
+                            ended=ended)
+    return p
+
+
+def test_a_daily_run_computes_job_hopping_for_the_changed_chained_candidates_only(tmp_path, monkeypatch):
+    """job_hopping's flags follow a chained candidate person's stints (flags_follow "chained_candidate"):
+    a daily run computes them for the persons whose stints changed or left the window, and carries the
+    others. CA's flag ends (a stint left the window), CC gets one (a new short stint), CB's is
+    carried, CD is never flagged; all equal a full run's."""
+    config = tmp_path / "window.toml"
+    config.write_text("[job_hopping]\nwindow_months = 12\n")
+    db = tmp_path / "bg.duckdb"
+    first = pipeline.run(_hoppers(1).write_landing(tmp_path / "day1"), db, DAY1, config=config)
+    assert first["status"] == "clean", first.get("message")
+    carried, flag = {}, pipeline._flag
+
+    def recorded(con, run_id, generation, detector, base):
+        total, kept = flag(con, run_id, generation, detector, base)
+        carried[detector.pattern] = kept
+        return total, kept
+
+    monkeypatch.setattr(pipeline, "_flag", recorded)
+    second = Platform()
+    second.rows.update({t: [r for r in _hoppers(2).rows[t] if r[key] in ("RFCC2", "HCC2", "PCC2", "RCC2")]
+                        for t, key in (("referrers", "referrer_id"), ("referrals", "referral_id"),
+                                       ("hires", "hire_id"), ("payouts", "payout_id"))})
+    summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2, config=config)
+    assert summary["status"] == "clean", summary.get("message")
+    monkeypatch.undo()
+    full_db = tmp_path / "full.duckdb"
+    full = pipeline.run(_hoppers(2).write_landing(tmp_path / "full"), full_db, DAY2, config=config)
+    assert full["status"] == "clean", full.get("message")
+
+    assert sorted(e for _, e, *_ in _run_flags(db, first["run_id"], ["job_hopping"])) == ["CA", "CB"]
+    daily = _run_flags(db, summary["run_id"], ["job_hopping"])
+    assert daily == _run_flags(full_db, full["run_id"], ["job_hopping"])
+    assert sorted(e for _, e, *_ in daily) == ["CB", "CC"]
+    assert carried["job_hopping"] == 1  # CB's flag; CA's and CC's persons computed again
+
+
+def _chained(day: int) -> Platform:
+    """One referrer placed three records of one name and city (three persons to identity resolution:
+    other mailboxes) at three companies, one short stint after the other: a chain under KA, a
+    job-hopper. On the second day the platform corrects KB's and KC's birth dates, which now
+    contradict each other: the chain breaks, though no stint changed."""
+    p = Platform()
+    for company in ("CO1", "CO2", "CO3"):
+        p.job(f"J{company}", company)
+    births = {"KA": None, "KB": "1990-01-01" if day == 2 else None, "KC": "1991-02-02" if day == 2 else None}
+    spells = [("KA", "2023-09-01", "2023-11-01"), ("KB", "2024-01-01", "2024-03-01"), ("KC", "2024-03-10", "2024-05-01")]
+    for i, (candidate, started, ended) in enumerate(spells):
+        p.add("candidates", candidate_id=candidate, full_name="Ivan Petrov", email=f"{candidate.lower()}@example.org",
+              birth_date=births[candidate], updated_at="2024-06-02T09:00:00Z" if births[candidate] else None)
+        p.referred_hire(f"K{i}", "RX", candidate, f"JCO{i + 1}", started=started, ended=ended)
+    return p
+
+
+def test_a_chain_that_breaks_without_a_changed_stint_reaches_job_hopping(tmp_path):
+    """A candidate person who leaves a chain moves their stints from the chain's person to their own,
+    with none of the stints rebuilt: the chain persons before and after
+    (sql/incremental/changed_chained_candidates.sql) put KA's person in the daily run's scope, and
+    its flag ends, as in a full run."""
+    db = tmp_path / "bg.duckdb"
+    first = pipeline.run(_chained(1).write_landing(tmp_path / "day1"), db, DAY1)
+    assert first["status"] == "clean", first.get("message")
+    second = Platform()
+    second.rows["candidates"] = [r for r in _chained(2).rows["candidates"] if r["birth_date"]]
+    summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
+    assert summary["status"] == "clean", summary.get("message")
+    full_db = tmp_path / "full.duckdb"
+    full = pipeline.run(_chained(2).write_landing(tmp_path / "full"), full_db, DAY2)
+    assert full["status"] == "clean", full.get("message")
+
+    flagged = _run_flags(db, first["run_id"], ["job_hopping"])
+    assert [e for _, e, *_ in flagged] == ["KC"] and '"chained_persons":["P' in flagged.pop()[-1]  # the chain's
+    assert _run_flags(db, summary["run_id"], ["job_hopping"]) == _run_flags(full_db, full["run_id"], ["job_hopping"])
+    assert _run_flags(db, summary["run_id"], ["job_hopping"]) == set()

@@ -6,9 +6,12 @@
 -- inputs: chained_stints, run_context
 WITH
 recent_stints AS (
+    -- in_build_scope: a daily run reads only the chained candidate persons whose stints changed
+    -- (detectors' flags_follow); every person otherwise
     SELECT *
     FROM chained_stints
     WHERE started_at >= (SELECT as_of FROM run_context) - to_months(CAST($window_months AS INTEGER))
+      AND in_build_scope(candidate_person_id)
 ),
 short_stints AS (
     SELECT *
