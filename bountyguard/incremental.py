@@ -16,8 +16,9 @@ hires of the candidate persons whose stints or records changed, then the chains 
 hires' rows held or hold (sql/incremental/changed_chains.sql). A rule whose every flag follows one
 row of `stints` or `referral_facts` (detectors' `flags_follow`: early_exit, late_referral), or one
 candidate person's rows (duplicate_referral: sql/incremental/changed_rule_persons.sql), or one
-chained candidate person's stints (job_hopping: sql/incremental/changed_chained_candidates.sql), is
-computed on the rebuilt rows or changed persons only, and the base run's other flags of it stay current
+chained candidate person's stints (job_hopping: sql/incremental/changed_chained_candidates.sql; and
+serial_rereferral, with the referrers who placed them), is computed on the rebuilt rows or changed
+persons only, and the base run's other flags of it stay current
 (rule_scope; bountyguard/flag_versions.py stores a run's flags as versions). The other rules still
 read the whole tables.
 
@@ -59,6 +60,8 @@ FLAG_SCOPES = {
     # one candidate person's stints with the chains' members under their chain's first person
     # (chained_stints; sql/incremental/changed_chained_candidates.sql, after the chains are rebuilt)
     "chained_candidate": ("changed_chained_candidates", "person_id", "person_id"),
+    # and the referrer persons who placed such a candidate, with all of that referrer's placements
+    "chained_placements": ("changed_placement_persons", "person_id", "person_id"),
 }
 
 # incremental builds between two full ones (identity resolution sweeps its key cache as often)

@@ -444,8 +444,9 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     assert {e: s for p, e, _, s, *_ in daily if p == "early_exit"} == {"HA": "high", "HC": "medium"}
     # HA's, RFL's and RFD's flags were carried; HB's, HC's and RFN's rows were rebuilt and CE's
     # person computed again
-    # (job_hopping's too: it follows chained candidates, and nobody here hops)
-    assert carried == {"early_exit": 1, "late_referral": 1, "duplicate_referral": 1, "job_hopping": 0}
+    # (job_hopping's and serial_rereferral's too: they follow chained candidates; nobody here hops)
+    assert carried == {"early_exit": 1, "late_referral": 1, "duplicate_referral": 1, "job_hopping": 0,
+                       "serial_rereferral": 0}
 
     # other settings of a rule: its flags are all computed again, with them (fail closed)
     carried.clear()
@@ -453,7 +454,7 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     third = pipeline.run(Platform().write_landing(tmp_path / "day3"), db, "2024-06-04",
                          config=tmp_path / "rules.toml")
     assert third["status"] == "clean", third.get("message")
-    assert carried == {"late_referral": 2, "duplicate_referral": 2, "job_hopping": 0}
+    assert carried == {"late_referral": 2, "duplicate_referral": 2, "job_hopping": 0, "serial_rereferral": 0}
     severity = {e: s for p, e, _, s, *_ in flags(db, third["run_id"]) if p == "early_exit"}
     assert severity == {"HA": "medium", "HC": "medium"}  # HA lasted 31 of 90 days: high below 0.5, not 0.3
 
@@ -467,13 +468,15 @@ def test_a_rule_that_follows_its_rows_reads_only_the_rows_in_scope(tmp_path):
     from bountyguard.contract import TABLES
 
     db = tmp_path / "bg.duckdb"
-    platform, hoppers = _row_rule_day(True), _hoppers(2)  # flags of every such rule
-    for table, rows in hoppers.rows.items():
-        known = {r[TABLES[table].key] for r in platform.rows[table]}
-        platform.rows[table] += [r for r in rows if r[TABLES[table].key] not in known]
+    platform = _row_rule_day(True)  # with flags of every such rule
+    for other in (_hoppers(2), _farmed(2)):
+        for table, rows in other.rows.items():
+            known = {r[TABLES[table].key] for r in platform.rows[table]}
+            platform.rows[table] += [r for r in rows if r[TABLES[table].key] not in known]
     assert pipeline.run(platform.write_landing(tmp_path / "day"), db, DAY2)["status"] == "clean"
     rules = [d for d in build_detectors(defaults()) if getattr(d, "flags_follow", None)]
-    assert sorted(d.pattern for d in rules) == ["duplicate_referral", "early_exit", "job_hopping", "late_referral"]
+    assert sorted(d.pattern for d in rules) == ["duplicate_referral", "early_exit", "job_hopping", "late_referral",
+                                                "serial_rereferral"]
     con = duckdb.connect(str(db))
     try:
         models.enter_run(con, "check", DAY2)
@@ -488,6 +491,19 @@ def test_a_rule_that_follows_its_rows_reads_only_the_rows_in_scope(tmp_path):
             assert everyone > 0 and scoped == 0, rule.pattern
     finally:
         con.close()
+
+
+def _recording_carried(monkeypatch) -> dict:
+    """Per pattern, how many of the flags the runs from now on hold were carried (None: computed)."""
+    carried, flag = {}, pipeline._flag
+
+    def recorded(con, run_id, generation, detector, base):
+        total, kept = flag(con, run_id, generation, detector, base)
+        carried[detector.pattern] = kept
+        return total, kept
+
+    monkeypatch.setattr(pipeline, "_flag", recorded)
+    return carried
 
 
 def _hoppers(day: int) -> Platform:
@@ -522,14 +538,7 @@ def test_a_daily_run_computes_job_hopping_for_the_changed_chained_candidates_onl
     db = tmp_path / "bg.duckdb"
     first = pipeline.run(_hoppers(1).write_landing(tmp_path / "day1"), db, DAY1, config=config)
     assert first["status"] == "clean", first.get("message")
-    carried, flag = {}, pipeline._flag
-
-    def recorded(con, run_id, generation, detector, base):
-        total, kept = flag(con, run_id, generation, detector, base)
-        carried[detector.pattern] = kept
-        return total, kept
-
-    monkeypatch.setattr(pipeline, "_flag", recorded)
+    carried = _recording_carried(monkeypatch)
     second = Platform()
     second.rows.update({t: [r for r in _hoppers(2).rows[t] if r[key] in ("RFCC2", "HCC2", "PCC2", "RCC2")]
                         for t, key in (("referrers", "referrer_id"), ("referrals", "referral_id"),
@@ -585,3 +594,60 @@ def test_a_chain_that_breaks_without_a_changed_stint_reaches_job_hopping(tmp_pat
     assert [e for _, e, *_ in flagged] == ["KC"] and '"chained_persons":["P' in flagged.pop()[-1]  # the chain's
     assert _run_flags(db, summary["run_id"], ["job_hopping"]) == _run_flags(full_db, full["run_id"], ["job_hopping"])
     assert _run_flags(db, summary["run_id"], ["job_hopping"]) == set()
+
+
+NAMES = {"FE": "Erik Lindqvist", "FG": "Greta Moreau", "FH": "Hamid Sadeghi", "RF1": "Olga Brandt",
+         "RF2": "Piotr Nowak", "RF3": "Ines Duarte", "RF4": "Tomasz Wrobel"}
+
+
+def _farmed(day: int) -> Platform:
+    """serial_rereferral: FE placed three times, by RF1, RF2 and RF1 again, each stint ended a few days
+    after its guarantee end; FG three times by RF3 alike (untouched). On the second day RF4 places FE
+    a fourth time (running): FE's, RF1's and RF2's evidence changes, though neither referrer's own
+    stints did; RF4 kept no rhythm and is not flagged. RF3 places FH (running): RF3's flag, computed
+    again for its new stint, still rests on FG, whose stints did not change."""
+    p = Platform()
+    for company in ("CO1", "CO2", "CO3", "CO4"):
+        p.job(f"J{company}", company)  # 90-day guarantees
+    placements = [("FE", "RF1", "2023-01-01", "2023-04-10"), ("FE", "RF2", "2023-05-01", "2023-08-05"),
+                  ("FE", "RF1", "2023-09-01", "2023-12-05"), ("FG", "RF3", "2023-01-01", "2023-04-08"),
+                  ("FG", "RF3", "2023-05-01", "2023-08-02"), ("FG", "RF3", "2023-09-01", "2023-12-03")]
+    placements += [("FE", "RF4", "2024-01-10", None), ("FH", "RF3", "2024-02-01", None)] if day == 2 else []
+    for i, (candidate, referrer, started, ended) in enumerate(placements):
+        for table, key, name in (("candidates", "candidate_id", candidate), ("referrers", "referrer_id", referrer)):
+            if not any(r[key] == name for r in p.rows[table]):
+                p.add(table, **{key: name}, full_name=NAMES[name], email=f"{name.lower()}@example.org")
+        company = "CO4" if i >= 6 else ("CO1", "CO2", "CO3")[i % 3]
+        p.referred_hire(f"S{i}", referrer, candidate, f"J{company}", started=started, ended=ended)
+    return p
+
+
+def test_a_daily_run_computes_serial_rereferral_for_the_changed_candidates_and_their_referrers(tmp_path,
+                                                                                            monkeypatch):
+    """serial_rereferral (flags_follow "chained_placements"): a daily run computes the flags of the
+    chained candidates whose stints changed and of every referrer who placed them, and carries the
+    others. RF1's and RF2's flags change with FE's new placement, not with their own stints; RF3's
+    is computed again for a new placement and still reads FG's placements; FG's is carried; all
+    equal a full run's."""
+    db = tmp_path / "bg.duckdb"
+    first = pipeline.run(_farmed(1).write_landing(tmp_path / "day1"), db, DAY1)
+    assert first["status"] == "clean", first.get("message")
+    carried = _recording_carried(monkeypatch)
+    second = Platform()
+    second.rows.update({t: [r for r in _farmed(2).rows[t] if r[key] in ("RF4", "FH") or r[key][-2:] in ("S6", "S7")]
+                        for t, key in (("referrers", "referrer_id"), ("candidates", "candidate_id"),
+                                       ("referrals", "referral_id"), ("hires", "hire_id"), ("payouts", "payout_id"))})
+    summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
+    assert summary["status"] == "clean", summary.get("message")
+    monkeypatch.undo()
+    full_db = tmp_path / "full.duckdb"
+    full = pipeline.run(_farmed(2).write_landing(tmp_path / "full"), full_db, DAY2)
+    assert full["status"] == "clean", full.get("message")
+
+    before = _run_flags(db, first["run_id"], ["serial_rereferral"])
+    daily = _run_flags(db, summary["run_id"], ["serial_rereferral"])
+    assert daily == _run_flags(full_db, full["run_id"], ["serial_rereferral"])
+    assert sorted(e for _, e, *_ in daily) == ["FE", "FG", "RF1", "RF2", "RF3"]
+    changed = {e for _, e, *_ in daily - before}
+    assert changed == {"FE", "RF1", "RF2"}, changed  # the new placement is in their evidence
+    assert carried["serial_rereferral"] == 1  # FG's (RF3's computed again, the same)

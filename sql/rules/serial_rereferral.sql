@@ -10,6 +10,12 @@ referred_stints AS (
     FROM chained_stints
     WHERE referral_id IS NOT NULL
       AND started_at >= (SELECT as_of FROM run_context) - to_months(CAST($window_months AS INTEGER))
+      -- in_build_scope: a daily run reads only the persons whose flags may have changed (detectors'
+      -- flags_follow): the candidates among them, and every candidate a referrer among them placed
+      -- (a referrer's flag reads each such candidate's placements); every person otherwise
+      AND (in_build_scope(candidate_person_id)
+           OR candidate_person_id IN (SELECT candidate_person_id FROM chained_stints
+                                      WHERE in_build_scope(referrer_person_id)))
 ),
 farmed_counts AS (
     -- the thresholds on counts alone first: building every candidate's list of stints before the
