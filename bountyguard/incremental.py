@@ -133,10 +133,6 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
         built += models.build(con, list(NAMES), config=config, upstream=False, changed=NAMES)
         names = CHAINS["stint_chains"]  # and the names the rebuilt rows hold now
         con.execute(f"INSERT INTO {names} SELECT * FROM names_of_changed_hires EXCEPT SELECT * FROM {names}")
-        # each chain member's chain person as the base run left them, for the rules that follow
-        # chained candidates (chained_stints): the chains are small, a row per member
-        con.execute("CREATE OR REPLACE TEMP TABLE chain_persons_before AS SELECT candidate_person_id, "
-                    "min(chain_person_id) AS chain_person_id FROM stint_chains GROUP BY ALL")
         built += models.build(con, list(CHAINS), config=config, upstream=False, changed=CHAINS)
         started = time.perf_counter()
         run_sql_file(con, "incremental/changed_chained_candidates.sql", {**params, "windows": _windows(config)})

@@ -8,7 +8,7 @@
 --   a stint of one of its members was rebuilt (changed_row_persons: the candidate persons the rebuilt
 --   rows named before and name now);
 --   a candidate person joined a chain, left one or moved to another: the chain person it had at the
---   base run (chain_persons_before, kept by incremental.build before the chains were rebuilt) and has
+--   base run (chain_persons_before, kept by changed_chains.sql before the chains were rebuilt) and has
 --   now differ;
 --   one of its stints left the window as the as-of date moved ($windows: every `window_months`
 --   setting of the configuration, so each such rule's window is among them);
@@ -16,8 +16,7 @@
 -- every chain is its own candidate person).
 -- The set may hold more than changed; computing an unchanged person's flags again gives the same.
 
-CREATE OR REPLACE TEMP TABLE chain_persons_after AS
-SELECT candidate_person_id, min(chain_person_id) AS chain_person_id FROM stint_chains GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE chain_persons_after AS SELECT * FROM chain_persons;
 
 CREATE OR REPLACE TEMP TABLE changed_chained_candidates AS
 WITH

@@ -36,3 +36,12 @@ CREATE OR REPLACE TEMP VIEW names_of_changed_hires AS
 SELECT DISTINCT name_key FROM stint_names WHERE hire_id IN (SELECT hire_id FROM changed_name_hires);
 
 CREATE OR REPLACE TEMP TABLE changed_chain_names AS SELECT * FROM names_of_changed_hires;
+
+-- each chain member's chain person (as chained_stints picks it), and as the base run left them, for
+-- the rules that follow chained candidates (sql/incremental/changed_chained_candidates.sql compares
+-- them with the rebuilt chains'); stint_chains is not touched before its own rebuild, and the chains
+-- are small, a row per member
+CREATE OR REPLACE TEMP VIEW chain_persons AS
+SELECT candidate_person_id, min(chain_person_id) AS chain_person_id FROM stint_chains GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE chain_persons_before AS SELECT * FROM chain_persons;
