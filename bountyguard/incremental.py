@@ -62,6 +62,8 @@ FLAG_SCOPES = {
     "chained_candidate": ("changed_chained_candidates", "person_id", "person_id"),
     # and the referrer persons who placed such a candidate, with all of that referrer's placements
     "chained_placements": ("changed_placement_persons", "person_id", "person_id"),
+    # one referrer person's payout accounts, with every record sharing one (changed_account_persons.sql)
+    "payout_accounts": ("changed_account_persons", "person_id", "person_id"),
 }
 
 # incremental builds between two full ones (identity resolution sweeps its key cache as often)
@@ -80,7 +82,7 @@ def fingerprint(targets: list[str], config: dict | None) -> str:
         "sql": [models.models()[name].sql for name in models.build_order(built)],
         "rules": [sql_text(f"incremental/{rules}.sql") for rules in (
             "changed_rows", "changed_persons", "changed_chains", "changed_rule_persons",
-            "changed_chained_candidates")]})
+            "changed_chained_candidates", "changed_account_persons")]})
 
 
 def start(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.date, targets: list[str],
@@ -125,6 +127,8 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
     started = time.perf_counter()
     run_sql_file(con, "incremental/changed_persons.sql", params)
     run_sql_file(con, "incremental/changed_rule_persons.sql", params)
+    run_sql_file(con, "incremental/changed_account_persons.sql",
+                 {**params, "patterns": _following("payout_accounts")})
     found += time.perf_counter() - started
     if any(name in NAMES for name in models.build_order(targets)):
         started = time.perf_counter()
@@ -147,6 +151,13 @@ def build(con: duckdb.DuckDBPyConnection, targets: list[str], config: dict | Non
         f"{n:,} {what[models.models()[name].unique_key]} of {name}" for name, n in counts.items()),
         base["base_run_id"], found)
     return counts
+
+
+def _following(follows: str) -> list[str]:
+    """The patterns of the rules whose flags follow `follows` (detectors' `flags_follow`)."""
+    from detectors import REGISTRY
+
+    return sorted(pattern for pattern, cls in REGISTRY.items() if getattr(cls, "flags_follow", None) == follows)
 
 
 def _windows(config: dict | None) -> list[int]:

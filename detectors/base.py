@@ -84,8 +84,10 @@ class SqlRuleDetector(Detector):
     # a kept feature table ("stints", "referral_facts": the flag's entity is that row), one candidate
     # person's rows ("candidate_person": the flag's person), or one chained candidate person's stints
     # ("chained_candidate": chained_stints, the flag's person; "chained_placements": and the referrers
-    # who placed such a candidate). A daily run computes the rule for what changed only (the SQL calls
-    # in_build_scope on that key where it reads its rows) and carries the previous run's other flags.
+    # who placed such a candidate), or one referrer person's payout accounts with every record sharing
+    # one ("payout_accounts": the flag's person). A daily run computes the rule for what changed only
+    # (the SQL calls in_build_scope on that key where it reads its rows) and carries the previous
+    # run's other flags.
     # None: the rule reads across persons, and every run computes all of it.
     flags_follow: ClassVar[str | None] = None
 

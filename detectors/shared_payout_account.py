@@ -5,3 +5,4 @@ from detectors.base import SqlRuleDetector
 class SharedPayoutAccountDetector(SqlRuleDetector):
     pattern = "shared_payout_account"
     sql_file = "rules/shared_payout_account.sql"
+    flags_follow = "payout_accounts"  # each flag reads one referrer person's accounts and their groups

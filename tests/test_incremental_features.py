@@ -9,6 +9,7 @@ moved from one hire to another; for the behaviour tables (one row per person), a
 The oracle is the models' own SQL, run in full on the same data.
 """
 import datetime as dt
+import json
 
 import duckdb
 
@@ -372,6 +373,15 @@ def _run_flags(path, run_id, patterns) -> set[tuple]:
         con.close()
 
 
+def _full_flags(tmp_path, platform: Platform, patterns, config=None) -> set[tuple]:
+    """The flags of the patterns that a full run on `platform`'s data as of the second day gives (the
+    oracle of the daily runs), in a file of its own."""
+    full_db = tmp_path / "full.duckdb"
+    full = pipeline.run(platform.write_landing(tmp_path / "full"), full_db, DAY2, config=config)
+    assert full["status"] == "clean", full.get("message")
+    return _run_flags(full_db, full["run_id"], patterns)
+
+
 def _row_rule_day(corrected: bool) -> Platform:
     """Referred hires: HA and HB ended early, HL referred after the hire was agreed, HC's exit on 2
     June (before its guarantee end) dated ahead, RFD a duplicate of an earlier referral, RFE not (yet).
@@ -429,24 +439,22 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
                                        ("applications", "application_id"))})
     summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
     assert summary["status"] == "clean", summary.get("message")
-    full_db = tmp_path / "full.duckdb"
-    full = pipeline.run(_row_rule_day(True).write_landing(tmp_path / "full"), full_db, DAY2)
-    assert full["status"] == "clean", full.get("message")
 
     def flags(path, run_id) -> set[tuple]:
         return _run_flags(path, run_id, patterns)
 
     daily = flags(db, summary["run_id"])
-    assert daily == flags(full_db, full["run_id"])
+    assert daily == _full_flags(tmp_path, _row_rule_day(True), patterns)
     assert sorted((p, e) for p, e, *_ in daily) == [
         ("duplicate_referral", "RFD"), ("duplicate_referral", "RFE"),
         ("early_exit", "HA"), ("early_exit", "HC"), ("late_referral", "RFL"), ("late_referral", "RFN")]
     assert {e: s for p, e, _, s, *_ in daily if p == "early_exit"} == {"HA": "high", "HC": "medium"}
     # HA's, RFL's and RFD's flags were carried; HB's, HC's and RFN's rows were rebuilt and CE's
     # person computed again
-    # (job_hopping's and serial_rereferral's too: they follow chained candidates; nobody here hops)
+    # (job_hopping's, serial_rereferral's and shared_payout_account's too: nobody here hops or shares
+    # an account)
     assert carried == {"early_exit": 1, "late_referral": 1, "duplicate_referral": 1, "job_hopping": 0,
-                       "serial_rereferral": 0}
+                       "serial_rereferral": 0, "shared_payout_account": 0}
 
     # other settings of a rule: its flags are all computed again, with them (fail closed)
     carried.clear()
@@ -454,7 +462,8 @@ def test_a_daily_run_computes_the_row_rules_on_the_rebuilt_rows_and_carries_the_
     third = pipeline.run(Platform().write_landing(tmp_path / "day3"), db, "2024-06-04",
                          config=tmp_path / "rules.toml")
     assert third["status"] == "clean", third.get("message")
-    assert carried == {"late_referral": 2, "duplicate_referral": 2, "job_hopping": 0, "serial_rereferral": 0}
+    assert carried == {"late_referral": 2, "duplicate_referral": 2, "job_hopping": 0, "serial_rereferral": 0,
+                       "shared_payout_account": 0}
     severity = {e: s for p, e, _, s, *_ in flags(db, third["run_id"]) if p == "early_exit"}
     assert severity == {"HA": "medium", "HC": "medium"}  # HA lasted 31 of 90 days: high below 0.5, not 0.3
 
@@ -469,14 +478,14 @@ def test_a_rule_that_follows_its_rows_reads_only_the_rows_in_scope(tmp_path):
 
     db = tmp_path / "bg.duckdb"
     platform = _row_rule_day(True)  # with flags of every such rule
-    for other in (_hoppers(2), _farmed(2)):
+    for other in (_hoppers(2), _farmed(2), _accounts(2)):
         for table, rows in other.rows.items():
             known = {r[TABLES[table].key] for r in platform.rows[table]}
             platform.rows[table] += [r for r in rows if r[TABLES[table].key] not in known]
     assert pipeline.run(platform.write_landing(tmp_path / "day"), db, DAY2)["status"] == "clean"
     rules = [d for d in build_detectors(defaults()) if getattr(d, "flags_follow", None)]
     assert sorted(d.pattern for d in rules) == ["duplicate_referral", "early_exit", "job_hopping", "late_referral",
-                                                "serial_rereferral"]
+                                                "serial_rereferral", "shared_payout_account"]
     con = duckdb.connect(str(db))
     try:
         models.enter_run(con, "check", DAY2)
@@ -546,13 +555,10 @@ def test_a_daily_run_computes_job_hopping_for_the_changed_chained_candidates_onl
     summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2, config=config)
     assert summary["status"] == "clean", summary.get("message")
     monkeypatch.undo()
-    full_db = tmp_path / "full.duckdb"
-    full = pipeline.run(_hoppers(2).write_landing(tmp_path / "full"), full_db, DAY2, config=config)
-    assert full["status"] == "clean", full.get("message")
 
     assert sorted(e for _, e, *_ in _run_flags(db, first["run_id"], ["job_hopping"])) == ["CA", "CB"]
     daily = _run_flags(db, summary["run_id"], ["job_hopping"])
-    assert daily == _run_flags(full_db, full["run_id"], ["job_hopping"])
+    assert daily == _full_flags(tmp_path, _hoppers(2), ["job_hopping"], config=config)
     assert sorted(e for _, e, *_ in daily) == ["CB", "CC"]
     assert carried["job_hopping"] == 1  # CB's flag; CA's and CC's persons computed again
 
@@ -586,13 +592,10 @@ def test_a_chain_that_breaks_without_a_changed_stint_reaches_job_hopping(tmp_pat
     second.rows["candidates"] = [r for r in _chained(2).rows["candidates"] if r["birth_date"]]
     summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
     assert summary["status"] == "clean", summary.get("message")
-    full_db = tmp_path / "full.duckdb"
-    full = pipeline.run(_chained(2).write_landing(tmp_path / "full"), full_db, DAY2)
-    assert full["status"] == "clean", full.get("message")
 
     flagged = _run_flags(db, first["run_id"], ["job_hopping"])
     assert [e for _, e, *_ in flagged] == ["KC"] and '"chained_persons":["P' in flagged.pop()[-1]  # the chain's
-    assert _run_flags(db, summary["run_id"], ["job_hopping"]) == _run_flags(full_db, full["run_id"], ["job_hopping"])
+    assert _run_flags(db, summary["run_id"], ["job_hopping"]) == _full_flags(tmp_path, _chained(2), ["job_hopping"])
     assert _run_flags(db, summary["run_id"], ["job_hopping"]) == set()
 
 
@@ -640,14 +643,81 @@ def test_a_daily_run_computes_serial_rereferral_for_the_changed_candidates_and_t
     summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
     assert summary["status"] == "clean", summary.get("message")
     monkeypatch.undo()
-    full_db = tmp_path / "full.duckdb"
-    full = pipeline.run(_farmed(2).write_landing(tmp_path / "full"), full_db, DAY2)
-    assert full["status"] == "clean", full.get("message")
 
     before = _run_flags(db, first["run_id"], ["serial_rereferral"])
     daily = _run_flags(db, summary["run_id"], ["serial_rereferral"])
-    assert daily == _run_flags(full_db, full["run_id"], ["serial_rereferral"])
+    assert daily == _full_flags(tmp_path, _farmed(2), ["serial_rereferral"])
     assert sorted(e for _, e, *_ in daily) == ["FE", "FG", "RF1", "RF2", "RF3"]
     changed = {e for _, e, *_ in daily - before}
     assert changed == {"FE", "RF1", "RF2"}, changed  # the new placement is in their evidence
     assert carried["serial_rereferral"] == 1  # FG's (RF3's computed again, the same)
+
+
+IBANS = {"X": "DE89 3704 0044 0532 0130 00", "Y": "GB33 BUKB 2020 1555 5555 55", "Z": "FR14 2004 1010 0505 0001 3M02 606",
+         "W": "NL91 ABNA 0417 1643 00", "V": "DE44 5001 0517 5407 3249 31", "V1": "DE44 5001 0517 5407 3249 32"}
+
+
+def _accounts(day: int) -> Platform:
+    """shared_payout_account: SA1 and SA2 pay into X, SB1 and SB2 into Y (untouched), SC1 into Z and
+    SD1 into W alone; SE1 and SE2 into IBANs one digit apart (the look-alike). On the second day SC2
+    signs up with Z (SC1's record is not loaded again, yet SC1 is now flagged), SA2 moves to W (SA1's
+    flag ends; SD1, not loaded again, is flagged with SA2) and SB1 earns a second payout."""
+    p = Platform()
+    p.job("J1", "CO1")
+    accounts = {"SA1": "X", "SA2": "W" if day == 2 else "X", "SB1": "Y", "SB2": "Y", "SC1": "Z", "SD1": "W",
+                "SE1": "V", "SE2": "V1"} | ({"SC2": "Z"} if day == 2 else {})
+    names = {"SA1": "Olga Brandt", "SA2": "Piotr Nowak", "SB1": "Ines Duarte", "SB2": "Tomasz Wrobel",
+             "SC1": "Erik Lindqvist", "SC2": "Greta Moreau", "SD1": "Hamid Sadeghi", "SE1": "Lena Fischer",
+             "SE2": "Ivan Petrov"}
+    for referrer, account in accounts.items():
+        p.add("referrers", referrer_id=referrer, full_name=names[referrer], email=f"{referrer.lower()}@example.org",
+              payout_iban=IBANS[account], updated_at="2024-06-02T09:00:00Z" if referrer == "SA2" and day == 2 else None)
+    for i, referrer in enumerate(accounts):
+        p.referred_hire(f"A{i}", referrer, f"CA{i}", "J1", started="2024-01-01")
+    if day == 2:
+        p.referred_hire("B2", "SB1", "CB2", "J1", started="2024-02-01")
+    return p
+
+
+def test_a_daily_run_computes_shared_payout_account_for_the_persons_of_the_changed_accounts(tmp_path, monkeypatch):
+    """shared_payout_account (flags_follow "payout_accounts"): a daily run computes the flags of the
+    persons of the referrer records loaded or moved since, of everyone holding an IBAN they hold now,
+    and of everyone flagged (a group a record left, a payout loaded since); nobody else can gain or
+    lose a flag. SC1 and SD1, whose records did not change, gain flags; SA1's ends; SB1's evidence
+    counts its new payout; SE1 and SE2 are never flagged, nor computed; all equal a full run's."""
+    db = tmp_path / "bg.duckdb"
+    first = pipeline.run(_accounts(1).write_landing(tmp_path / "day1"), db, DAY1)
+    assert first["status"] == "clean", first.get("message")
+    carried = _recording_carried(monkeypatch)
+    second = Platform()
+    second.rows.update({t: [r for r in _accounts(2).rows[t] if r[key] in keep]
+                        for t, key, keep in (("referrers", "referrer_id", {"SA2", "SC2"}),
+                                             ("candidates", "candidate_id", {"CA8", "CB2"}),
+                                             ("referrals", "referral_id", {"RFA8", "RFB2"}),
+                                             ("hires", "hire_id", {"HA8", "HB2"}),
+                                             ("payouts", "payout_id", {"PA8", "PB2"}))})
+    scopes = []
+    build = incremental.build
+
+    def recorded(con, *args, **kwargs):
+        counts = build(con, *args, **kwargs)
+        scopes.append(sorted(r[0] for r in con.execute(
+            "SELECT min(p.record_id) FROM changed_account_persons c JOIN person_records p USING (person_id) "
+            "WHERE p.record_type = 'referrer' GROUP BY c.person_id").fetchall()))
+        return counts
+
+    monkeypatch.setattr(incremental, "build", recorded)
+    summary = pipeline.run(second.write_landing(tmp_path / "day2"), db, DAY2)
+    assert summary["status"] == "clean", summary.get("message")
+    monkeypatch.undo()
+
+    before = _run_flags(db, first["run_id"], ["shared_payout_account"])
+    assert sorted(e for _, e, *_ in before) == ["SA1", "SA2", "SB1", "SB2"]
+    daily = _run_flags(db, summary["run_id"], ["shared_payout_account"])
+    assert daily == _full_flags(tmp_path, _accounts(2), ["shared_payout_account"])
+    assert sorted(e for _, e, *_ in daily) == ["SA2", "SB1", "SB2", "SC1", "SC2", "SD1"]
+    evidence = {e: json.loads(ev) for _, e, _, _, _, ev in daily}
+    assert evidence["SB1"]["payouts_to_these_accounts"] == 2  # its second payout came on the second day
+    # the changed records, the holders of their IBANs and the flagged persons: never SE1 or SE2
+    assert scopes == [["SA1", "SA2", "SB1", "SB2", "SC1", "SC2", "SD1"]]
+    assert carried["shared_payout_account"] == 0  # every flagged person was computed again
