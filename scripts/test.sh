@@ -9,4 +9,6 @@ workers="${BOUNTYGUARD_TEST_WORKERS:-2}"
 if [ "$workers" = "0" ]; then
     exec .venv/bin/python -m pytest "$@"
 fi
-exec .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"
+# --no-loadscope-reorder: in the order tests/conftest.py gives, the slowest files first (xdist's own
+# order, by number of tests per file, started the wheel and real-scheduler tests last)
+exec .venv/bin/python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@"

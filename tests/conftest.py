@@ -40,9 +40,10 @@ def pytest_configure(config):
     os.environ.setdefault("BOUNTYGUARD_MATCHING_KEYS", "test-session:" + secrets.token_hex(32))
 
 
-# scripts/test.sh runs the suite on two xdist workers, a file at a time each. The files that take
-# longest go first, so that neither worker is left alone with a long file at the end: in a CI run on
-# 2026-11-29 the installed-wheel test started last and ran four minutes with the other worker idle.
+# scripts/test.sh runs the suite on two xdist workers, a file at a time each, in this order
+# (--no-loadscope-reorder). The files that take longest go first, so that neither worker is left
+# alone with a long file at the end: in a CI run on 2026-11-29 the installed-wheel test started last
+# and ran four minutes with the other worker idle.
 # Seconds per file in that run (pytest --durations, the machine busy besides); a file not named here
 # keeps its place after these. A stale number only costs balance, never a test.
 _SLOW_FILES = {
