@@ -10,5 +10,5 @@ if [ "$workers" = "0" ]; then
     exec .venv/bin/python -m pytest "$@"
 fi
 # --no-loadscope-reorder: in the order tests/conftest.py gives, the slowest files first (xdist's own
-# order, by number of tests per file, started the wheel and real-scheduler tests last)
+# order is by number of tests per file)
 exec .venv/bin/python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@"
