@@ -9,6 +9,4 @@ workers="${BOUNTYGUARD_TEST_WORKERS:-2}"
 if [ "$workers" = "0" ]; then
     exec .venv/bin/python -m pytest "$@"
 fi
-# --no-loadscope-reorder: in the order tests/conftest.py gives, the slowest files first (xdist's own
-# order is by number of tests per file)
-exec .venv/bin/python -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder "$@"
+exec .venv/bin/python -m pytest -n "$workers" --dist loadfile "$@"

@@ -40,28 +40,6 @@ def pytest_configure(config):
     os.environ.setdefault("BOUNTYGUARD_MATCHING_KEYS", "test-session:" + secrets.token_hex(32))
 
 
-# scripts/test.sh runs the suite on two xdist workers, a file at a time each, in this order
-# (--no-loadscope-reorder). The files that take longest go first, so that no long file starts last
-# with the other worker idle behind it (in a CI run on 2026-11-29, with other work beside it, the
-# installed-wheel test did). Run alone, the suite took 1,382 s in this order and 1,391.5 s in
-# xdist's order by tests per file: the same, within noise; the order guards the tail, no more.
-# Seconds per file from that busy run (pytest --durations); a file not named here keeps its place
-# after these. A stale number only costs balance, never a test.
-_SLOW_FILES = {
-    "tests/test_crash_safety.py": 603, "tests/test_dags.py": 361, "tests/test_incremental_features.py": 356,
-    "tests/test_ingest.py": 238, "tests/test_package.py": 234, "tests/test_benchmarks.py": 164,
-    "tests/test_real_scheduler.py": 123, "tests/test_incremental_identity.py": 106,
-    "tests/test_incremental_equals_full.py": 102, "tests/test_personal_data.py": 93, "tests/test_validate.py": 82,
-    "tests/test_review_cases.py": 69, "tests/test_review_browser.py": 62, "tests/test_kept_input.py": 57,
-    "tests/test_retention.py": 54, "tests/test_identity.py": 50, "tests/test_identity_febrl.py": 46,
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    """The slowest files first (_SLOW_FILES); sorted() keeps every other order as collected."""
-    items[:] = sorted(items, key=lambda item: -_SLOW_FILES.get(item.nodeid.split("::")[0], 0))
-
-
 @pytest.fixture
 def platform() -> Platform:
     return Platform()
